@@ -1,0 +1,18 @@
+/** Three tiers: pure units beside the code, e2e against real PostgreSQL, and the long soak. */
+const tsJest = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+const base = { moduleFileExtensions: ['js', 'json', 'ts'], transform: tsJest, testEnvironment: 'node' };
+
+module.exports = {
+  projects: [
+    { ...base, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...base,
+      displayName: 'e2e',
+      rootDir: '.',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+    { ...base, displayName: 'soak', rootDir: '.', testMatch: ['<rootDir>/test/**/*.soak-spec.ts'] },
+  ],
+};

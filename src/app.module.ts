@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { BearerAuthGuard } from './common/auth/bearer-auth.guard';
+import { ApiExceptionFilter } from './common/errors/api-exception.filter';
+import { LoggingModule } from './common/http/logging.module';
+import { PortalConfigModule } from './config/portal-config.module';
+import { DatabaseModule } from './database/database.module';
+import { ExtensionsModule } from './extensions/extensions.module';
+import { HealthModule } from './health/health.module';
+import { UsersModule } from './users/users.module';
+
+@Module({})
+export class AppModule {
+  /** Built per app instance so each instance validates the environment it starts with. */
+  static forRoot(): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        PortalConfigModule.forRoot(),
+        LoggingModule,
+        DatabaseModule,
+        HealthModule,
+        ExtensionsModule,
+        UsersModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: BearerAuthGuard },
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+      ],
+    };
+  }
+}

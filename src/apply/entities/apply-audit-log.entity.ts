@@ -1,0 +1,34 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type ApplyOutcome = 'running' | 'success' | 'failed' | 'rolled_back';
+
+/** One row per apply, written before anything touches disk and completed at the end. */
+@Entity({ name: 'apply_audit_log' })
+export class ApplyAuditLog {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'started_at', type: 'timestamptz' })
+  startedAt!: Date;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  outcome!: ApplyOutcome;
+
+  @Column({ name: 'user_count', type: 'integer' })
+  userCount!: number;
+
+  @Column({ name: 'content_hash', type: 'char', length: 64, nullable: true })
+  contentHash!: string | null;
+
+  @Column({ name: 'duration_ms', type: 'integer', nullable: true })
+  durationMs!: number | null;
+
+  @Column({ type: 'text' })
+  summary!: string;
+
+  @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
+  requestId!: string | null;
+}

@@ -1,0 +1,129 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainError, DomainErrorCode } from './domain-errors';
+import { isConnectionError } from './pg-errors';
+
+function statusFor(code: DomainErrorCode): number {
+  switch (code) {
+    case 'USER_NOT_FOUND':
+      return HttpStatus.NOT_FOUND;
+    case 'DUPLICATE_EMAIL':
+    case 'EXTENSION_POOL_EXHAUSTED':
+      return HttpStatus.CONFLICT;
+    case 'APPLY_FAILED':
+      return HttpStatus.BAD_GATEWAY;
+    case 'DATABASE_UNAVAILABLE':
+      return HttpStatus.SERVICE_UNAVAILABLE;
+  }
+}
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  requestId?: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * The one place errors become HTTP. Anything unexpected is a 500 carrying only the request
+ * id: stack traces and SQL stay in the log.
+ */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ApiExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request & { id?: unknown }>();
+    const requestId = typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : undefined;
+    const body = this.toBody(exception, requestId);
+    if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
+      this.logger.error(
+        { err: exception, requestId },
+        exception instanceof Error ? exception.message : 'unexpected error',
+      );
+    }
+    if (!res.headersSent) res.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown, requestId: string | undefined): ErrorBody {
+    if (exception instanceof DomainError) {
+      const statusCode = statusFor(exception.code);
+      return {
+        statusCode,
+        error: exception.code,
+        message: exception.message,
+        ...exception.details,
+        requestId,
+      };
+    }
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      const response = exception.getResponse();
+      let message = exception.message;
+      if (typeof response === 'object' && response !== null && 'message' in response) {
+        const m = (response as { message: unknown }).message;
+        message = Array.isArray(m) ? m.join('; ') : String(m);
+      }
+      return { statusCode, error: httpErrorName(statusCode), message, requestId };
+    }
+    if (isConnectionError(exception)) {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: 'DATABASE_UNAVAILABLE',
+        message: 'The database is unreachable; try again shortly',
+        requestId,
+      };
+    }
+    const status = bodyParserStatus(exception);
+    if (status !== undefined) {
+      return { statusCode: status, error: httpErrorName(status), message: bodyParserMessage(status), requestId };
+    }
+    return {
+      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+      error: 'INTERNAL_ERROR',
+      message: `Internal error; quote request id ${requestId ?? 'unknown'} to the operator`,
+      requestId,
+    };
+  }
+}
+
+function bodyParserStatus(exception: unknown): number | undefined {
+  if (exception && typeof exception === 'object' && 'type' in exception && 'status' in exception) {
+    const status = (exception as { status: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) return status;
+  }
+  return undefined;
+}
+
+function bodyParserMessage(status: number): string {
+  if (status === 413) return 'Request body is larger than the 16 KB limit';
+  if (status === 415) return 'Request body must be JSON (Content-Type: application/json)';
+  return 'Request body is not valid JSON';
+}
+
+function httpErrorName(status: number): string {
+  const names: Record<number, string> = {
+    400: 'BAD_REQUEST',
+    401: 'UNAUTHORIZED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    405: 'METHOD_NOT_ALLOWED',
+    409: 'CONFLICT',
+    413: 'PAYLOAD_TOO_LARGE',
+    415: 'UNSUPPORTED_MEDIA_TYPE',
+    429: 'TOO_MANY_REQUESTS',
+    502: 'BAD_GATEWAY',
+    503: 'SERVICE_UNAVAILABLE',
+  };
+  return names[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'ERROR');
+}

@@ -1,0 +1,43 @@
+import { QueryFailedError } from 'typeorm';
+
+interface PgDriverError {
+  code?: string;
+  constraint?: string;
+}
+
+function driverError(err: unknown): PgDriverError | undefined {
+  if (err instanceof QueryFailedError) return err.driverError as PgDriverError;
+  if (err && typeof err === 'object' && 'code' in err) return err as PgDriverError;
+  return undefined;
+}
+
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = driverError(err);
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
+
+/** True when the failure is the database being unreachable rather than a bad query. */
+export function isConnectionError(err: unknown): boolean {
+  const e = driverError(err);
+  if (e?.code && CONNECTION_CODES.has(e.code)) return true;
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|Connection ended unexpectedly/i.test(
+    message,
+  );
+}

@@ -1,0 +1,28 @@
+import { DataSourceOptions } from 'typeorm';
+import { ApplyAuditLog } from '../apply/entities/apply-audit-log.entity';
+import { Extension } from '../extensions/entities/extension.entity';
+import { Tenant } from '../tenants/tenant.entity';
+import { User } from '../users/entities/user.entity';
+import { Initial1764000000000 } from '../../migrations/1764000000000-Initial';
+
+export const ENTITIES = [Tenant, User, Extension, ApplyAuditLog];
+export const MIGRATIONS = [Initial1764000000000];
+
+/** One definition shared by the app and the TypeORM CLI, so both see the same schema. */
+export function dataSourceOptions(url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+    migrationsTransactionMode: 'all',
+    extra: {
+      max: 10,
+      // A dead database must fail requests quickly (503), not hang them.
+      connectionTimeoutMillis: 3000,
+      statement_timeout: 15000,
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+
+export const MAX_PAGE = 1000;
+
+export class ListUsersQueryDto {
+  @ApiPropertyOptional({
+    example: 'alice',
+    description: 'Case-insensitive match on name, email or extension number',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  search?: string;
+
+  @ApiPropertyOptional({ example: 1000, default: MAX_PAGE, minimum: 1, maximum: MAX_PAGE })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be a whole number' })
+  @Min(1)
+  @Max(MAX_PAGE)
+  limit: number = MAX_PAGE;
+
+  @ApiPropertyOptional({ example: 0, default: 0, minimum: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'offset must be a whole number' })
+  @Min(0)
+  offset: number = 0;
+}

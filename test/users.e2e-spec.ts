@@ -1,0 +1,290 @@
+import { createHash } from 'node:crypto';
+import request from 'supertest';
+import { Client } from 'pg';
+import { bootApp, TestApp } from './support/app';
+
+const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+describe('Users API (real PostgreSQL)', () => {
+  let t: TestApp;
+  let pg: Client;
+  const http = () => request(t.app.getHttpServer());
+
+  const rowCount = async (): Promise<{ users: number; extensions: number }> => {
+    const { rows } = await pg.query<{ users: string; extensions: string }>(
+      `SELECT (SELECT count(*) FROM "user") AS users, (SELECT count(*) FROM extension) AS extensions`,
+    );
+    return { users: Number(rows[0].users), extensions: Number(rows[0].extensions) };
+  };
+  const create = (name: string, email: string) =>
+    http().post('/users').set('Authorization', t.auth).send({ name, email });
+
+  beforeAll(async () => {
+    t = await bootApp();
+    pg = new Client({ connectionString: t.databaseUrl });
+    await pg.connect();
+  });
+  afterAll(async () => {
+    await pg.end();
+    await t.close();
+  });
+  beforeEach(async () => {
+    await pg.query('DELETE FROM "user"');
+  });
+
+  it('creates a user with the lowest free extension and a one-time SIP password', async () => {
+    const res = await create('  Alice Smith ', 'alice@example.com').expect(201);
+    expect(res.body).toEqual({
+      id: expect.stringMatching(uuidRe),
+      name: 'Alice Smith',
+      email: 'alice@example.com',
+      extension: 1000,
+      sipUsername: '1000',
+      sipPassword: expect.stringMatching(/^[A-Za-z0-9]{24}$/),
+      createdAt: expect.any(String),
+    });
+    expect(new Date(res.body.createdAt).toISOString()).toBe(res.body.createdAt);
+    const { rows } = await pg.query('SELECT * FROM extension');
+    expect(rows).toHaveLength(1);
+    // Only digests are stored, and they are those of "1000:asterisk:<password>".
+    const ha1 = `1000:asterisk:${res.body.sipPassword}`;
+    expect(rows[0].md5_digest).toBe(createHash('md5').update(ha1).digest('hex'));
+    expect(rows[0].sha256_digest).toBe(createHash('sha256').update(ha1).digest('hex'));
+    expect(JSON.stringify(rows)).not.toContain(res.body.sipPassword);
+
+    const second = await create('Bob', 'bob@example.com').expect(201);
+    expect(second.body.extension).toBe(1001);
+  });
+
+  it('lists users ordered by extension, never with credentials, and searches', async () => {
+    await create('Carol', 'carol@example.com').expect(201);
+    await create('Dave', 'dave@corp.test').expect(201);
+    await create('Erin Dave', 'erin@example.com').expect(201);
+
+    const all = await http().get('/users').set('Authorization', t.auth).expect(200);
+    expect(all.body.total).toBe(3);
+    expect(all.body.items.map((u: { extension: number }) => u.extension)).toEqual([1000, 1001, 1002]);
+    expect(Object.keys(all.body.items[0]).sort()).toEqual(
+      ['createdAt', 'email', 'extension', 'id', 'name', 'sipUsername'].sort(),
+    );
+    expect(JSON.stringify(all.body)).not.toMatch(/password|digest/i);
+
+    const byName = await http().get('/users?search=dave').set('Authorization', t.auth).expect(200);
+    expect(byName.body.items.map((u: { name: string }) => u.name)).toEqual(['Dave', 'Erin Dave']);
+    expect(byName.body.total).toBe(2);
+    const byEmail = await http().get('/users?search=CORP.TEST').set('Authorization', t.auth);
+    expect(byEmail.body.items.map((u: { name: string }) => u.name)).toEqual(['Dave']);
+    const byExt = await http().get('/users?search=1002').set('Authorization', t.auth);
+    expect(byExt.body.items.map((u: { name: string }) => u.name)).toEqual(['Erin Dave']);
+    const wildcard = await http().get('/users?search=%25').set('Authorization', t.auth);
+    expect(wildcard.body.total).toBe(0);
+
+    const page = await http().get('/users?limit=1&offset=1').set('Authorization', t.auth);
+    expect(page.body).toMatchObject({ total: 3, items: [{ extension: 1001 }] });
+    const past = await http().get('/users?offset=10').set('Authorization', t.auth).expect(200);
+    expect(past.body).toEqual({ items: [], total: 3 });
+  });
+
+  it('rejects bad list parameters with 400', async () => {
+    for (const q of ['limit=0', 'limit=1001', 'limit=abc', 'offset=-1', 'sort=name']) {
+      const res = await http().get(`/users?${q}`).set('Authorization', t.auth);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toEqual(expect.any(String));
+    }
+  });
+
+  it('deletes a user, frees the extension for the next create, 404s the second time', async () => {
+    const a = await create('A', 'a@example.com').expect(201);
+    await create('B', 'b@example.com').expect(201);
+    await http().delete(`/users/${a.body.id}`).set('Authorization', t.auth).expect(204);
+    expect(await rowCount()).toEqual({ users: 1, extensions: 1 });
+    const c = await create('C', 'c@example.com').expect(201);
+    expect(c.body.extension).toBe(1000);
+    const again = await http().delete(`/users/${a.body.id}`).set('Authorization', t.auth);
+    expect(again.status).toBe(404);
+    expect(again.body.message).toContain(a.body.id);
+  });
+
+  it('rotates the SIP password: new digests, old password no longer matches', async () => {
+    const u = await create('Rot', 'rot@example.com').expect(201);
+    const before = await pg.query('SELECT md5_digest, sha256_digest FROM extension');
+    const res = await http()
+      .post(`/users/${u.body.id}/sip-password`)
+      .set('Authorization', t.auth)
+      .expect(200);
+    expect(res.body).toEqual({ sipPassword: expect.stringMatching(/^[A-Za-z0-9]{24}$/) });
+    expect(res.body.sipPassword).not.toBe(u.body.sipPassword);
+    const after = await pg.query('SELECT md5_digest, sha256_digest FROM extension');
+    expect(after.rows[0].md5_digest).not.toBe(before.rows[0].md5_digest);
+    expect(after.rows[0].sha256_digest).not.toBe(before.rows[0].sha256_digest);
+    expect(after.rows[0].md5_digest).toBe(
+      createHash('md5').update(`1000:asterisk:${res.body.sipPassword}`).digest('hex'),
+    );
+    await http()
+      .post('/users/00000000-0000-4000-8000-00000000ffff/sip-password')
+      .set('Authorization', t.auth)
+      .expect(404);
+  });
+
+  it('gives 409 on a duplicate email, case-insensitively, and writes nothing', async () => {
+    await create('First', 'Dup@Example.com').expect(201);
+    const res = await create('Second', 'dup@example.COM');
+    expect(res.status).toBe(409);
+    expect(res.body.message).toMatch(/already exists/);
+    expect(await rowCount()).toEqual({ users: 1, extensions: 1 });
+  });
+
+  it('gives 50 parallel creates 50 distinct extensions and no 5xx', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => create(`Parallel ${i}`, `p${i}@example.com`)),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(201));
+    const numbers = results.map((r) => r.body.extension as number).sort((a, b) => a - b);
+    expect(numbers).toEqual(Array.from({ length: 50 }, (_, i) => 1000 + i));
+  });
+
+  it('requires the bearer token everywhere but /health', async () => {
+    await http().get('/users').expect(401);
+    const wrong = await http().get('/users').set('Authorization', 'Bearer nope');
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.message).toBe('Invalid API token');
+    await http().post('/users').send({ name: 'X', email: 'x@example.com' }).expect(401);
+    await http().get('/users').set('Authorization', 'Basic abc').expect(401);
+    expect(await rowCount()).toEqual({ users: 0, extensions: 0 });
+    const health = await http().get('/health').expect(200);
+    expect(health.body).toEqual({ status: 'ok', database: 'up' });
+  });
+
+  describe('hostile input gets a 4xx and writes no row', () => {
+    const hostileNames: [string, unknown][] = [
+      ['newline', 'Eve\nEvil'],
+      ['carriage return', 'Eve\rEvil'],
+      ['semicolon', 'Eve; drop'],
+      ['double quote', 'Eve "x"'],
+      ['open bracket', 'Eve [x'],
+      ['close bracket', 'Eve ]x'],
+      ['less than', 'Eve <x'],
+      ['greater than', 'Eve >x'],
+      ['backslash', 'Eve \\ x'],
+      ['NUL', 'Eve\u0000x'],
+      ['U+2028', 'Eve\u2028x'],
+      ['tab', 'Eve\tx'],
+      ['10,000 characters', 'a'.repeat(10000)],
+      ['101 characters', 'a'.repeat(101)],
+      ['empty after trim', '   '],
+      ['a number', 42],
+      ['an array', ['Eve']],
+      ['an object', { first: 'Eve' }],
+      ['null', null],
+    ];
+    it.each(hostileNames)('name: %s', async (_label, name) => {
+      const res = await http()
+        .post('/users')
+        .set('Authorization', t.auth)
+        .send({ name, email: 'eve@example.com' });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/name/);
+      expect(await rowCount()).toEqual({ users: 0, extensions: 0 });
+    });
+
+    it.each([
+      ['extension', 1500],
+      ['tenantId', '00000000-0000-4000-8000-000000000001'],
+      ['id', '00000000-0000-4000-8000-000000000002'],
+      ['sipPassword', 'mine'],
+    ])('unknown field %s is named in the 400', async (field, value) => {
+      const res = await http()
+        .post('/users')
+        .set('Authorization', t.auth)
+        .send({ name: 'Eve', email: 'eve@example.com', [field]: value });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toContain(`property ${field} should not exist`);
+      expect(await rowCount()).toEqual({ users: 0, extensions: 0 });
+    });
+
+    it.each(['not-an-email', 'a@', '@b.com', `${'a'.repeat(250)}@example.com`, '', 7])(
+      'email %p',
+      async (email) => {
+        const res = await http()
+          .post('/users')
+          .set('Authorization', t.auth)
+          .send({ name: 'Eve', email });
+        expect(res.status).toBe(400);
+        expect(res.body.message).toMatch(/email/);
+        expect(await rowCount()).toEqual({ users: 0, extensions: 0 });
+      },
+    );
+
+    it('accepts letters of any script and the allowed punctuation', async () => {
+      const res = await create("Zoë Ünal-O'Brien (Sales) & Co. 李 1_2, Ж", 'zoe@example.com');
+      expect(res.status).toBe(201);
+    });
+
+    it('malformed ids give 400 on delete and rotate', async () => {
+      for (const id of ['123', 'not-a-uuid', "1' OR '1'='1"]) {
+        const del = await http().delete(`/users/${encodeURIComponent(id)}`).set('Authorization', t.auth);
+        expect(del.status).toBe(400);
+        expect(del.body.message).toBe('id must be a UUID');
+        const rot = await http()
+          .post(`/users/${encodeURIComponent(id)}/sip-password`)
+          .set('Authorization', t.auth);
+        expect(rot.status).toBe(400);
+      }
+    });
+
+    it('a body over 16 KB gets 413 and a body that is not JSON gets 400', async () => {
+      const big = await http()
+        .post('/users')
+        .set('Authorization', t.auth)
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ name: 'Eve', email: 'eve@example.com', pad: 'x'.repeat(17000) }));
+      expect(big.status).toBe(413);
+      expect(big.body.message).toMatch(/16 KB/);
+      const bad = await http()
+        .post('/users')
+        .set('Authorization', t.auth)
+        .set('Content-Type', 'application/json')
+        .send('{"name": "Eve",');
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(bad.body)).not.toMatch(/at .*\.js|node_modules/);
+      expect(await rowCount()).toEqual({ users: 0, extensions: 0 });
+    });
+  });
+});
+
+describe('Extension pool exhaustion', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await bootApp({ EXTENSION_MIN: '1000', EXTENSION_MAX: '1002' });
+  });
+  afterAll(() => t.close());
+
+  it('gives 409 when the range is full, and reuses a freed number', async () => {
+    const http = () => request(t.app.getHttpServer());
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await http()
+        .post('/users')
+        .set('Authorization', t.auth)
+        .send({ name: `U${i}`, email: `u${i}@example.com` })
+        .expect(201);
+      ids.push(r.body.id);
+    }
+    const full = await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Late', email: 'late@example.com' });
+    expect(full.status).toBe(409);
+    expect(full.body.message).toMatch(/No free extension.*1000 to 1002/);
+    const list = await http().get('/users').set('Authorization', t.auth);
+    expect(list.body.total).toBe(3);
+
+    await http().delete(`/users/${ids[1]}`).set('Authorization', t.auth).expect(204);
+    const reuse = await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Late', email: 'late@example.com' })
+      .expect(201);
+    expect(reuse.body.extension).toBe(1001);
+  });
+});
