@@ -1,6 +1,10 @@
 /** Three tiers: pure units beside the code, e2e against real PostgreSQL, and the long soak. */
-const tsJest = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
-const base = { moduleFileExtensions: ['js', 'json', 'ts'], transform: tsJest, testEnvironment: 'node' };
+const tsJest = { '^.+\\.ts$': 'ts-jest' };
+const base = {
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  transform: tsJest,
+  testEnvironment: 'node',
+};
 
 module.exports = {
   projects: [

@@ -1,5 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ApplyModule } from './apply/apply.module';
+import { AsteriskModule } from './asterisk/asterisk.module';
 import { BearerAuthGuard } from './common/auth/bearer-auth.guard';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter';
 import { LoggingModule } from './common/http/logging.module';
@@ -22,6 +24,8 @@ export class AppModule {
         HealthModule,
         ExtensionsModule,
         UsersModule,
+        AsteriskModule,
+        ApplyModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: BearerAuthGuard },

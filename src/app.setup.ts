@@ -1,4 +1,9 @@
-import { BadRequestException, INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
+import {
+  BadRequestException,
+  INestApplication,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
@@ -21,7 +26,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Administers an Asterisk 22 PBX: users and their SIP extensions, and an explicit apply that writes the PJSIP and dialplan include files and reloads Asterisk.',
     )
     .setVersion('1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'PORTAL_API_TOKEN' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'opaque token',
+      description: 'The value of PORTAL_API_TOKEN',
+    })
     .build();
   return SwaggerModule.createDocument(app, config);
 }

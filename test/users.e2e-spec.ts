@@ -63,7 +63,9 @@ describe('Users API (real PostgreSQL)', () => {
 
     const all = await http().get('/users').set('Authorization', t.auth).expect(200);
     expect(all.body.total).toBe(3);
-    expect(all.body.items.map((u: { extension: number }) => u.extension)).toEqual([1000, 1001, 1002]);
+    expect(all.body.items.map((u: { extension: number }) => u.extension)).toEqual([
+      1000, 1001, 1002,
+    ]);
     expect(Object.keys(all.body.items[0]).sort()).toEqual(
       ['createdAt', 'email', 'extension', 'id', 'name', 'sipUsername'].sort(),
     );
@@ -222,7 +224,9 @@ describe('Users API (real PostgreSQL)', () => {
 
     it('malformed ids give 400 on delete and rotate', async () => {
       for (const id of ['123', 'not-a-uuid', "1' OR '1'='1"]) {
-        const del = await http().delete(`/users/${encodeURIComponent(id)}`).set('Authorization', t.auth);
+        const del = await http()
+          .delete(`/users/${encodeURIComponent(id)}`)
+          .set('Authorization', t.auth);
         expect(del.status).toBe(400);
         expect(del.body.message).toBe('id must be a UUID');
         const rot = await http()

@@ -11,7 +11,12 @@ import { dataSourceOptions } from './data-source-options';
         const url = config.databaseUrl;
         if (!url) throw new Error('DATABASE_URL is not set and no embedded database was started');
         // Pending migrations run at start-up so a deploy is one step; the CLI does the same.
-        return { ...dataSourceOptions(url), migrationsRun: true, retryAttempts: 3, retryDelay: 1000 };
+        return {
+          ...dataSourceOptions(url),
+          migrationsRun: true,
+          retryAttempts: 3,
+          retryDelay: 1000,
+        };
       },
     }),
   ],

@@ -11,6 +11,7 @@ import {
   Query,
 } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -18,8 +19,11 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiPayloadTooLargeResponse,
   ApiTags,
+  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
 import { CreatedUserDto, SipPasswordDto, UserListDto } from './dto/user-response.dto';
@@ -31,6 +35,11 @@ const UuidParam = new ParseUUIDPipe({
 
 @ApiTags('users')
 @ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing or wrong bearer token' })
+@ApiBadRequestResponse({
+  type: ErrorResponseDto,
+  description: 'Invalid input; the message says what',
+})
 @Controller('users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
@@ -38,7 +47,11 @@ export class UsersController {
   @Post()
   @ApiOperation({ summary: 'Create a user with the lowest free extension and SIP credentials' })
   @ApiCreatedResponse({ type: CreatedUserDto })
-  @ApiConflictResponse({ description: 'Duplicate email, or no free extension left' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'Duplicate email, or no free extension left',
+  })
+  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'Body over 16 KB' })
   create(@Body() dto: CreateUserDto): Promise<CreatedUserDto> {
     return this.users.create(dto);
   }
@@ -54,16 +67,18 @@ export class UsersController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a user; the extension becomes free' })
   @ApiNoContentResponse()
-  @ApiNotFoundResponse()
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
   remove(@Param('id', UuidParam) id: string): Promise<void> {
     return this.users.remove(id);
   }
 
   @Post(':id/sip-password')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Rotate the SIP password; the old one stops working after the next apply' })
+  @ApiOperation({
+    summary: 'Rotate the SIP password; the old one stops working after the next apply',
+  })
   @ApiOkResponse({ type: SipPasswordDto })
-  @ApiNotFoundResponse()
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
   rotate(@Param('id', UuidParam) id: string): Promise<SipPasswordDto> {
     return this.users.rotateSipPassword(id);
   }

@@ -45,7 +45,16 @@ export class UsersService {
            )
            SELECT u.id, u.name, u.email, u.created_at, e.number AS extension, e.sip_username
            FROM u, e`,
-          [DEFAULT_TENANT_ID, dto.name, dto.email, number, sipUsername, realm, md5Digest, sha256Digest],
+          [
+            DEFAULT_TENANT_ID,
+            dto.name,
+            dto.email,
+            number,
+            sipUsername,
+            realm,
+            md5Digest,
+            sha256Digest,
+          ],
         );
         return toCreatedUserDto(rows[0], password);
       });

@@ -27,7 +27,8 @@ export async function adminQuery(sql: string): Promise<void> {
 /** Name of the migrated template that global setup prepares for this run. */
 export function templateName(): string {
   const name = process.env.PORTAL_TEST_TEMPLATE_DB;
-  if (!name) throw new Error('PORTAL_TEST_TEMPLATE_DB is unset: run tests through jest (globalSetup)');
+  if (!name)
+    throw new Error('PORTAL_TEST_TEMPLATE_DB is unset: run tests through jest (globalSetup)');
   return name;
 }
 

@@ -44,7 +44,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request & { id?: unknown }>();
-    const requestId = typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : undefined;
+    const requestId =
+      typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : undefined;
     const body = this.toBody(exception, requestId);
     if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
       this.logger.error(
@@ -71,7 +72,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const response = exception.getResponse();
       let message = exception.message;
       if (typeof response === 'object' && response !== null && 'message' in response) {
-        const m = (response as { message: unknown }).message;
+        const m: unknown = response.message;
         message = Array.isArray(m) ? m.join('; ') : String(m);
       }
       return { statusCode, error: httpErrorName(statusCode), message, requestId };
@@ -86,7 +87,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     const status = bodyParserStatus(exception);
     if (status !== undefined) {
-      return { statusCode: status, error: httpErrorName(status), message: bodyParserMessage(status), requestId };
+      return {
+        statusCode: status,
+        error: httpErrorName(status),
+        message: bodyParserMessage(status),
+        requestId,
+      };
     }
     return {
       statusCode: HttpStatus.INTERNAL_SERVER_ERROR,

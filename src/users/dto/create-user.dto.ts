@@ -24,7 +24,7 @@ export class CreateUserDto {
   @Length(1, 100, { message: 'name must be 1 to 100 characters after trimming' })
   @Matches(NAME_PATTERN, {
     message:
-      "name may contain only letters, digits, spaces and . , ' - _ ( ) & (no control characters or ; \" [ ] < > \\)",
+      'name may contain only letters, digits, spaces and . , \' - _ ( ) & (no control characters or ; " [ ] < > \\)',
   })
   name!: string;
 

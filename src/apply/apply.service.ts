@@ -1,0 +1,241 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createTwoFilesPatch } from 'diff';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { AsteriskError, AsteriskReloader } from '../asterisk/asterisk-reloader';
+import { ConfigWriter, ConfigWriteError, GeneratedFileKind } from '../asterisk/config-writer';
+import { stripHeader, withHeader } from '../asterisk/generation/file-header';
+import { renderConfig, RenderedConfig } from '../asterisk/render-config';
+import { DomainError } from '../common/errors/domain-errors';
+import { PortalConfig } from '../config/portal-config.service';
+import { ApplyAudit, toApplyLogDto } from './apply-audit';
+import { ApplyLock } from './apply-lock';
+import { ApplyFileDto, ApplyResultDto, ApplyStatusDto, DryRunResultDto } from './dto/apply.dto';
+import { loadSipAccounts } from './sip-accounts.query';
+
+const KINDS: GeneratedFileKind[] = ['endpoints', 'routing'];
+
+interface FilePlan {
+  kind: GeneratedFileKind;
+  path: string;
+  current: string | null;
+  next: string;
+  changed: boolean;
+  sha256: string;
+}
+
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Turns the database into Asterisk config: generate, write atomically, reload, verify, and
+ * roll back to the last good files on any failure. Every apply leaves an audit row.
+ */
+@Injectable()
+export class ApplyService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ApplyService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly lock: ApplyLock,
+    private readonly audit: ApplyAudit,
+    private readonly writer: ConfigWriter,
+    private readonly reloader: AsteriskReloader,
+    private readonly config: PortalConfig,
+  ) {}
+
+  /** Clears what a crash left behind, but only when no apply runs in any process. */
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.lock.tryRun(async (runner) => {
+        const removed = await this.writer.removeStaleTempFiles();
+        const interrupted = await this.audit.markInterrupted(runner.manager);
+        if (removed.length || interrupted) {
+          this.logger.warn(
+            `Recovered from an interrupted apply: removed ${removed.length} temp file(s), closed ${interrupted} audit row(s)`,
+          );
+        }
+      });
+    } catch (err) {
+      this.logger.warn(`Start-up clean-up skipped: ${errorMessage(err)}`);
+    }
+  }
+
+  apply(requestId: string | null): Promise<ApplyResultDto> {
+    return this.lock.run((runner) => this.applyLocked(runner.manager, requestId));
+  }
+
+  async dryRun(): Promise<DryRunResultDto> {
+    const rendered = await this.render(this.db.manager);
+    const plan = await this.plan(rendered, 'dry-run', new Date());
+    return {
+      dryRun: true,
+      changed: plan.some((f) => f.changed),
+      users: rendered.expected.endpoints.length,
+      hash: rendered.hash,
+      files: plan.map((f) => ({
+        path: f.path,
+        changed: f.changed,
+        sha256: f.sha256,
+        content: f.next,
+        diff: f.changed ? createTwoFilesPatch(f.path, f.path, f.current ?? '', f.next) : '',
+      })),
+    };
+  }
+
+  async status(): Promise<ApplyStatusDto> {
+    const [rendered, lastSuccess, latest] = await Promise.all([
+      this.render(this.db.manager),
+      this.audit.lastSuccessHash(),
+      this.audit.latest(),
+    ]);
+    return {
+      pending: rendered.hash !== lastSuccess,
+      lastApply: latest ? toApplyLogDto(latest) : null,
+    };
+  }
+
+  private async render(m: EntityManager): Promise<RenderedConfig> {
+    return renderConfig(await loadSipAccounts(m), { context: this.config.sipContext });
+  }
+
+  /** Per file: what is on disk, what an apply writes, and whether that differs. */
+  private async plan(rendered: RenderedConfig, applyId: string, at: Date): Promise<FilePlan[]> {
+    return Promise.all(
+      KINDS.map(async (kind) => {
+        const current = await this.writer.read(kind);
+        const body = rendered.bodies[kind];
+        // Same body: keep the file byte for byte (its header names the apply that wrote it).
+        const changed = current === null || stripHeader(current) !== body;
+        const next = changed
+          ? withHeader(body, { applyId, generatedAt: at, contentHash: rendered.hashes[kind] })
+          : current;
+        return {
+          kind,
+          path: this.writer.pathOf(kind),
+          current,
+          next,
+          changed,
+          sha256: rendered.hashes[kind],
+        };
+      }),
+    );
+  }
+
+  private async applyLocked(m: EntityManager, requestId: string | null): Promise<ApplyResultDto> {
+    const id = randomUUID();
+    const startedAt = new Date();
+    const t0 = performance.now();
+    const elapsed = (): number => Math.round(performance.now() - t0);
+    await this.audit.start(m, { id, startedAt, requestId });
+
+    const rendered = await this.render(m);
+    const users = rendered.expected.endpoints.length;
+    const base = { id, users, hash: rendered.hash };
+    const fail = async (
+      outcome: 'failed' | 'rolled_back',
+      reason: string,
+      files: ApplyFileDto[],
+      transcript: string[],
+    ): Promise<never> => {
+      const durationMs = elapsed();
+      await this.audit.finish(m, id, {
+        outcome,
+        userCount: users,
+        contentHash: rendered.hash,
+        durationMs,
+        summary: [reason, ...transcript].join('\n'),
+      });
+      this.logger.error(`Apply ${id} ${outcome}: ${reason}`);
+      throw new DomainError('APPLY_FAILED', reason, {
+        ...base,
+        outcome,
+        durationMs,
+        files,
+        reason,
+      });
+    };
+
+    let plan: FilePlan[];
+    try {
+      await this.writer.removeStaleTempFiles();
+      await this.writer.checkDirectories();
+      plan = await this.plan(rendered, id, startedAt);
+    } catch (err) {
+      return fail('failed', `Nothing was written: ${errorMessage(err)}`, [], []);
+    }
+    const files = plan.map((f) => ({ path: f.path, changed: f.changed, sha256: f.sha256 }));
+    const lastGood = await Promise.all(plan.map((f) => this.writer.readLastGood(f.kind)));
+
+    const transcript: string[] = [];
+    try {
+      for (const f of plan) if (f.changed) await this.writer.write(f.kind, f.next);
+      transcript.push(...(await this.reloader.reload()));
+      transcript.push(...(await this.reloader.verify(rendered.expected, this.config.sipContext)));
+      for (const [i, f] of plan.entries()) {
+        if (lastGood[i] !== f.next) await this.writer.saveLastGood(f.kind, f.next);
+      }
+    } catch (err) {
+      if (err instanceof AsteriskError)
+        transcript.push(...err.transcript.filter((l) => !transcript.includes(l)));
+      if (!(err instanceof AsteriskError || err instanceof ConfigWriteError)) throw err;
+      const rollback = await this.rollback(plan, lastGood);
+      return fail(
+        rollback.ok ? 'rolled_back' : 'failed',
+        `${errorMessage(err)}. ${rollback.summary}`,
+        files,
+        [...transcript, ...rollback.transcript],
+      );
+    }
+
+    const durationMs = elapsed();
+    await this.audit.finish(m, id, {
+      outcome: 'success',
+      userCount: users,
+      contentHash: rendered.hash,
+      durationMs,
+      summary: transcript.join('\n'),
+    });
+    return { ...base, outcome: 'success', durationMs, files };
+  }
+
+  /**
+   * Puts the last known good files back (or, before any successful apply, what was there
+   * before) and reloads Asterisk with them.
+   */
+  private async rollback(
+    plan: FilePlan[],
+    lastGood: (string | null)[],
+  ): Promise<{ ok: boolean; summary: string; transcript: string[] }> {
+    let restored = 0;
+    try {
+      for (const [i, f] of plan.entries()) {
+        const good = lastGood[i] ?? f.current;
+        const onDisk = f.changed ? f.next : f.current;
+        if (good === onDisk) continue;
+        await this.writer.restore(f.kind, good);
+        restored++;
+      }
+    } catch (err) {
+      return {
+        ok: false,
+        summary: `Restoring the last good files failed: ${errorMessage(err)}`,
+        transcript: [],
+      };
+    }
+    try {
+      const transcript = await this.reloader.reload();
+      return {
+        ok: true,
+        summary: `Rolled back: ${restored} file(s) restored to the last good version and Asterisk reloaded.`,
+        transcript,
+      };
+    } catch (err) {
+      return {
+        ok: false,
+        summary: `The last good files are back on disk (${restored} restored), but reloading Asterisk with them failed: ${errorMessage(err)}`,
+        transcript: err instanceof AsteriskError ? err.transcript : [],
+      };
+    }
+  }
+}

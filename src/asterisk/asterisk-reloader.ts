@@ -1,0 +1,196 @@
+import { Injectable } from '@nestjs/common';
+import { execFile } from 'node:child_process';
+import { PortalConfig } from '../config/portal-config.service';
+import {
+  classifyCliFailure,
+  DIALPLAN_RELOADED,
+  PJSIP_RELOADED,
+  parseDialplanShow,
+  parsePjsipList,
+} from './cli/cli-output-parsers';
+
+export interface CliResult {
+  command: string;
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs: number;
+}
+
+/** What Asterisk must have loaded after a reload: exactly the generated ids. */
+export interface ExpectedAsteriskState {
+  endpoints: string[];
+  aors: string[];
+  auths: string[];
+  extensions: string[];
+}
+
+export class AsteriskError extends Error {
+  constructor(
+    message: string,
+    readonly transcript: string[],
+  ) {
+    super(message);
+  }
+}
+
+const IN_PROGRESS_RETRIES = 4;
+const RETRY_BASE_MS = 250;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The only provider that runs a process: `asterisk -rx "<command>"` through execFile (no
+ * shell), with a timeout. Exit codes lie (a reload that dropped objects still says success),
+ * so a reload is judged by reading the loaded state back.
+ */
+@Injectable()
+export class AsteriskReloader {
+  constructor(private readonly config: PortalConfig) {}
+
+  run(command: string): Promise<CliResult> {
+    const { cli, timeoutMs } = this.config.asterisk;
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      execFile(
+        cli,
+        ['-rx', command],
+        { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
+        (err, stdout, stderr) => {
+          const durationMs = Math.round(performance.now() - started);
+          if (err && (err as { killed?: boolean }).killed) {
+            return reject(
+              new AsteriskError(
+                `"${command}" timed out after ${timeoutMs} ms (ASTERISK_TIMEOUT_MS)`,
+                [`${command}: timeout after ${timeoutMs} ms`],
+              ),
+            );
+          }
+          const code = err ? (err as NodeJS.ErrnoException).code : 0;
+          if (typeof code === 'string') {
+            return reject(
+              new AsteriskError(`Cannot run the Asterisk CLI ${cli}: ${code} (ASTERISK_CLI)`, [
+                `${command}: ${code}`,
+              ]),
+            );
+          }
+          resolve({ command, stdout, stderr, exitCode: code ?? 0, durationMs });
+        },
+      );
+    });
+  }
+
+  /** Reloads PJSIP then the dialplan; returns a transcript of what Asterisk said. */
+  async reload(): Promise<string[]> {
+    const transcript: string[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.runChecked('module reload res_pjsip.so', transcript, true);
+      if (res.stdout.includes(PJSIP_RELOADED)) break;
+      const busy = /already in progress/.test(res.stdout);
+      if (!busy || attempt >= IN_PROGRESS_RETRIES) {
+        throw new AsteriskError(
+          busy
+            ? `Asterisk kept answering "a module reload request is already in progress" after ${IN_PROGRESS_RETRIES + 1} tries`
+            : `Unexpected answer to "module reload res_pjsip.so": ${firstLine(res)}`,
+          transcript,
+        );
+      }
+      await sleep(RETRY_BASE_MS * 2 ** attempt);
+    }
+    const dp = await this.runChecked('dialplan reload', transcript);
+    if (!dp.stdout.includes(DIALPLAN_RELOADED)) {
+      throw new AsteriskError(
+        `Unexpected answer to "dialplan reload": ${firstLine(dp)}`,
+        transcript,
+      );
+    }
+    return transcript;
+  }
+
+  /** Reads back endpoints, aors, auths and the dialplan; throws naming missing or extra ids. */
+  async verify(expected: ExpectedAsteriskState, context: string): Promise<string[]> {
+    const transcript: string[] = [];
+    const [endpoints, aors, auths, dialplan] = await Promise.all([
+      this.runChecked('pjsip show endpoints', transcript),
+      this.runChecked('pjsip show aors', transcript),
+      this.runChecked('pjsip show auths', transcript),
+      this.runChecked(`dialplan show ${context}`, transcript),
+    ]);
+    const problems: string[] = [];
+    const { min, max } = this.config.extensionRange;
+    // Objects outside the portal's range (other endpoints of the PBX) are not ours to judge.
+    const ours = (id: string): boolean => {
+      const m = /^(\d+)(-auth)?$/.exec(id);
+      return m !== null && Number(m[1]) >= min && Number(m[1]) <= max;
+    };
+    const compare = (what: string, loaded: string[], wanted: string[], all = false): void => {
+      const have = new Set(loaded);
+      const want = new Set(wanted);
+      const missing = wanted.filter((id) => !have.has(id));
+      const extra = loaded.filter((id) => !want.has(id) && (all || ours(id)));
+      if (missing.length) problems.push(`${what} missing: ${summarize(missing)}`);
+      if (extra.length) problems.push(`${what} not expected: ${summarize(extra)}`);
+    };
+    try {
+      compare('endpoints', parsePjsipList(endpoints.stdout, 'endpoints').ids, expected.endpoints);
+      compare('aors', parsePjsipList(aors.stdout, 'aors').ids, expected.aors);
+      compare('auths', parsePjsipList(auths.stdout, 'auths').ids, expected.auths);
+      const shown = parseDialplanShow(dialplan.stdout, context);
+      // The context is the portal's alone, so every extension in it counts.
+      compare(
+        'dialplan extensions',
+        shown.exists ? shown.extensions : [],
+        expected.extensions,
+        true,
+      );
+      if (shown.exists && shown.priorityCount !== expected.extensions.length * 2) {
+        problems.push(
+          `dialplan has ${shown.priorityCount} priorities, expected ${expected.extensions.length * 2}`,
+        );
+      }
+    } catch (err) {
+      throw new AsteriskError(
+        `Could not read Asterisk's state back: ${(err as Error).message}`,
+        transcript,
+      );
+    }
+    if (problems.length) {
+      throw new AsteriskError(
+        `Asterisk did not load the generated config: ${problems.join('; ')}`,
+        transcript,
+      );
+    }
+    return transcript;
+  }
+
+  private async runChecked(
+    command: string,
+    transcript: string[],
+    allowBusy = false,
+  ): Promise<CliResult> {
+    let res: CliResult;
+    try {
+      res = await this.run(command);
+    } catch (err) {
+      if (err instanceof AsteriskError) transcript.push(...err.transcript);
+      throw new AsteriskError((err as Error).message, transcript);
+    }
+    transcript.push(`${command}: ${firstLine(res)} (exit ${res.exitCode}, ${res.durationMs} ms)`);
+    const failure = classifyCliFailure(res.stdout, res.stderr, res.exitCode);
+    if (failure && !(allowBusy && /already in progress/.test(res.stdout))) {
+      throw new AsteriskError(`"${command}" failed: ${failure}`, transcript);
+    }
+    return res;
+  }
+}
+
+function firstLine(res: CliResult): string {
+  const text = (res.stdout.trim() || res.stderr.trim()).split('\n')[0] ?? '';
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text || '(no output)';
+}
+
+function summarize(ids: string[]): string {
+  return ids.length > 20
+    ? `${ids.slice(0, 20).join(', ')} and ${ids.length - 20} more`
+    : ids.join(', ');
+}

@@ -1,0 +1,333 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import request from 'supertest';
+import { parseHeader, stripHeader } from '../src/asterisk/generation/file-header';
+import { bootApp, TestApp } from './support/app';
+import { AsteriskSandbox, sharedFixture } from './support/asterisk-sandbox';
+import { createTestDatabase } from './support/test-database';
+
+const GOLDEN_ENDPOINTS = sharedFixture('three.generated_endpoints.conf');
+const GOLDEN_ROUTING = sharedFixture('three.generated_routing.conf');
+
+/** The digests of the fixture's three users, so generated files can equal it byte for byte. */
+function fixtureDigests(): { md5: string; sha256: string }[] {
+  return [
+    ...GOLDEN_ENDPOINTS.matchAll(/password_digest=MD5:([0-9a-f]{32}),SHA-256:([0-9a-f]{64})/g),
+  ].map((m) => ({ md5: m[1], sha256: m[2] }));
+}
+
+describe('POST /apply with the fake Asterisk CLI', () => {
+  let box: AsteriskSandbox;
+  let db: { url: string; drop: () => Promise<void> };
+  let t: TestApp;
+  let pg: Client;
+  const http = () => request(t.app.getHttpServer());
+  const apply = (query = '') => http().post(`/apply${query}`).set('Authorization', t.auth);
+  const createUser = async (name: string, email: string) =>
+    (await http().post('/users').set('Authorization', t.auth).send({ name, email }).expect(201))
+      .body as {
+      id: string;
+      extension: number;
+    };
+  const fake = (command: string): string => execFileSync(box.cli, ['-rx', command]).toString();
+  const auditRows = async () =>
+    (await pg.query('SELECT * FROM apply_audit_log ORDER BY started_at')).rows as {
+      id: string;
+      outcome: string;
+      started_at: Date;
+      finished_at: Date;
+      summary: string;
+      user_count: number;
+      content_hash: string;
+      request_id: string;
+    }[];
+
+  beforeEach(async () => {
+    box = new AsteriskSandbox();
+    db = await createTestDatabase();
+    t = await bootApp(box.env(), { database: db });
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+  });
+  afterEach(async () => {
+    await pg.end();
+    await t.close();
+    await db.drop();
+    box.remove();
+  });
+
+  /** The fixture's three users with the fixture's digests. */
+  const seedThree = async (): Promise<{ id: string; extension: number }[]> => {
+    const users = [
+      await createUser('Alice Smith', 'alice@example.com'),
+      await createUser("Bob O'Neil", 'bob@example.com'),
+      await createUser('Zoë Ünal', 'zoe@example.com'),
+    ];
+    for (const [i, d] of fixtureDigests().entries()) {
+      await pg.query('UPDATE extension SET md5_digest = $1, sha256_digest = $2 WHERE number = $3', [
+        d.md5,
+        d.sha256,
+        1000 + i,
+      ]);
+    }
+    return users;
+  };
+
+  it('writes the verified shape byte for byte, mode 0640, no temp files, audits success', async () => {
+    await seedThree();
+    const res = await apply().set('X-Request-Id', 'req-apply-1').expect(200);
+    expect(res.body).toMatchObject({
+      outcome: 'success',
+      users: 3,
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(res.body.files).toEqual([
+      { path: box.endpointsFile, changed: true, sha256: expect.any(String) },
+      { path: box.routingFile, changed: true, sha256: expect.any(String) },
+    ]);
+    const files = box.snapshot();
+    expect(stripHeader(files.endpoints!)).toBe(GOLDEN_ENDPOINTS);
+    expect(stripHeader(files.routing!)).toBe(GOLDEN_ROUTING);
+    expect(parseHeader(files.endpoints!)).toMatchObject({ applyId: res.body.id });
+    expect(statSync(box.endpointsFile).mode & 0o777).toBe(0o640);
+    expect(statSync(box.routingFile).mode & 0o777).toBe(0o640);
+    expect(box.listing().filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    // Asterisk (the fake) now shows exactly what the real one showed for these files.
+    expect(fake('pjsip show endpoints')).toBe(sharedFixture('pjsip-show-endpoints.three.txt'));
+    // The fixture's file had no header; ours shifts the source line numbers by its length.
+    const shift = files.routing!.split('\n').length - GOLDEN_ROUTING.split('\n').length;
+    expect(fake('dialplan show synergycall-internal')).toBe(
+      sharedFixture('dialplan-show.three.txt').replace(
+        /conf:(\d+)\]/g,
+        (_m, n: string) => `conf:${Number(n) + shift}]`,
+      ),
+    );
+
+    const [row] = await auditRows();
+    expect(row).toMatchObject({
+      id: res.body.id,
+      outcome: 'success',
+      user_count: 3,
+      request_id: 'req-apply-1',
+    });
+    expect(row.content_hash).toBe(res.body.hash);
+    expect(row.summary).toMatch(/reloaded successfully/);
+  });
+
+  it('a second apply with no change leaves both files byte-identical', async () => {
+    await seedThree();
+    await apply().expect(200);
+    const first = box.snapshot();
+    const res = await apply().expect(200);
+    expect(res.body.files.map((f: { changed: boolean }) => f.changed)).toEqual([false, false]);
+    expect(box.snapshot()).toEqual(first);
+  });
+
+  it('applies zero users: empty files, no context, success', async () => {
+    const res = await apply().expect(200);
+    expect(res.body).toMatchObject({ outcome: 'success', users: 0 });
+    expect(stripHeader(box.read(box.endpointsFile)!)).toBe('');
+    expect(fake('pjsip show endpoints')).toBe('No objects found.\n\n');
+  });
+
+  it('removes a deleted user from both files and changes a rotated digest', async () => {
+    const [alice, bob] = await seedThree();
+    await apply().expect(200);
+    await http().delete(`/users/${bob.id}`).set('Authorization', t.auth).expect(204);
+    const rotated = await http()
+      .post(`/users/${alice.id}/sip-password`)
+      .set('Authorization', t.auth)
+      .expect(200);
+    const before = box.snapshot();
+    await apply().expect(200);
+    const after = box.snapshot();
+    expect(after.endpoints).not.toContain('[1001]');
+    expect(after.routing).not.toContain('1001');
+    expect(after.endpoints).toContain('[1002]');
+    const md5 = createHash('md5').update(`1000:asterisk:${rotated.body.sipPassword}`).digest('hex');
+    expect(after.endpoints).toContain(`password_digest=MD5:${md5},`);
+    expect(before.endpoints).not.toContain(md5);
+    expect(fake('pjsip show aors')).not.toMatch(/Aor:\s+1001/);
+  });
+
+  it('creating, deleting and rotating never touch Asterisk or the files', async () => {
+    const u = await createUser('Quiet', 'quiet@example.com');
+    await http().post(`/users/${u.id}/sip-password`).set('Authorization', t.auth).expect(200);
+    await http().delete(`/users/${u.id}`).set('Authorization', t.auth).expect(204);
+    expect(box.listing()).toEqual([]);
+    expect(fake('pjsip show endpoints')).toBe('No objects found.\n\n');
+  });
+
+  it('dry run returns contents and a diff, and writes and reloads nothing', async () => {
+    await createUser('Dry Run', 'dry@example.com');
+    const res = await apply('?dryRun=true').expect(200);
+    expect(res.body).toMatchObject({ dryRun: true, changed: true, users: 1 });
+    expect(res.body.files[0].content).toContain('callerid="Dry Run" <1000>');
+    expect(res.body.files[0].diff).toContain('+callerid="Dry Run" <1000>');
+    expect(box.listing()).toEqual([]);
+    expect(fake('pjsip show endpoints')).toBe('No objects found.\n\n');
+    expect(await auditRows()).toEqual([]);
+    await apply().expect(200);
+    const again = await apply('?dryRun=true').expect(200);
+    expect(again.body.changed).toBe(false);
+    expect(again.body.files.map((f: { diff: string }) => f.diff)).toEqual(['', '']);
+  });
+
+  it('status says pending until an apply, and logs come newest first', async () => {
+    const s0 = await http().get('/apply/status').set('Authorization', t.auth).expect(200);
+    expect(s0.body).toEqual({ pending: true, lastApply: null });
+    await createUser('Pending', 'pending@example.com');
+    const first = await apply().expect(200);
+    const s1 = await http().get('/apply/status').set('Authorization', t.auth).expect(200);
+    expect(s1.body.pending).toBe(false);
+    expect(s1.body.lastApply).toMatchObject({ id: first.body.id, outcome: 'success', users: 1 });
+    await createUser('Later', 'later@example.com');
+    const s2 = await http().get('/apply/status').set('Authorization', t.auth).expect(200);
+    expect(s2.body.pending).toBe(true);
+    const second = await apply().expect(200);
+    const logs = await http().get('/apply/logs?limit=1').set('Authorization', t.auth).expect(200);
+    expect(logs.body.map((l: { id: string }) => l.id)).toEqual([second.body.id]);
+    await http().get('/apply/logs?limit=0').set('Authorization', t.auth).expect(400);
+  });
+
+  describe('faults: a recorded failure, and the last good files stay in place', () => {
+    const faultCases: [string, () => void, RegExp][] = [
+      ['Asterisk down', () => box.setFaults({ down: true }), /Unable to connect/],
+      [
+        'reload always in progress',
+        () => box.setFaults({ reloadInProgress: 100 }),
+        /already in progress/,
+      ],
+      [
+        'reload times out',
+        () => box.setFaults({ delayMs: { 'module reload res_pjsip.so': 10000 } }),
+        /timed out/,
+      ],
+      [
+        'a new object fails to load',
+        () => box.setFaults({ rejectObjects: ['1001'] }),
+        /missing: 1001/,
+      ],
+      [
+        'a dialplan extension is dropped',
+        () => box.setFaults({ dropExtensions: ['1001'] }),
+        /dialplan extensions missing: 1001/,
+      ],
+    ];
+
+    it.each(faultCases)(
+      '%s',
+      async (_label, inject, reason) => {
+        await createUser('Good One', 'one@example.com');
+        const good = await apply().expect(200);
+        const lastGood = box.snapshot();
+        await createUser('New Two', 'two@example.com');
+        inject();
+        const res = await apply();
+        expect(res.status).toBe(502);
+        expect(res.body).toMatchObject({
+          outcome: expect.stringMatching(/^(rolled_back|failed)$/),
+          users: 2,
+          reason: expect.stringMatching(reason),
+          files: expect.any(Array),
+        });
+        expect(box.snapshot()).toEqual(lastGood);
+        expect(box.listing().filter((n) => n.endsWith('.tmp'))).toEqual([]);
+        const rows = await auditRows();
+        expect(rows.map((r) => r.id)).toEqual([good.body.id, res.body.id]);
+        expect(rows[1].outcome).toBe(res.body.outcome);
+        expect(rows[1].summary).toMatch(reason);
+
+        box.clearFaults();
+        const recovered = await apply().expect(200);
+        expect(recovered.body.users).toBe(2);
+        expect(box.read(box.endpointsFile)).toContain('[1001-auth]');
+      },
+      30000,
+    );
+
+    it('a transient "reload in progress" is retried and succeeds', async () => {
+      await createUser('Retry', 'retry@example.com');
+      box.setFaults({ reloadInProgress: 2 });
+      const res = await apply().expect(200);
+      expect(res.body.outcome).toBe('success');
+      const [row] = await auditRows();
+      expect(row.summary.match(/already in progress/g)).toHaveLength(2);
+    });
+
+    it('a missing include directory fails before writing anything', async () => {
+      await createUser('Nodir', 'nodir@example.com');
+      const other = await bootApp(
+        box.env({ ASTERISK_DIALPLAN_DIR: path.join(box.root, 'missing') }),
+        {
+          database: db,
+        },
+      );
+      try {
+        const res = await request(other.app.getHttpServer())
+          .post('/apply')
+          .set('Authorization', other.auth);
+        expect(res.status).toBe(502);
+        expect(res.body.outcome).toBe('failed');
+        expect(res.body.reason).toMatch(/ASTERISK_DIALPLAN_DIR .*missing does not exist/);
+        expect(box.listing()).toEqual([]);
+      } finally {
+        await other.close();
+      }
+      const rows = await auditRows();
+      expect(rows.map((r) => r.outcome)).toEqual(['failed']);
+    });
+  });
+
+  it('10 concurrent applies all complete, serialized, with 10 audit rows', async () => {
+    await seedThree();
+    const results = await Promise.all(Array.from({ length: 10 }, () => apply()));
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const rows = await auditRows();
+    expect(rows).toHaveLength(10);
+    expect(rows.every((r) => r.outcome === 'success')).toBe(true);
+    for (let i = 1; i < rows.length; i++) {
+      expect(rows[i].started_at.getTime()).toBeGreaterThanOrEqual(
+        rows[i - 1].finished_at.getTime(),
+      );
+    }
+    expect(stripHeader(box.read(box.endpointsFile)!)).toBe(GOLDEN_ENDPOINTS);
+  });
+
+  it('removes temp files a crash left behind at start-up, leaving the targets intact', async () => {
+    await seedThree();
+    await apply().expect(200);
+    const good = box.snapshot();
+    const staleA = path.join(box.pjsipDir, '.generated_endpoints.conf.0123456789ab.tmp');
+    const staleB = path.join(box.dialplanDir, '.generated_routing.conf.ba9876543210.tmp');
+    const foreign = path.join(box.pjsipDir, 'operator-notes.tmp');
+    writeFileSync(staleA, '[half');
+    writeFileSync(staleB, '[half');
+    writeFileSync(foreign, 'not ours');
+    await pg.query(
+      `INSERT INTO apply_audit_log (id, started_at, outcome, user_count, summary)
+       VALUES (gen_random_uuid(), now(), 'running', 3, 'started')`,
+    );
+    const restarted = await bootApp(box.env(), { database: db });
+    try {
+      expect(box.listing()).toEqual(
+        [
+          'pjsip/generated_endpoints.conf',
+          'pjsip/.generated_endpoints.conf.last-good',
+          'pjsip/operator-notes.tmp',
+          'dialplan/generated_routing.conf',
+          'dialplan/.generated_routing.conf.last-good',
+        ].sort(),
+      );
+      expect(box.snapshot()).toEqual(good);
+      const rows = await auditRows();
+      expect(rows.filter((r) => r.outcome === 'running')).toEqual([]);
+      expect(rows.some((r) => /interrupted/.test(r.summary))).toBe(true);
+    } finally {
+      await restarted.close();
+    }
+  });
+});

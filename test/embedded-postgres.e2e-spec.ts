@@ -1,0 +1,234 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import {
+  EmbeddedPostgresError,
+  type EmbeddedPostgresHandle,
+  startEmbeddedPostgres,
+} from '../src/database/embedded-postgres';
+
+/** Real embedded PostgreSQL servers in temp dirs; initdb alone takes seconds. */
+const TIMEOUT_MS = 120_000;
+const CHILD_SCRIPT = path.join(__dirname, 'support', 'embedded-postgres-child.ts');
+
+const roots: string[] = [];
+const handles: EmbeddedPostgresHandle[] = [];
+const children: ChildProcess[] = [];
+const servers: net.Server[] = [];
+
+/** A temp dir the postgres user can traverse (mkdtemp creates it 0700). */
+function tempRoot(mode = 0o755): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portal-embedded-pg-'));
+  fs.chmodSync(dir, mode);
+  roots.push(dir);
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function start(dataDir: string, port: number): Promise<EmbeddedPostgresHandle> {
+  const handle = await startEmbeddedPostgres({ dataDir, port });
+  handles.push(handle);
+  return handle;
+}
+
+async function query<T extends object>(url: string, sql: string): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function startError(dataDir: string, port: number): Promise<EmbeddedPostgresError> {
+  try {
+    await start(dataDir, port);
+  } catch (err) {
+    expect(err).toBeInstanceOf(EmbeddedPostgresError);
+    return err as EmbeddedPostgresError;
+  }
+  throw new Error('startEmbeddedPostgres resolved, but it was expected to fail');
+}
+
+function postmasterPid(dataDir: string): number | undefined {
+  try {
+    return Number.parseInt(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8'), 10);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Running, as opposed to gone or a zombie nobody reaps. */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(handles.splice(0).map((h) => h.stop()));
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  await Promise.all(
+    servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+  );
+  for (const root of roots.splice(0)) {
+    // A failed test may leave a postmaster behind; stop only one that runs on this temp dir.
+    const dataDir = path.join(root, 'data');
+    const pid = postmasterPid(dataDir);
+    if (pid && isRunning(pid) && cmdline(pid).includes(root)) {
+      process.kill(pid, 'SIGINT');
+      for (let i = 0; i < 100 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+describe('startEmbeddedPostgres', () => {
+  it(
+    'creates a cluster in an empty dir, and the data survives stop and start',
+    async () => {
+      const dataDir = path.join(tempRoot(), 'data');
+      const port = await freePort();
+
+      const first = await start(dataDir, port);
+      expect(first.url).toBe(`postgres://postgres:postgres@127.0.0.1:${port}/portal`);
+      expect(fs.existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+      await query(first.url, 'CREATE TABLE note (id int PRIMARY KEY, body text)');
+      await query(first.url, `INSERT INTO note VALUES (1, 'kept')`);
+      await Promise.all([first.stop(), first.stop()]);
+      await first.stop();
+      expect(postmasterPid(dataDir)).toBeUndefined();
+
+      const second = await start(dataDir, port);
+      expect(second.url).toBe(first.url);
+      const rows = await query<{ body: string }>(second.url, 'SELECT body FROM note');
+      expect(rows).toEqual([{ body: 'kept' }]);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'recovers after the Node process that ran the server was SIGKILLed',
+    async () => {
+      const dataDir = path.join(tempRoot(), 'data');
+      const port = await freePort();
+      const child = spawn(
+        process.execPath,
+        [
+          '-r',
+          require.resolve('ts-node/register/transpile-only'),
+          CHILD_SCRIPT,
+          dataDir,
+          `${port}`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(child);
+      const report = await new Promise<{
+        url: string;
+        before: Record<string, number>;
+        after: Record<string, number>;
+      }>((resolve, reject) => {
+        let out = '';
+        let err = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+        });
+        child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+        child.on('exit', (code) => reject(new Error(`child exited (${code}): ${err}`)));
+      });
+
+      // The package's own SIGINT/SIGTERM/exit/... handlers are gone; only the module's
+      // last-resort exit listener is added.
+      expect(report.after).toEqual({ ...report.before, exit: report.before.exit + 1 });
+
+      const orphan = postmasterPid(dataDir);
+      expect(orphan).toBeDefined();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      // The postmaster outlives its parent: that is the situation to recover from.
+      expect(isRunning(orphan!)).toBe(true);
+
+      const handle = await start(dataDir, port);
+      expect(handle.url).toBe(report.url);
+      expect(isRunning(orphan!)).toBe(false);
+      const rows = await query<{ note: string }>(handle.url, 'SELECT note FROM survivor');
+      expect(rows).toEqual([{ note: 'written before SIGKILL' }]);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'fails with one line naming the port when the port is taken',
+    async () => {
+      const dataDir = path.join(tempRoot(), 'data');
+      const port = await freePort();
+      const blocker = net.createServer();
+      servers.push(blocker);
+      await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+
+      const err = await startError(dataDir, port);
+      expect(err.message).not.toMatch(/[\r\n]/);
+      expect(err.message).toContain(`Port ${port}`);
+      expect(err.message).toContain('EMBEDDED_DB_PORT');
+      expect(postmasterPid(dataDir)).toBeUndefined();
+    },
+    TIMEOUT_MS,
+  );
+
+  (process.getuid?.() === 0 ? it : it.skip)(
+    'fails with one line when the postgres user cannot reach the data dir',
+    async () => {
+      // mkdtemp's 0700 root-owned dir: root passes, the postgres user does not.
+      const locked = tempRoot(0o700);
+      const dataDir = path.join(locked, 'nested', 'data');
+
+      const err = await startError(dataDir, await freePort());
+      expect(err.message).not.toMatch(/[\r\n]/);
+      expect(err.message).toContain(dataDir);
+      expect(err.message).toContain('postgres user');
+      expect(fs.existsSync(path.join(locked, 'nested'))).toBe(false);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'refuses a data dir whose server still belongs to a running process, and leaves it running',
+    async () => {
+      const dataDir = path.join(tempRoot(), 'data');
+      const running = await start(dataDir, await freePort());
+
+      const err = await startError(dataDir, await freePort());
+      expect(err.message).not.toMatch(/[\r\n]/);
+      expect(err.message).toContain('in use');
+      expect(await query<{ one: number }>(running.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    },
+    TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,526 @@
+import { execFile } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseDialplanShow, parsePjsipList } from '../src/asterisk/cli/cli-output-parsers';
+import { renderEndpointsBody } from '../src/asterisk/generation/endpoints-generator';
+import { withHeader } from '../src/asterisk/generation/file-header';
+import { renderRoutingBody } from '../src/asterisk/generation/routing-generator';
+import { SipAccountRow } from '../src/asterisk/generation/types';
+
+/**
+ * The fake `asterisk` must answer like the real Asterisk 22.7.0 recorded in
+ * /work/shared/asterisk-22-cli, failure modes included: a difference is a bug in the fake.
+ */
+
+jest.setTimeout(30_000);
+
+const FAKE = path.resolve(__dirname, 'fake-asterisk', 'asterisk');
+const SHARED = path.resolve(__dirname, '..', '..', 'shared', 'asterisk-22-cli');
+const CONTEXT = 'synergycall-internal';
+const fixture = (name: string): Buffer => readFileSync(path.join(SHARED, name));
+const THREE_ENDPOINTS = fixture('three.generated_endpoints.conf').toString('utf8');
+const THREE_ROUTING = fixture('three.generated_routing.conf').toString('utf8');
+
+interface Run {
+  stdout: Buffer;
+  stderr: Buffer;
+  code: number | null;
+  killed: boolean;
+  ms: number;
+}
+
+/** A throw-away /etc/asterisk and state directory for one test. */
+class Sandbox {
+  readonly root = mkdtempSync(path.join(os.tmpdir(), 'fake-asterisk-'));
+  readonly etc = path.join(this.root, 'etc');
+  readonly state = path.join(this.root, 'state');
+  readonly endpointsFile = path.join(
+    this.etc,
+    'pjsip.d',
+    'synergycall',
+    'generated_endpoints.conf',
+  );
+  readonly routingFile = path.join(
+    this.etc,
+    'extensions.d',
+    'synergycall',
+    'generated_routing.conf',
+  );
+
+  constructor() {
+    mkdirSync(path.dirname(this.endpointsFile), { recursive: true });
+    mkdirSync(path.dirname(this.routingFile), { recursive: true });
+    mkdirSync(this.state);
+    this.pjsipConf('; end of pjsip.conf\n#tryinclude pjsip.d/synergycall/*.conf\n');
+    this.extensionsConf('; end of extensions.conf\n#tryinclude extensions.d/synergycall/*.conf\n');
+  }
+
+  pjsipConf(text: string): void {
+    writeFileSync(path.join(this.etc, 'pjsip.conf'), text);
+  }
+
+  extensionsConf(text: string): void {
+    writeFileSync(path.join(this.etc, 'extensions.conf'), text);
+  }
+
+  endpoints(text: string): void {
+    writeFileSync(this.endpointsFile, text);
+  }
+
+  routing(text: string): void {
+    writeFileSync(this.routingFile, text);
+  }
+
+  faults(faults: Record<string, unknown>): void {
+    writeFileSync(path.join(this.state, 'faults.json'), JSON.stringify(faults));
+  }
+
+  readFaults(): Record<string, unknown> {
+    return JSON.parse(readFileSync(path.join(this.state, 'faults.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+  }
+
+  get lockFile(): string {
+    return path.join(this.state, 'reload.lock');
+  }
+
+  run(command: string, options: { timeout?: number } = {}): Promise<Run> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      execFile(
+        FAKE,
+        ['-rx', command],
+        {
+          encoding: 'buffer',
+          timeout: options.timeout ?? 0,
+          killSignal: 'SIGKILL',
+          env: { ...process.env, FAKE_ASTERISK_ETC: this.etc, FAKE_ASTERISK_STATE: this.state },
+        },
+        (err, stdout, stderr) => {
+          const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+          resolve({
+            stdout,
+            stderr,
+            code: e === null ? 0 : typeof e.code === 'number' ? e.code : null,
+            killed: e?.killed === true,
+            ms: performance.now() - started,
+          });
+        },
+      );
+    });
+  }
+
+  async out(command: string): Promise<string> {
+    const res = await this.run(command);
+    expect({ code: res.code, stderr: res.stderr.toString() }).toEqual({ code: 0, stderr: '' });
+    return res.stdout.toString('utf8');
+  }
+
+  async reload(): Promise<void> {
+    expect(await this.out('module reload res_pjsip.so')).toBe(
+      fixture('module-reload-res_pjsip.ok.txt').toString(),
+    );
+    expect(await this.out('dialplan reload')).toBe(fixture('dialplan-reload.ok.txt').toString());
+  }
+
+  async loadThree(): Promise<void> {
+    this.endpoints(THREE_ENDPOINTS);
+    this.routing(THREE_ROUTING);
+    await this.reload();
+  }
+
+  async ids(kind: 'endpoints' | 'aors' | 'auths'): Promise<string[]> {
+    return parsePjsipList(await this.out(`pjsip show ${kind}`), kind).ids;
+  }
+
+  remove(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** A fixture recorded with a registered phone, as the fake shows it: no phone registers there. */
+function withoutRegisteredPhone(name: string): string {
+  return fixture(name)
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => !/^ +Contact: {2}[^<]/.test(l))
+    .join('\n')
+    .replace(/Not in use {4}0 of inf/g, 'Unavailable   0 of inf');
+}
+
+/** The three users' file cut to the users listed, in the fixture's own bytes. */
+function endpointsOf(...exts: string[]): string {
+  const users = THREE_ENDPOINTS.trimEnd()
+    .split(/\n\n(?=\[\d+\]\ntype=endpoint)/)
+    .filter((u) => exts.includes(/^\[(\d+)\]/.exec(u)![1]));
+  return `${users.join('\n\n')}\n`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(check: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await sleep(20);
+  }
+}
+
+describe('fake asterisk CLI', () => {
+  let box: Sandbox;
+  beforeEach(() => {
+    box = new Sandbox();
+  });
+  afterEach(() => box.remove());
+
+  describe('prints what Asterisk 22.7.0 printed, byte for byte', () => {
+    it('with nothing loaded', async () => {
+      for (const kind of ['endpoints', 'aors', 'auths', 'contacts']) {
+        const res = await box.run(`pjsip show ${kind}`);
+        expect(res.stdout.equals(fixture(`pjsip-show-${kind}.none.txt`))).toBe(true);
+        expect(res.code).toBe(0);
+      }
+      const dp = await box.run(`dialplan show ${CONTEXT}`);
+      expect(dp.stdout.equals(fixture('dialplan-show.no-context.txt'))).toBe(true);
+      expect(dp.code).toBe(0);
+    });
+
+    it('after loading the three users', async () => {
+      box.endpoints(THREE_ENDPOINTS);
+      box.routing(THREE_ROUTING);
+      const pjsip = await box.run('module reload res_pjsip.so');
+      expect(pjsip.stdout.equals(fixture('module-reload-res_pjsip.ok.txt'))).toBe(true);
+      const dialplan = await box.run('dialplan reload');
+      expect(dialplan.stdout.equals(fixture('dialplan-reload.ok.txt'))).toBe(true);
+
+      const show = async (cmd: string) => (await box.run(cmd)).stdout;
+      expect(
+        (await show('pjsip show endpoints')).equals(fixture('pjsip-show-endpoints.three.txt')),
+      ).toBe(true);
+      expect((await show('pjsip show aors')).equals(fixture('pjsip-show-aors.three.txt'))).toBe(
+        true,
+      );
+      expect((await show('pjsip show auths')).equals(fixture('pjsip-show-auths.three.txt'))).toBe(
+        true,
+      );
+      expect(
+        (await show('pjsip show contacts')).equals(fixture('pjsip-show-contacts.none.txt')),
+      ).toBe(true);
+      expect(
+        (await show(`dialplan show ${CONTEXT}`)).equals(fixture('dialplan-show.three.txt')),
+      ).toBe(true);
+    });
+
+    it('matches the registered-phone fixtures apart from the phone itself', async () => {
+      await box.loadThree();
+      expect(await box.out('pjsip show endpoints')).toBe(
+        withoutRegisteredPhone('pjsip-show-endpoints.registered.txt'),
+      );
+      expect(await box.out('pjsip show aors')).toBe(
+        withoutRegisteredPhone('pjsip-show-aors.registered.txt'),
+      );
+    });
+
+    it('with the file cut to user 1000', async () => {
+      box.endpoints(endpointsOf('1000'));
+      box.routing(THREE_ROUTING.split('\n').slice(0, 3).join('\n') + '\n');
+      await box.reload();
+      expect(await box.out('pjsip show endpoints')).toBe(
+        fixture('pjsip-show-endpoints.one.txt').toString(),
+      );
+      expect(await box.out(`dialplan show ${CONTEXT}`)).toBe(
+        fixture('dialplan-show.one.txt').toString(),
+      );
+    });
+
+    it('when 1002 is deleted and 1003 is added with max_contacts=abc and no callerid', async () => {
+      await box.loadThree();
+      const user1003 = endpointsOf('1000')
+        .replace(/1000/g, '1003')
+        .replace(/^callerid=.*\n/m, '')
+        .replace('max_contacts=1', 'max_contacts=abc');
+      box.endpoints(`${endpointsOf('1000', '1001')}\n${user1003}`);
+      await box.reload();
+      expect(await box.out('pjsip show endpoints')).toBe(
+        withoutRegisteredPhone('pjsip-show-endpoints.broken-aor.txt'),
+      );
+      expect(await box.out('pjsip show aors')).toBe(
+        withoutRegisteredPhone('pjsip-show-aors.broken-aor.txt'),
+      );
+      expect(await box.ids('auths')).toEqual(['1000-auth', '1001-auth', '1003-auth']);
+    });
+
+    it('when a dialplan line lacks its closing parenthesis', async () => {
+      box.routing(
+        THREE_ROUTING.split('\n').slice(0, 5).join('\n') + '\nexten => 1003,1,Dial(PJSIP/1003,30\n',
+      );
+      await box.reload();
+      expect(await box.out(`dialplan show ${CONTEXT}`)).toBe(
+        fixture('dialplan-show.broken-line.txt').toString(),
+      );
+    });
+
+    it('for an unknown command', async () => {
+      const res = await box.run('pjsip frobnicate');
+      expect(res.stdout.equals(fixture('no-such-command.txt'))).toBe(true);
+      expect(res.code).toBe(0);
+      expect(await box.out('foo bar')).toBe(
+        "No such command 'foo bar' (type 'core show help foo' for other possible commands)\n",
+      );
+    });
+  });
+
+  describe('loads config like Asterisk', () => {
+    it('ignores the comment header the portal writes, and reports its lines', async () => {
+      const info = { applyId: 'a1b2c3', generatedAt: new Date() };
+      box.endpoints(withHeader(THREE_ENDPOINTS, info));
+      box.routing(withHeader(THREE_ROUTING, info));
+      await box.reload();
+      expect(await box.out('pjsip show endpoints')).toBe(
+        fixture('pjsip-show-endpoints.three.txt').toString(),
+      );
+      const shown = await box.out(`dialplan show ${CONTEXT}`);
+      // Five header lines move every line number down by five.
+      expect(shown).toBe(
+        fixture('dialplan-show.three.txt')
+          .toString()
+          .replace(/conf:(\d)\]/g, (_m, n: string) => `conf:${Number(n) + 5}]`),
+      );
+    });
+
+    it('loads no portal object without the include lines', async () => {
+      box.pjsipConf('[global]\ntype=global\n');
+      box.extensionsConf('[default]\nexten => 1,1,Answer()\n');
+      box.endpoints(THREE_ENDPOINTS);
+      box.routing(THREE_ROUTING);
+      await box.reload();
+      expect(await box.out('pjsip show endpoints')).toBe('No objects found.\n\n');
+      expect(await box.out(`dialplan show ${CONTEXT}`)).toBe(
+        fixture('dialplan-show.no-context.txt').toString(),
+      );
+    });
+
+    it('keeps the old state when an #include target is missing, and is fine with #tryinclude', async () => {
+      await box.loadThree();
+      box.pjsipConf('#include pjsip.d/nowhere/*.conf\n#tryinclude pjsip.d/synergycall/*.conf\n');
+      box.extensionsConf('#include extensions.d/missing.conf\n');
+      box.endpoints(endpointsOf('1000'));
+      box.routing('');
+      await box.reload();
+      expect(await box.ids('endpoints')).toEqual(['1000', '1001', '1002']);
+      expect(
+        parseDialplanShow(await box.out(`dialplan show ${CONTEXT}`), CONTEXT).extensions,
+      ).toEqual(['1000', '1001', '1002']);
+
+      box.pjsipConf('#tryinclude pjsip.d/nowhere/*.conf\n#tryinclude pjsip.d/synergycall/*.conf\n');
+      await box.reload();
+      expect(await box.ids('endpoints')).toEqual(['1000']);
+    });
+
+    it('drops objects that are no longer in the files', async () => {
+      await box.loadThree();
+      rmSync(box.endpointsFile);
+      rmSync(box.routingFile);
+      await box.reload();
+      expect(await box.out('pjsip show aors')).toBe('No objects found.\n\n');
+      expect(parseDialplanShow(await box.out(`dialplan show ${CONTEXT}`), CONTEXT).exists).toBe(
+        false,
+      );
+    });
+
+    it('never loads a dot-file temp, but does load any leftover *.conf', async () => {
+      const dir = path.dirname(box.endpointsFile);
+      writeFileSync(
+        path.join(dir, '.generated_endpoints.conf.0a1b2c3d4e5f.tmp'),
+        endpointsOf('1001'),
+      );
+      writeFileSync(path.join(dir, '.hidden.conf'), endpointsOf('1001'));
+      box.endpoints(endpointsOf('1000'));
+      await box.reload();
+      expect(await box.ids('endpoints')).toEqual(['1000']);
+      writeFileSync(path.join(dir, 'leftover.conf'), endpointsOf('1002'));
+      await box.reload();
+      expect(await box.ids('endpoints')).toEqual(['1000', '1002']);
+    });
+
+    it('retains an object that fails to load again, and leaves a new failing one out', async () => {
+      await box.loadThree();
+      box.endpoints(
+        THREE_ENDPOINTS.replace(/(\[1001\]\ntype=aor\nmax_contacts=)1/, '$1abc').replace(
+          'MD5:e6608906382bd24628545e96f5eade85',
+          'MD5:short',
+        ) + '\n[1004]\ntype=aor\nmax_contacts=one\n\n[1004-auth]\ntype=auth\nauth_type=plain\n',
+      );
+      await box.reload();
+      // 1001's aor and auth were loaded before, so Asterisk keeps the old ones; 1004 is new.
+      expect(await box.ids('aors')).toEqual(['1000', '1001', '1002']);
+      expect(await box.ids('auths')).toEqual(['1000-auth', '1001-auth', '1002-auth']);
+    });
+
+    it('treats an unknown option or type as a failed object', async () => {
+      box.endpoints(
+        endpointsOf('1000', '1001').replace('direct_media=no', 'direct_medai=no') +
+          '\n[1005]\ntype=endponit\ncontext=x\n\n[1006]\ntype=endpoint\nallow=notacodec\n',
+      );
+      await box.reload();
+      expect(await box.ids('endpoints')).toEqual(['1001']);
+    });
+
+    it('loads 1,000 users (a 450 KB file) quickly', async () => {
+      const rows: SipAccountRow[] = Array.from({ length: 1000 }, (_v, i) => ({
+        extension: 1000 + i,
+        name: `Üser Number ${i} (Sales & Support)`,
+        sipUsername: String(1000 + i),
+        realm: 'asterisk',
+        md5Digest: (i % 16).toString(16).repeat(32),
+        sha256Digest: (i % 16).toString(16).repeat(64),
+      }));
+      box.endpoints(renderEndpointsBody(rows, { context: CONTEXT }));
+      box.routing(renderRoutingBody(rows, { context: CONTEXT }));
+      expect(statSync(box.endpointsFile).size).toBeGreaterThan(400_000);
+      const timings: Record<string, number> = {};
+      for (const cmd of ['module reload res_pjsip.so', 'dialplan reload']) {
+        const res = await box.run(cmd);
+        expect(res.code).toBe(0);
+        timings[cmd] = res.ms;
+      }
+      const ids = rows.map((r) => String(r.extension));
+      for (const kind of ['endpoints', 'aors', 'auths'] as const) {
+        const res = await box.run(`pjsip show ${kind}`);
+        timings[kind] = res.ms;
+        expect(parsePjsipList(res.stdout.toString(), kind).ids).toEqual(
+          kind === 'auths' ? ids.map((id) => `${id}-auth`) : ids,
+        );
+      }
+      const dp = parseDialplanShow(await box.out(`dialplan show ${CONTEXT}`), CONTEXT);
+      expect([dp.extensionCount, dp.priorityCount]).toEqual([1000, 2000]);
+      for (const ms of Object.values(timings)) expect(ms).toBeLessThan(3000);
+    });
+  });
+
+  describe('faults', () => {
+    it('down: every command fails on stderr with exit 1 and nothing changes', async () => {
+      box.endpoints(THREE_ENDPOINTS);
+      box.faults({ down: true });
+      for (const cmd of [
+        'module reload res_pjsip.so',
+        'dialplan reload',
+        'pjsip show endpoints',
+        'x',
+      ]) {
+        const res = await box.run(cmd);
+        expect(res.code).toBe(1);
+        expect(res.stdout.length).toBe(0);
+        expect(res.stderr.equals(fixture('asterisk-down.stderr.txt'))).toBe(true);
+      }
+      box.faults({});
+      expect(await box.out('pjsip show endpoints')).toBe('No objects found.\n\n');
+    });
+
+    it('reloadInProgress: the next N module reloads are refused without reloading', async () => {
+      box.endpoints(THREE_ENDPOINTS);
+      box.faults({ reloadInProgress: 2, dropExtensions: [] });
+      const inProgress = fixture('module-reload-res_pjsip.in-progress.txt');
+      for (const left of [1, 0]) {
+        const res = await box.run('module reload res_pjsip.so');
+        expect(res.stdout.equals(inProgress)).toBe(true);
+        expect(res.code).toBe(0);
+        expect(box.readFaults()).toEqual({ reloadInProgress: left, dropExtensions: [] });
+      }
+      expect(await box.out('pjsip show endpoints')).toBe('No objects found.\n\n');
+      await box.reload();
+      expect(await box.ids('endpoints')).toEqual(['1000', '1001', '1002']);
+    });
+
+    it('a reload that is running holds the lock: a second one is refused at once', async () => {
+      box.endpoints(THREE_ENDPOINTS);
+      box.faults({ delayMs: { 'module reload res_pjsip.so': 1500 } });
+      const first = box.run('module reload res_pjsip.so');
+      await waitFor(() => existsSync(box.lockFile), 2000);
+      const second = await box.run('module reload res_pjsip.so');
+      expect(second.stdout.toString()).toBe(
+        fixture('module-reload-res_pjsip.in-progress.txt').toString(),
+      );
+      expect(second.ms).toBeLessThan(1000);
+      expect(await box.out('pjsip show endpoints')).toBe('No objects found.\n\n');
+      const done = await first;
+      expect(done.stdout.toString()).toBe(fixture('module-reload-res_pjsip.ok.txt').toString());
+      expect(done.ms).toBeGreaterThanOrEqual(1500);
+      expect(existsSync(box.lockFile)).toBe(false);
+      expect(await box.ids('endpoints')).toEqual(['1000', '1001', '1002']);
+    });
+
+    it('delayMs: the command answers late', async () => {
+      await box.loadThree();
+      box.faults({ delayMs: { 'pjsip show endpoints': 700 } });
+      const res = await box.run('pjsip show endpoints');
+      expect(res.ms).toBeGreaterThanOrEqual(700);
+      expect(res.stdout.equals(fixture('pjsip-show-endpoints.three.txt'))).toBe(true);
+      expect((await box.run('pjsip show aors')).ms).toBeLessThan(700);
+    });
+
+    it('a reload whose client timed out still completes, as on the real server', async () => {
+      box.endpoints(THREE_ENDPOINTS);
+      box.faults({ delayMs: { 'module reload res_pjsip.so': 1200 } });
+      const res = await box.run('module reload res_pjsip.so', { timeout: 300 });
+      expect(res.killed).toBe(true);
+      expect((await box.run('module reload res_pjsip.so')).stdout.toString()).toMatch(
+        /already in progress/,
+      );
+      expect(await box.out('pjsip show endpoints')).toBe('No objects found.\n\n');
+      await waitFor(() => !existsSync(box.lockFile), 5000);
+      expect(await box.ids('endpoints')).toEqual(['1000', '1001', '1002']);
+    });
+
+    it('rejectObjects: a new object is missing, a loaded one is retained', async () => {
+      box.endpoints(THREE_ENDPOINTS);
+      box.faults({ rejectObjects: ['1002'] });
+      await box.reload();
+      expect(await box.ids('endpoints')).toEqual(['1000', '1001']);
+      expect(await box.ids('aors')).toEqual(['1000', '1001']);
+      expect(await box.ids('auths')).toEqual(['1000-auth', '1001-auth', '1002-auth']);
+
+      box.faults({ rejectObjects: ['1001'] });
+      box.endpoints(THREE_ENDPOINTS.replace(`"Bob O'Neil" <1001>`, '"Bob" <5551>'));
+      await box.reload();
+      expect(await box.out('pjsip show endpoints')).toMatch(/^ Endpoint: {2}1001\/1001 /m);
+      expect(await box.ids('endpoints')).toEqual(['1000', '1001', '1002']);
+
+      box.faults({});
+      await box.reload();
+      expect(await box.out('pjsip show endpoints')).toMatch(/^ Endpoint: {2}1001\/5551 /m);
+    });
+
+    it('dropExtensions: those extensions vanish from the dialplan', async () => {
+      box.routing(THREE_ROUTING);
+      box.faults({ dropExtensions: ['1001'] });
+      await box.reload();
+      const out = await box.out(`dialplan show ${CONTEXT}`);
+      expect(parseDialplanShow(out, CONTEXT)).toEqual({
+        exists: true,
+        extensions: ['1000', '1002'],
+        extensionCount: 2,
+        priorityCount: 4,
+      });
+      expect(out).toMatch(/^-= 2 extensions \(4 priorities\) in 1 context\. =-$/m);
+    });
+
+    it('refuses a faults.json it does not understand, loudly', async () => {
+      box.faults({ donw: true });
+      const res = await box.run('pjsip show endpoints');
+      expect(res.code).toBe(2);
+      expect(res.stderr.toString()).toMatch(/unknown key "donw"/);
+    });
+  });
+});
