@@ -1,8 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { ApplyModule } from './apply/apply.module';
 import { AsteriskModule } from './asterisk/asterisk.module';
-import { BearerAuthGuard } from './common/auth/bearer-auth.guard';
+import { AuthModule } from './common/auth/auth.module';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter';
 import { LoggingModule } from './common/http/logging.module';
 import { PortalConfigModule } from './config/portal-config.module';
@@ -20,6 +20,7 @@ export class AppModule {
       imports: [
         PortalConfigModule.forRoot(),
         LoggingModule,
+        AuthModule,
         DatabaseModule,
         HealthModule,
         ExtensionsModule,
@@ -27,10 +28,7 @@ export class AppModule {
         AsteriskModule,
         ApplyModule,
       ],
-      providers: [
-        { provide: APP_GUARD, useClass: BearerAuthGuard },
-        { provide: APP_FILTER, useClass: ApiExceptionFilter },
-      ],
+      providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };
   }
 }

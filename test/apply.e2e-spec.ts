@@ -307,6 +307,8 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     writeFileSync(staleA, '[half');
     writeFileSync(staleB, '[half');
     writeFileSync(foreign, 'not ours');
+    // An apply that died between its two renames: a newer routing file beside the old endpoints.
+    writeFileSync(box.routingFile, `${good.routing}exten => 1999,1,Dial(PJSIP/1999,30)\n`);
     await pg.query(
       `INSERT INTO apply_audit_log (id, started_at, outcome, user_count, summary)
        VALUES (gen_random_uuid(), now(), 'running', 3, 'started')`,

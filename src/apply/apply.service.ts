@@ -44,20 +44,35 @@ export class ApplyService implements OnApplicationBootstrap {
     private readonly config: PortalConfig,
   ) {}
 
-  /** Clears what a crash left behind, but only when no apply runs in any process. */
+  /**
+   * Recovers from a crash mid-apply, but only when no apply runs in any process: removes temp
+   * files, and if an apply was interrupted puts the last good pair of files back, so the two
+   * files are never left from different applies. Asterisk is not reloaded (only an apply
+   * does that); `GET /apply/status` shows the change as pending.
+   */
   async onApplicationBootstrap(): Promise<void> {
     try {
       await this.lock.tryRun(async (runner) => {
         const removed = await this.writer.removeStaleTempFiles();
         const interrupted = await this.audit.markInterrupted(runner.manager);
+        let restored = 0;
+        if (interrupted > 0) {
+          for (const kind of KINDS) {
+            const good = await this.writer.readLastGood(kind);
+            if (good !== null && good !== (await this.writer.read(kind))) {
+              await this.writer.write(kind, good);
+              restored++;
+            }
+          }
+        }
         if (removed.length || interrupted) {
           this.logger.warn(
-            `Recovered from an interrupted apply: removed ${removed.length} temp file(s), closed ${interrupted} audit row(s)`,
+            `Recovered from an interrupted apply: removed ${removed.length} temp file(s), restored ${restored} file(s) to the last good version, closed ${interrupted} audit row(s)`,
           );
         }
       });
     } catch (err) {
-      this.logger.warn(`Start-up clean-up skipped: ${errorMessage(err)}`);
+      this.logger.warn(`Start-up recovery skipped: ${errorMessage(err)}`);
     }
   }
 
@@ -165,7 +180,20 @@ export class ApplyService implements OnApplicationBootstrap {
       return fail('failed', `Nothing was written: ${errorMessage(err)}`, [], []);
     }
     const files = plan.map((f) => ({ path: f.path, changed: f.changed, sha256: f.sha256 }));
-    const lastGood = await Promise.all(plan.map((f) => this.writer.readLastGood(f.kind)));
+    let lastGood: string[];
+    try {
+      const saved = await Promise.all(plan.map((f) => this.writer.readLastGood(f.kind)));
+      lastGood = [];
+      // Before the first successful apply, what is on disk now (or nothing: an empty file
+      // loads no objects) is the version to come back to after a failure or a crash.
+      for (const [i, f] of plan.entries()) {
+        const good = saved[i] ?? f.current ?? '';
+        if (saved[i] === null) await this.writer.saveLastGood(f.kind, good);
+        lastGood.push(good);
+      }
+    } catch (err) {
+      return fail('failed', `Nothing was written: ${errorMessage(err)}`, files, []);
+    }
 
     const transcript: string[] = [];
     try {
@@ -200,20 +228,19 @@ export class ApplyService implements OnApplicationBootstrap {
   }
 
   /**
-   * Puts the last known good files back (or, before any successful apply, what was there
-   * before) and reloads Asterisk with them.
+   * Puts the last known good files back and reloads Asterisk with them.
    */
   private async rollback(
     plan: FilePlan[],
-    lastGood: (string | null)[],
+    lastGood: string[],
   ): Promise<{ ok: boolean; summary: string; transcript: string[] }> {
     let restored = 0;
     try {
       for (const [i, f] of plan.entries()) {
-        const good = lastGood[i] ?? f.current;
+        const good = lastGood[i];
         const onDisk = f.changed ? f.next : f.current;
         if (good === onDisk) continue;
-        await this.writer.restore(f.kind, good);
+        await this.writer.write(f.kind, good);
         restored++;
       }
     } catch (err) {

@@ -76,14 +76,6 @@ export class ConfigWriter {
     await this.atomicWrite(this.lastGoodPath(kind), content);
   }
 
-  /** Puts back a previous version; null means the file did not exist, so it is removed. */
-  async restore(kind: GeneratedFileKind, content: string | null): Promise<void> {
-    if (content !== null) return this.atomicWrite(this.pathOf(kind), content);
-    const target = this.pathOf(kind);
-    await fs.rm(target, { force: true });
-    await fsyncDirectory(path.dirname(target));
-  }
-
   /** Removes temp files a crash left behind; returns their paths. Only our own names match. */
   async removeStaleTempFiles(): Promise<string[]> {
     const removed: string[] = [];

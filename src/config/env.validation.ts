@@ -84,6 +84,18 @@ export class EnvironmentVariables {
   @Max(600000)
   ASTERISK_TIMEOUT_MS = 15000;
 
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  AUTH_FAILURE_LIMIT = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  AUTH_FAILURE_WINDOW_SECONDS = 60;
+
   @IsString()
   EMBEDDED_DB_DIR = './.data';
 

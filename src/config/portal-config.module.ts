@@ -1,6 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { ApiToken } from '../common/auth/api-token';
 import { validateEnvironment } from './env.validation';
 import { PortalConfig } from './portal-config.service';
 
@@ -12,8 +11,8 @@ export class PortalConfigModule {
     return {
       module: PortalConfigModule,
       imports: [ConfigModule.forRoot({ cache: true, validate: validateEnvironment })],
-      providers: [PortalConfig, ApiToken],
-      exports: [PortalConfig, ApiToken],
+      providers: [PortalConfig],
+      exports: [PortalConfig],
     };
   }
 }

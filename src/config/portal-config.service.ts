@@ -20,11 +20,20 @@ export class PortalConfig {
   get databaseUrl(): string | undefined {
     return this.get('DATABASE_URL');
   }
+  get apiToken(): string | undefined {
+    return this.get('PORTAL_API_TOKEN');
+  }
   get logLevel(): LogLevel {
     return this.get('LOG_LEVEL');
   }
   get extensionRange(): { min: number; max: number } {
     return { min: this.get('EXTENSION_MIN'), max: this.get('EXTENSION_MAX') };
+  }
+  get authFailureLimit(): { limit: number; windowMs: number } {
+    return {
+      limit: this.get('AUTH_FAILURE_LIMIT'),
+      windowMs: this.get('AUTH_FAILURE_WINDOW_SECONDS') * 1000,
+    };
   }
   get sipRealm(): string {
     return this.get('SIP_REALM');

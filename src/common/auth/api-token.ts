@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { EnvironmentVariables } from '../../config/env.validation';
+import { PortalConfig } from '../../config/portal-config.service';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
@@ -13,8 +12,8 @@ const digest = (value: string): Buffer => createHash('sha256').update(value, 'ut
 export class ApiToken {
   private readonly expected: Buffer;
 
-  constructor(config: ConfigService<EnvironmentVariables, true>) {
-    let token = config.get('PORTAL_API_TOKEN', { infer: true });
+  constructor(config: PortalConfig) {
+    let token = config.apiToken;
     if (!token) {
       token = randomBytes(24).toString('base64url');
       new Logger('ApiToken').warn(

@@ -1,7 +1,15 @@
-import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  HttpException,
+  HttpStatus,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { ApiToken } from './api-token';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 import { IS_PUBLIC } from './public.decorator';
 
 @Injectable()
@@ -9,22 +17,38 @@ export class BearerAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly token: ApiToken,
+    private readonly limiter: AuthFailureLimiter,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
       context.getHandler(),
       context.getClass(),
     ]);
     if (isPublic) return true;
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization;
-    if (!header) {
-      throw new UnauthorizedException('Missing Authorization header: send "Bearer <token>"');
-    }
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match || !this.token.matches(match[1])) {
-      throw new UnauthorizedException('Invalid API token');
-    }
-    return true;
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+    const blocked = this.limiter.blockedFor(ip);
+    if (blocked > 0) this.tooMany(http.getResponse<Response>(), blocked);
+
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (match && this.token.matches(match[1])) return true;
+
+    const nowBlocked = await this.limiter.fail(ip);
+    if (nowBlocked > 0) this.tooMany(http.getResponse<Response>(), nowBlocked);
+    throw new UnauthorizedException(
+      header ? 'Invalid API token' : 'Missing Authorization header: send "Bearer <token>"',
+    );
+  }
+
+  private tooMany(res: Response, seconds: number): never {
+    res.setHeader('Retry-After', String(seconds));
+    throw new HttpException(
+      `Too many failed authentication attempts from this address; retry in ${seconds} s`,
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
   }
 }
