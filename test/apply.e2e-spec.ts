@@ -282,6 +282,36 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     });
   });
 
+  it('a row the generator refuses fails the apply before anything is written', async () => {
+    await createUser('Tampered', 'tampered@example.com');
+    // Only possible by editing the database by hand: the API never stores such a realm.
+    await pg.query(`UPDATE extension SET realm = 'bad realm' WHERE number = 1000`);
+    const res = await apply();
+    expect(res.status).toBe(502);
+    expect(res.body).toMatchObject({ outcome: 'failed', users: 1, files: [] });
+    expect(res.body.reason).toMatch(/Nothing was written: could not generate the config: .*realm/);
+    expect(box.listing()).toEqual([]);
+    const [row] = await auditRows();
+    expect(row.outcome).toBe('failed');
+  });
+
+  it('gives the files the group from ASTERISK_FILE_GROUP', async () => {
+    const other = await bootApp(box.env({ ASTERISK_FILE_GROUP: 'postgres' }), { database: db });
+    try {
+      await createUser('Grouped', 'grouped@example.com');
+      await request(other.app.getHttpServer())
+        .post('/apply')
+        .set('Authorization', other.auth)
+        .expect(200);
+      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+      expect(statSync(box.endpointsFile).gid).toBe(gid);
+      expect(statSync(box.routingFile).gid).toBe(gid);
+      expect(statSync(box.routingFile).mode & 0o777).toBe(0o640);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('10 concurrent applies all complete, serialized, with 10 audit rows', async () => {
     await seedThree();
     const results = await Promise.all(Array.from({ length: 10 }, () => apply()));

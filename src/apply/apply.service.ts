@@ -144,9 +144,9 @@ export class ApplyService implements OnApplicationBootstrap {
     const elapsed = (): number => Math.round(performance.now() - t0);
     await this.audit.start(m, { id, startedAt, requestId });
 
-    const rendered = await this.render(m);
-    const users = rendered.expected.endpoints.length;
-    const base = { id, users, hash: rendered.hash };
+    const rows = await loadSipAccounts(m);
+    const users = rows.length;
+    let hash: string | null = null;
     const fail = async (
       outcome: 'failed' | 'rolled_back',
       reason: string,
@@ -157,19 +157,36 @@ export class ApplyService implements OnApplicationBootstrap {
       await this.audit.finish(m, id, {
         outcome,
         userCount: users,
-        contentHash: rendered.hash,
+        contentHash: hash,
         durationMs,
         summary: [reason, ...transcript].join('\n'),
       });
       this.logger.error(`Apply ${id} ${outcome}: ${reason}`);
       throw new DomainError('APPLY_FAILED', reason, {
-        ...base,
+        id,
         outcome,
+        users,
+        hash,
         durationMs,
         files,
         reason,
       });
     };
+
+    let rendered: RenderedConfig;
+    try {
+      rendered = renderConfig(rows, { context: this.config.sipContext });
+      hash = rendered.hash;
+    } catch (err) {
+      // A row the generator refuses (it re-checks everything) must never reach Asterisk.
+      return fail(
+        'failed',
+        `Nothing was written: could not generate the config: ${errorMessage(err)}`,
+        [],
+        [],
+      );
+    }
+    const base = { id, users, hash: rendered.hash };
 
     let plan: FilePlan[];
     try {
