@@ -327,6 +327,30 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     expect(stripHeader(box.read(box.endpointsFile)!)).toBe(GOLDEN_ENDPOINTS);
   });
 
+  it('serializes applies across two portal instances on one database', async () => {
+    await seedThree();
+    const second = await bootApp(box.env(), { database: db });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          request((i % 2 ? second : t).app.getHttpServer())
+            .post('/apply')
+            .set('Authorization', t.auth),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+    } finally {
+      await second.close();
+    }
+    const rows = await auditRows();
+    expect(rows).toHaveLength(8);
+    for (let i = 1; i < rows.length; i++) {
+      expect(rows[i].started_at.getTime()).toBeGreaterThanOrEqual(
+        rows[i - 1].finished_at.getTime(),
+      );
+    }
+  });
+
   it('removes temp files a crash left behind at start-up, leaving the targets intact', async () => {
     await seedThree();
     await apply().expect(200);

@@ -46,7 +46,11 @@ export class ApplyLock {
     const runner = this.db.createQueryRunner();
     await runner.connect();
     try {
+      // Waiting for another process's apply is queueing, not a stuck query: no statement
+      // timeout for the wait itself (RESET restores the pool's default afterwards).
+      await runner.query('SET statement_timeout = 0');
       await runner.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, APPLY_LOCK_ID]);
+      await runner.query('RESET statement_timeout');
       try {
         return await work(runner);
       } finally {
