@@ -1,9 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
+import { isConnectionError } from './common/errors/pg-errors';
+import { BootstrapLogger } from './common/http/bootstrap-logger';
 import { ConfigValidationError, validateEnvironment } from './config/env.validation';
 import {
   EmbeddedPostgresError,
@@ -11,7 +14,34 @@ import {
   startEmbeddedPostgres,
 } from './database/embedded-postgres';
 
+/** Unreachable, unknown database, or refused credentials (SQLSTATE classes 28 and 3D). */
+function isDatabaseStartFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return isConnectionError(err) || (typeof code === 'string' && /^(28|3D)/.test(code));
+}
+
+/** The database could not be reached at start-up; the URL is shown without its password. */
+class DatabaseStartError extends Error {
+  constructor(cause: unknown, url: string | undefined) {
+    let where = 'DATABASE_URL';
+    try {
+      const u = new URL(url ?? '');
+      where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
+    } catch {
+      // keep the variable name
+    }
+    super(
+      `Cannot reach the database at ${where} (DATABASE_URL): ${cause instanceof Error ? cause.message : String(cause)}`.replace(
+        /\s+/g,
+        ' ',
+      ),
+    );
+  }
+}
+
 async function bootstrap(): Promise<void> {
+  // A .env file fills in what the environment leaves unset (as ConfigModule does later).
+  if (existsSync('.env')) process.loadEnvFile('.env');
   // Validate before anything starts, so a bad value is one clear line and nothing else.
   const env = validateEnvironment(process.env);
 
@@ -46,12 +76,15 @@ async function bootstrap(): Promise<void> {
 
   try {
     app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(), {
+      logger: new BootstrapLogger(env.LOG_LEVEL),
       bufferLogs: true,
       bodyParser: false,
+      // Fail through our handler (one line, embedded database stopped), not process.abort.
+      abortOnError: false,
     });
   } catch (err) {
     await embedded?.stop();
-    throw err;
+    throw isDatabaseStartFailure(err) ? new DatabaseStartError(err, process.env.DATABASE_URL) : err;
   }
   configureApp(app);
 
@@ -59,7 +92,10 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err: unknown) => {
-  const oneLine = err instanceof ConfigValidationError || err instanceof EmbeddedPostgresError;
+  const oneLine =
+    err instanceof ConfigValidationError ||
+    err instanceof EmbeddedPostgresError ||
+    err instanceof DatabaseStartError;
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(
     oneLine ? `${message}\n` : `Start-up failed: ${(err as Error)?.stack ?? message}\n`,

@@ -30,15 +30,15 @@ export class EnvironmentVariables {
   HOST?: string;
 
   @IsOptional()
-  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: '$property must be a postgres:// URL' })
   DATABASE_URL?: string;
 
   @IsOptional()
   @IsString()
-  @MinLength(16, { message: 'must be at least 16 characters' })
+  @MinLength(16, { message: '$property must be at least 16 characters' })
   PORTAL_API_TOKEN?: string;
 
-  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  @IsIn(LOG_LEVELS, { message: `$property must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevel = 'info';
 
   @Transform(toInt)
@@ -53,25 +53,27 @@ export class EnvironmentVariables {
   @Max(99999)
   EXTENSION_MAX = 1999;
 
-  @Matches(/^[A-Za-z0-9.-]{1,64}$/, { message: 'must be letters, digits, dots or dashes' })
+  @Matches(/^[A-Za-z0-9.-]{1,64}$/, {
+    message: '$property must be letters, digits, dots or dashes',
+  })
   SIP_REALM = 'asterisk';
 
-  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be letters, digits, _ or -' })
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: '$property must be letters, digits, _ or -' })
   SIP_CONTEXT = 'synergycall-internal';
 
   @IsString()
-  @Matches(/^\//, { message: 'must be an absolute path' })
+  @Matches(/^\//, { message: '$property must be an absolute path' })
   ASTERISK_PJSIP_DIR = '/etc/asterisk/pjsip.d/synergycall';
 
   @IsString()
-  @Matches(/^\//, { message: 'must be an absolute path' })
+  @Matches(/^\//, { message: '$property must be an absolute path' })
   ASTERISK_DIALPLAN_DIR = '/etc/asterisk/extensions.d/synergycall';
 
-  @Matches(/^0?[0-7]{3}$/, { message: 'must be an octal mode such as 0640' })
+  @Matches(/^0?[0-7]{3}$/, { message: '$property must be an octal mode such as 0640' })
   ASTERISK_FILE_MODE = '0640';
 
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, { message: 'must be a group name or gid' })
+  @Matches(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, { message: '$property must be a group name or gid' })
   ASTERISK_FILE_GROUP?: string;
 
   @IsString()
@@ -108,6 +110,8 @@ export class EnvironmentVariables {
 
 export class ConfigValidationError extends Error {}
 
+const SECRET_VARIABLES = new Set(['PORTAL_API_TOKEN', 'DATABASE_URL']);
+
 /** Validates the environment once; the first bad variable stops start-up with one line. */
 export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
   const present = Object.fromEntries(
@@ -117,10 +121,15 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
   const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
   if (errors.length > 0) {
     const first = errors[0];
-    const why = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
-    throw new ConfigValidationError(
-      `Invalid configuration: ${first.property} ${why} (got ${JSON.stringify(first.value)})`,
-    );
+    const constraints = first.constraints ?? {};
+    // A type error explains the value better than a range check on the same value.
+    const why =
+      constraints.isInt ?? Object.values(constraints)[0] ?? `${first.property} is invalid`;
+    // Never echo a value that may be a secret.
+    const shown = SECRET_VARIABLES.has(first.property)
+      ? ''
+      : ` (got ${JSON.stringify(first.value)})`;
+    throw new ConfigValidationError(`Invalid configuration: ${why}${shown}`);
   }
   if (env.EXTENSION_MIN > env.EXTENSION_MAX) {
     throw new ConfigValidationError(
