@@ -357,9 +357,11 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     const good = box.snapshot();
     const staleA = path.join(box.pjsipDir, '.generated_endpoints.conf.0123456789ab.tmp');
     const staleB = path.join(box.dialplanDir, '.generated_routing.conf.ba9876543210.tmp');
+    const staleC = path.join(box.pjsipDir, '.synergycall-last-good.json.00112233aabb.tmp');
     const foreign = path.join(box.pjsipDir, 'operator-notes.tmp');
     writeFileSync(staleA, '[half');
     writeFileSync(staleB, '[half');
+    writeFileSync(staleC, '{"endpoints":');
     writeFileSync(foreign, 'not ours');
     // An apply that died between its two renames: a newer routing file beside the old endpoints.
     writeFileSync(box.routingFile, `${good.routing}exten => 1999,1,Dial(PJSIP/1999,30)\n`);
@@ -372,10 +374,9 @@ describe('POST /apply with the fake Asterisk CLI', () => {
       expect(box.listing()).toEqual(
         [
           'pjsip/generated_endpoints.conf',
-          'pjsip/.generated_endpoints.conf.last-good',
+          'pjsip/.synergycall-last-good.json',
           'pjsip/operator-notes.tmp',
           'dialplan/generated_routing.conf',
-          'dialplan/.generated_routing.conf.last-good',
         ].sort(),
       );
       expect(box.snapshot()).toEqual(good);

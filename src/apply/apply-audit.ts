@@ -58,7 +58,10 @@ export class ApplyAudit {
     await m.update(ApplyAuditLog, { id }, { ...result, summary, finishedAt: new Date() });
   }
 
-  /** Rows left `running` by a process that died mid-apply; called only under the apply lock. */
+  /**
+   * Closes rows left `running` by an apply that could not record its outcome (its process
+   * died or lost the database). Called only under the apply lock, when no apply runs.
+   */
   async markInterrupted(m: EntityManager): Promise<number> {
     const res = await m.update(
       ApplyAuditLog,

@@ -4,7 +4,12 @@ import { createTwoFilesPatch } from 'diff';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AsteriskError, AsteriskReloader } from '../asterisk/asterisk-reloader';
-import { ConfigWriter, ConfigWriteError, GeneratedFileKind } from '../asterisk/config-writer';
+import {
+  ConfigWriter,
+  ConfigWriteError,
+  FilePair,
+  GeneratedFileKind,
+} from '../asterisk/config-writer';
 import { stripHeader, withHeader } from '../asterisk/generation/file-header';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
 import { DomainError } from '../common/errors/domain-errors';
@@ -23,6 +28,11 @@ interface FilePlan {
   next: string;
   changed: boolean;
   sha256: string;
+}
+
+function pairFrom(plan: FilePlan[], pick: (f: FilePlan) => string): FilePair {
+  const of = (kind: GeneratedFileKind): string => pick(plan.find((f) => f.kind === kind)!);
+  return { endpoints: of('endpoints'), routing: of('routing') };
 }
 
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -56,11 +66,11 @@ export class ApplyService implements OnApplicationBootstrap {
         const removed = await this.writer.removeStaleTempFiles();
         const interrupted = await this.audit.markInterrupted(runner.manager);
         let restored = 0;
-        if (interrupted > 0) {
+        const good = interrupted > 0 ? await this.writer.readLastGood() : null;
+        if (good) {
           for (const kind of KINDS) {
-            const good = await this.writer.readLastGood(kind);
-            if (good !== null && good !== (await this.writer.read(kind))) {
-              await this.writer.write(kind, good);
+            if (good[kind] !== (await this.writer.read(kind))) {
+              await this.writer.write(kind, good[kind]);
               restored++;
             }
           }
@@ -142,6 +152,7 @@ export class ApplyService implements OnApplicationBootstrap {
     const startedAt = new Date();
     const t0 = performance.now();
     const elapsed = (): number => Math.round(performance.now() - t0);
+    await this.audit.markInterrupted(m);
     await this.audit.start(m, { id, startedAt, requestId });
 
     const rows = await loadSipAccounts(m);
@@ -197,17 +208,13 @@ export class ApplyService implements OnApplicationBootstrap {
       return fail('failed', `Nothing was written: ${errorMessage(err)}`, [], []);
     }
     const files = plan.map((f) => ({ path: f.path, changed: f.changed, sha256: f.sha256 }));
-    let lastGood: string[];
+    let lastGood: FilePair;
     try {
-      const saved = await Promise.all(plan.map((f) => this.writer.readLastGood(f.kind)));
-      lastGood = [];
       // Before the first successful apply, what is on disk now (or nothing: an empty file
       // loads no objects) is the version to come back to after a failure or a crash.
-      for (const [i, f] of plan.entries()) {
-        const good = saved[i] ?? f.current ?? '';
-        if (saved[i] === null) await this.writer.saveLastGood(f.kind, good);
-        lastGood.push(good);
-      }
+      const saved = await this.writer.readLastGood();
+      lastGood = saved ?? pairFrom(plan, (f) => f.current ?? '');
+      if (!saved) await this.writer.saveLastGood(lastGood);
     } catch (err) {
       return fail('failed', `Nothing was written: ${errorMessage(err)}`, files, []);
     }
@@ -217,8 +224,9 @@ export class ApplyService implements OnApplicationBootstrap {
       for (const f of plan) if (f.changed) await this.writer.write(f.kind, f.next);
       transcript.push(...(await this.reloader.reload()));
       transcript.push(...(await this.reloader.verify(rendered.expected, this.config.sipContext)));
-      for (const [i, f] of plan.entries()) {
-        if (lastGood[i] !== f.next) await this.writer.saveLastGood(f.kind, f.next);
+      const next = pairFrom(plan, (f) => f.next);
+      if (next.endpoints !== lastGood.endpoints || next.routing !== lastGood.routing) {
+        await this.writer.saveLastGood(next);
       }
     } catch (err) {
       if (err instanceof AsteriskError)
@@ -249,12 +257,12 @@ export class ApplyService implements OnApplicationBootstrap {
    */
   private async rollback(
     plan: FilePlan[],
-    lastGood: string[],
+    lastGood: FilePair,
   ): Promise<{ ok: boolean; summary: string; transcript: string[] }> {
     let restored = 0;
     try {
-      for (const [i, f] of plan.entries()) {
-        const good = lastGood[i];
+      for (const f of plan) {
+        const good = lastGood[f.kind];
         const onDisk = f.changed ? f.next : f.current;
         if (good === onDisk) continue;
         await this.writer.write(f.kind, good);

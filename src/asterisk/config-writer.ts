@@ -12,10 +12,16 @@ const FILE_NAMES: Record<GeneratedFileKind, string> = {
   routing: 'generated_routing.conf',
 };
 
-// Neither name can match Asterisk's `*.conf` include glob, so a leftover is never loaded.
-const tempName = (name: string): string => `.${name}.${randomBytes(6).toString('hex')}.tmp`;
-const lastGoodName = (name: string): string => `.${name}.last-good`;
-const STALE_TEMP = /^\.generated_(endpoints|routing)\.conf\.[0-9a-f]{12}\.tmp$/;
+/** Both files of the last successful apply, in one file so the pair is replaced atomically. */
+const LAST_GOOD_NAME = '.synergycall-last-good.json';
+
+// No name here can match Asterisk's `*.conf` include glob, so a leftover is never loaded.
+const tempName = (name: string): string =>
+  `.${name.replace(/^\./, '')}.${randomBytes(6).toString('hex')}.tmp`;
+const STALE_TEMP =
+  /^\.(generated_(endpoints|routing)\.conf|synergycall-last-good\.json)\.[0-9a-f]{12}\.tmp$/;
+
+export type FilePair = Record<GeneratedFileKind, string>;
 
 export class ConfigWriteError extends Error {}
 
@@ -32,8 +38,8 @@ export class ConfigWriter {
     return path.join(kind === 'endpoints' ? pjsipDir : dialplanDir, FILE_NAMES[kind]);
   }
 
-  private lastGoodPath(kind: GeneratedFileKind): string {
-    return path.join(path.dirname(this.pathOf(kind)), lastGoodName(FILE_NAMES[kind]));
+  private get lastGoodPath(): string {
+    return path.join(this.config.asterisk.pjsipDir, LAST_GOOD_NAME);
   }
 
   /** Fails with one clear line when a target directory is missing or not writable. */
@@ -63,17 +69,28 @@ export class ConfigWriter {
     return readIfExists(this.pathOf(kind));
   }
 
-  async readLastGood(kind: GeneratedFileKind): Promise<string | null> {
-    return readIfExists(this.lastGoodPath(kind));
+  /** The last good pair, or null when there is none (or it is unreadable). */
+  async readLastGood(): Promise<FilePair | null> {
+    const text = await readIfExists(this.lastGoodPath);
+    if (text === null) return null;
+    try {
+      const parsed = JSON.parse(text) as Partial<FilePair>;
+      if (typeof parsed.endpoints === 'string' && typeof parsed.routing === 'string') {
+        return { endpoints: parsed.endpoints, routing: parsed.routing };
+      }
+    } catch {
+      // fall through: treated as absent
+    }
+    return null;
   }
 
   async write(kind: GeneratedFileKind, content: string): Promise<void> {
     await this.atomicWrite(this.pathOf(kind), content);
   }
 
-  /** Records content as the last known good copy, used to roll back a failed apply. */
-  async saveLastGood(kind: GeneratedFileKind, content: string): Promise<void> {
-    await this.atomicWrite(this.lastGoodPath(kind), content);
+  /** Records the pair used to roll back a failed apply; one rename, so never half of it. */
+  async saveLastGood(pair: FilePair): Promise<void> {
+    await this.atomicWrite(this.lastGoodPath, JSON.stringify(pair));
   }
 
   /** Removes temp files a crash left behind; returns their paths. Only our own names match. */

@@ -1,4 +1,4 @@
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
 
 interface PgDriverError {
   code?: string;
@@ -36,6 +36,8 @@ const CONNECTION_CODES = new Set([
 export function isConnectionError(err: unknown): boolean {
   const e = driverError(err);
   if (e?.code && CONNECTION_CODES.has(e.code)) return true;
+  // TypeORM's word for a query on a connection that died under it.
+  if (err instanceof QueryRunnerAlreadyReleasedError) return true;
   const message = err instanceof Error ? err.message : '';
   return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|Connection ended unexpectedly/i.test(
     message,
