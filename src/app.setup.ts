@@ -8,6 +8,8 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { assignRequestId } from './common/http/request-id';
+import { checkRequestShape } from './common/http/request-shape';
 
 export const BODY_LIMIT = '16kb';
 
@@ -39,8 +41,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 /** Everything main.ts and the e2e tests share, so tests exercise the real HTTP surface. */
 export function configureApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
+  app.use(assignRequestId);
   app.use(helmet());
   app.useBodyParser('json', { limit: BODY_LIMIT });
+  app.use(checkRequestShape);
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

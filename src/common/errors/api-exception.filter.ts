@@ -103,9 +103,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 }
 
+/** body-parser's errors (http-errors): a 4xx status the client may be told about. */
 function bodyParserStatus(exception: unknown): number | undefined {
-  if (exception && typeof exception === 'object' && 'type' in exception && 'status' in exception) {
-    const status = (exception as { status: unknown }).status;
+  if (exception && typeof exception === 'object' && 'status' in exception) {
+    const status: unknown = exception.status;
     if (typeof status === 'number' && status >= 400 && status < 500) return status;
   }
   return undefined;
@@ -114,7 +115,7 @@ function bodyParserStatus(exception: unknown): number | undefined {
 function bodyParserMessage(status: number): string {
   if (status === 413) return 'Request body is larger than the 16 KB limit';
   if (status === 415) return 'Request body must be JSON (Content-Type: application/json)';
-  return 'Request body is not valid JSON';
+  return 'Request body could not be read: it is not valid JSON, or its Content-Encoding does not match';
 }
 
 function httpErrorName(status: number): string {

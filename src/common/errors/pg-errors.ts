@@ -25,6 +25,11 @@ const CONNECTION_CODES = new Set([
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '55000', // object_not_in_prerequisite_state: "database is not currently accepting connections"
+  '3D000', // the database was dropped or renamed under the portal
+  '28000', // invalid_authorization_specification
+  '28P01', // invalid_password
   '08000',
   '08003',
   '08006',

@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { PortalConfig } from '../../config/portal-config.service';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** Structured JSON logs; each request carries an id (the caller's X-Request-Id when sane). */
+/** Structured JSON logs; each request's line carries its request id. */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
@@ -14,12 +12,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
       useFactory: (config: PortalConfig) => ({
         pinoHttp: {
           level: config.logLevel,
-          genReqId: (req: IncomingMessage, res: ServerResponse) => {
-            const given = req.headers['x-request-id'];
-            const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-            res.setHeader('X-Request-Id', id);
-            return id;
-          },
+          // assignRequestId (first middleware) has set it already.
+          genReqId: (req: IncomingMessage) => req.id ?? randomUUID(),
           // Tokens and credentials never reach the log.
           redact: {
             paths: [

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsString, Matches } from 'class-validator';
+import { CodePointLength, IsMailbox } from '../../common/validation/validators';
 
 /**
  * Letters of any script (with combining marks), digits, space and . , ' - _ ( ) & only.
@@ -21,7 +22,7 @@ export class CreateUserDto {
   })
   @Transform(trim)
   @IsString()
-  @Length(1, 100, { message: 'name must be 1 to 100 characters after trimming' })
+  @CodePointLength(1, 100, { message: 'name must be 1 to 100 characters after trimming' })
   @Matches(NAME_PATTERN, {
     message:
       'name may contain only letters, digits, spaces and . , \' - _ ( ) & (no control characters or ; " [ ] < > \\)',
@@ -31,7 +32,6 @@ export class CreateUserDto {
   @ApiProperty({ example: 'alice@example.com', maxLength: 254 })
   @Transform(trim)
   @IsString()
-  @MaxLength(254, { message: 'email must be at most 254 characters' })
-  @IsEmail({}, { message: 'email must be a valid email address' })
+  @IsMailbox()
   email!: string;
 }

@@ -1,0 +1,46 @@
+import { isEmail, ValidateBy, ValidationOptions } from 'class-validator';
+
+/**
+ * Length in code points, as PostgreSQL's varchar counts it (validator's isLength skips
+ * variation selectors, so a name could pass it and still overflow the column).
+ */
+export function CodePointLength(min: number, max: number, options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'codePointLength',
+      constraints: [min, max],
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string') return false;
+          const n = [...value].length;
+          return n >= min && n <= max;
+        },
+        defaultMessage: () => `$property must be ${min} to ${max} characters`,
+      },
+    },
+    options,
+  );
+}
+
+/** A well-formed email address of at most 254 characters; never throws on odd input. */
+export function IsMailbox(options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'isMailbox',
+      validator: {
+        validate: (value: unknown) => {
+          // isEmail throws (URIError) on a lone surrogate instead of answering false.
+          if (typeof value !== 'string' || value.length > 254 || /\p{Cs}/u.test(value))
+            return false;
+          try {
+            return isEmail(value);
+          } catch {
+            return false;
+          }
+        },
+        defaultMessage: () => '$property must be a valid email address of at most 254 characters',
+      },
+    },
+    options,
+  );
+}

@@ -1,0 +1,716 @@
+import fc from 'fast-check';
+
+/**
+ * Generators for the API fuzz suite. Where the README settles the answer, a case carries it,
+ * so the suite checks more than "no 5xx". Every POST /users case carries a distinctive marker
+ * in its name (or its email), so the generated Asterisk files and the database can be searched
+ * for a rejected value afterwards.
+ */
+
+/** The README's name rule, restated here rather than imported, so src/ cannot drift into it. */
+export const NAME_RULE = /^[\p{L}\p{M}\p{N} .,'\-_()&]+$/u;
+export const UUID_RULE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** 1 to 100 characters (code points, as PostgreSQL counts them) after trimming, allowed set. */
+export function nameIsValid(raw: string): boolean {
+  const trimmed = raw.trim();
+  const length = Array.from(trimmed).length;
+  return length >= 1 && length <= 100 && NAME_RULE.test(trimmed);
+}
+
+const LOWER = [...'abcdefghijklmnopqrstuvwxyz'];
+
+/** "Zq" + 12 random lowercase letters: valid in a name, and never produced by chance. */
+const marker: fc.Arbitrary<string> = fc
+  .string({ unit: fc.constantFrom(...LOWER), minLength: 12, maxLength: 12 })
+  .map((s) => `Zq${s}`);
+
+const ASCII_ALLOWED = [
+  ...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
+  ..." .,'-_()&",
+];
+/** Letters of other scripts (some outside the BMP), other digits, and combining marks. */
+const UNICODE_ALLOWED = [
+  'é',
+  'ñ',
+  'ß',
+  'Ø',
+  'ł',
+  'ğ',
+  'Ж',
+  'щ',
+  'Ω',
+  'λ',
+  'ا',
+  'ע',
+  '李',
+  '字',
+  'あ',
+  'カ',
+  '한',
+  'ก',
+  'ह',
+  '\u{1D518}',
+  '\u{20000}',
+  '٣',
+  '²',
+  'Ⅻ',
+  '\u0301',
+  '\u0308',
+  '\u0327',
+  '\u20DD',
+  '\uFE0E',
+  '\uFE0F',
+];
+const allowedChar: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...ASCII_ALLOWED) },
+  { weight: 1, arbitrary: fc.constantFrom(...UNICODE_ALLOWED) },
+);
+
+const CONTROL = [
+  ...Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)),
+  '\x7f',
+  '\x80',
+  '\x85',
+  '\x9f',
+];
+const SYNTAX = [...';"[]<>\\`=#!$%*+/:?@{}|~^'];
+const UNICODE_FORBIDDEN = [
+  '\u2028',
+  '\u2029',
+  '\u200B',
+  '\u200D',
+  '\u202E',
+  '\u2066',
+  '\uFEFF',
+  '\u00A0',
+  '\u3000',
+  '\uFF1B',
+  '\uFF3B',
+  '\u{1F600}',
+  '\u{1F3F3}\uFE0F\u200D\u{1F308}',
+  '\uD800',
+  '\uDFFF',
+  '\uFFFE',
+  '\uFFFD',
+  '\u{E0001}',
+];
+/** Characters the README forbids: control characters, config syntax, odd Unicode. */
+const forbiddenChar: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(...CONTROL),
+  fc.constantFrom(...SYNTAX),
+  fc.constantFrom(...UNICODE_FORBIDDEN),
+);
+
+/** Whitespace that trimming removes, so wrapping a valid name in it keeps it valid. */
+const trimmable = fc.constantFrom('', '', '', ' ', '  ', '\t', '\n', '\r\n', '\u00A0', '\u3000');
+
+const chars = (arb: fc.Arbitrary<string>, maxLength: number, minLength = 0) =>
+  fc.array(arb, { minLength, maxLength, size: 'max' }).map((a) => a.join(''));
+
+/** A valid-looking name around a marker; may still exceed 100 characters. */
+const markedValidName = (m: string): fc.Arbitrary<string> =>
+  fc
+    .tuple(trimmable, chars(allowedChar, 45), chars(allowedChar, 45), trimmable)
+    .map(([a, pre, post, z]) => `${a}${pre}${m}${post}${z}`);
+
+/** The marker, then a forbidden character inside (at an end, trimming could remove it). */
+const hostileName = (m: string): fc.Arbitrary<string> =>
+  fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc
+        .tuple(
+          chars(allowedChar, 10),
+          chars(forbiddenChar, 4, 1),
+          chars(fc.oneof(allowedChar, forbiddenChar), 20),
+        )
+        .map(([pre, bad, rest]) => `${m}${pre}${bad}${rest}x`),
+    },
+    // Too long: 101 characters up to well past the body limit.
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 101 - m.length, max: 20_000 })
+        .map((n) => `${m}${'a'.repeat(n)}`),
+    },
+  );
+
+const DOMAINS = ['example.com', 'example.org', 'mail.example.co.uk', 'xn--bcher-kva.example'];
+const validEmail = (m: string): fc.Arbitrary<string> =>
+  fc
+    .tuple(
+      fc.constantFrom('', '.x', '+tag', '_1', '-a.b'),
+      fc.constantFrom(...DOMAINS),
+      fc.boolean(),
+      trimmable,
+    )
+    .map(([suffix, domain, upper, pad]) => {
+      const email = `${m}${suffix}@${domain}`;
+      return `${pad}${upper ? email.toUpperCase() : email}${pad}`;
+    });
+
+/** Invalid or odd addresses; some pass class-validator (quoted local parts), which is fine. */
+const oddEmail = (m: string): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.constantFrom(
+      `${m}\n@example.com`,
+      `${m}@example.com\r\nBcc: x@example.org`,
+      `${m}@`,
+      `@${m}.com`,
+      m,
+      `${m}@exa;mple.com`,
+      `${m}@[127.0.0.1]`,
+      `"${m};[x]"@example.com`,
+      `${m}@example.com\u0000`,
+      `${m}\u202E@example.com`,
+      `${m}@@example.com`,
+      '',
+      ' ',
+    ),
+    fc.integer({ min: 245, max: 400 }).map((n) => `${m}${'a'.repeat(n)}@example.com`),
+    fc
+      .tuple(chars(forbiddenChar, 3, 1), fc.constantFrom(...DOMAINS))
+      .map(([b, d]) => `${m}${b}@${d}`),
+  );
+
+const wrongType: fc.Arbitrary<unknown> = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }),
+);
+
+const FIELD_NAMES = [
+  'extension',
+  'tenantId',
+  'id',
+  'sipPassword',
+  'sipUsername',
+  'password',
+  'md5Digest',
+  'realm',
+  'isAdmin',
+  'createdAt',
+  'Name',
+  'EMAIL',
+  'name ',
+];
+/** Names of Object.prototype members: the kind of key that slips past naive whitelists. */
+const PROTOTYPE_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+];
+const extraKey: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...FIELD_NAMES) },
+  { weight: 1, arbitrary: fc.constantFrom(...PROTOTYPE_KEYS) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .string({ minLength: 0, maxLength: 20 })
+      .filter((k) => k !== 'name' && k !== 'email'),
+  },
+);
+
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json',
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=utf-16le',
+  'application/json; charset=iso-8859-1',
+  'application/json; charset=bogus',
+  'application/vnd.api+json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'application/octet-stream',
+  'multipart/form-data; boundary=x',
+];
+const CONTENT_ENCODINGS = ['gzip', 'deflate', 'br', 'compress', 'identity', 'x-unknown'];
+
+/** What a POST /users case promises: created, rejected, or (odd inputs) anything but a 5xx. */
+export type Expect = 'created' | 'rejected' | 'any';
+
+export type CreateKind =
+  | 'valid'
+  | 'unmarked-valid'
+  | 'hostile-name'
+  | 'odd-email'
+  | 'wrong-type'
+  | 'missing-field'
+  | 'extra-field'
+  | 'json-value'
+  | 'raw'
+  | 'deep-nesting'
+  | 'duplicate-key';
+
+/** Either a JSON body (sent as application/json) or raw bytes with the given headers. */
+export interface CreateCase {
+  kind: CreateKind;
+  /** Unique per case; in the name (or at least the email) wherever the body has one. */
+  marker: string;
+  body?: Record<string, unknown>;
+  raw?: Buffer;
+  contentType?: string;
+  contentEncoding?: string;
+  expect: Expect;
+}
+
+const createCaseFor = (m: string): fc.Arbitrary<CreateCase> =>
+  fc.oneof(
+    {
+      weight: 1,
+      arbitrary: fc.tuple(markedValidName(m), validEmail(m)).map(([name, email]): CreateCase => ({
+        kind: 'valid',
+        marker: m,
+        body: { name, email },
+        expect: nameIsValid(name) ? 'created' : 'rejected',
+      })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          fc.tuple(trimmable, chars(allowedChar, 100, 1), trimmable).map((p) => p.join('')),
+          fc.constantFrom(...DOMAINS),
+        )
+        .map(([name, domain]): CreateCase => ({
+          kind: 'unmarked-valid',
+          marker: m,
+          body: { name, email: `${m}@${domain}` },
+          expect: nameIsValid(name) ? 'created' : 'rejected',
+        })),
+    },
+    {
+      weight: 6,
+      arbitrary: fc.tuple(hostileName(m), validEmail(m)).map(([name, email]): CreateCase => ({
+        kind: 'hostile-name',
+        marker: m,
+        body: { name, email },
+        expect: 'rejected',
+      })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(markedValidName(m), oddEmail(m)).map(([name, email]): CreateCase => ({
+        kind: 'odd-email',
+        marker: m,
+        body: { name, email },
+        expect: 'any',
+      })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(wrongType, markedValidName(m), validEmail(m), fc.boolean())
+        .map(([bad, name, email, badName]): CreateCase => ({
+          kind: 'wrong-type',
+          marker: m,
+          body: badName ? { name: bad, email } : { name, email: bad },
+          expect: 'rejected',
+        })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(markedValidName(m), validEmail(m), fc.nat(2))
+        .map(([name, email, which]): CreateCase => ({
+          kind: 'missing-field',
+          marker: m,
+          body: which === 0 ? { name } : which === 1 ? { email } : {},
+          expect: 'rejected',
+        })),
+    },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(markedValidName(m), validEmail(m), extraKey, fc.jsonValue({ maxDepth: 2 }))
+        .map(([name, email, key, value]): CreateCase => {
+          // A computed key makes "__proto__" an own property, as JSON.parse does on the server.
+          const body: Record<string, unknown> = { name, email, [key]: value };
+          return { kind: 'extra-field', marker: m, body, expect: 'rejected' };
+        }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value): CreateCase => ({
+        kind: 'json-value',
+        marker: m,
+        raw: Buffer.from(JSON.stringify(value) ?? 'null', 'utf8'),
+        contentType: 'application/json',
+        expect: 'rejected',
+      })),
+    },
+    {
+      weight: 3,
+      arbitrary: rawCase(m),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.integer({ min: 50, max: 2700 }), fc.boolean(), validEmail(m))
+        .map(([depth, arrays, email]): CreateCase => {
+          const nested = arrays
+            ? `${'['.repeat(depth)}${']'.repeat(depth)}`
+            : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+          return {
+            kind: 'deep-nesting',
+            marker: m,
+            raw: Buffer.from(`{"name":"${m}","email":${JSON.stringify(email)},"x":${nested}}`),
+            contentType: 'application/json',
+            expect: 'rejected',
+          };
+        }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(hostileName(m), validEmail(m)).map(([bad, email]): CreateCase => ({
+        // JSON.parse keeps the last duplicate: the hostile one must be what is validated.
+        kind: 'duplicate-key',
+        marker: m,
+        raw: Buffer.from(
+          `{"name":"Fine Name","email":${JSON.stringify(email)},"name":${JSON.stringify(bad)}}`,
+        ),
+        contentType: 'application/json',
+        expect: 'rejected',
+      })),
+    },
+  );
+
+/** Bytes that are not the JSON they claim to be, or JSON under the wrong headers. */
+function rawCase(m: string): fc.Arbitrary<CreateCase> {
+  const valid = JSON.stringify({ name: `Raw ${m}`, email: `${m}@example.com` });
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+    fc.nat(valid.length - 1).map((cut) => Buffer.from(valid.slice(0, cut))),
+    fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })).map(([at, byte]) => {
+      const b = Buffer.from(valid);
+      b[at] = byte;
+      return b;
+    }),
+    fc.constant(Buffer.from(`\uFEFF${valid}`)),
+    fc.constant(Buffer.from(valid, 'utf16le')),
+    fc.string({ unit: 'binary', maxLength: 100 }).map((s) => Buffer.from(s)),
+  );
+  return fc
+    .tuple(
+      bytes,
+      fc.constantFrom(...CONTENT_TYPES),
+      fc.option(fc.constantFrom(...CONTENT_ENCODINGS), { freq: 8 }),
+    )
+    .map(([raw, contentType, enc]): CreateCase => ({
+      kind: 'raw',
+      marker: m,
+      raw,
+      contentType,
+      contentEncoding: enc ?? undefined,
+      expect: 'any',
+    }));
+}
+
+export const createCase: fc.Arbitrary<CreateCase> = marker.chain(createCaseFor);
+
+/** Percent-encodes any string, including lone surrogates, which encodeURIComponent refuses. */
+export function encode(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    try {
+      out += encodeURIComponent(ch);
+    } catch {
+      out += '%ED%A0%80';
+    }
+  }
+  return out;
+}
+
+const NUMERIC_ODDITIES = [
+  '',
+  ' ',
+  '0',
+  '-0',
+  '-1',
+  '1.5',
+  '1e3',
+  '1e21',
+  '1e400',
+  '0x10',
+  '0b11',
+  ' 7',
+  '7 ',
+  'abc',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  'null',
+  'true',
+  '[]',
+  '{}',
+  '9007199254740993',
+  '9223372036854775807',
+  '9223372036854775808',
+  '99999999999999999999',
+  '%00',
+  '１２',
+];
+const numericValue: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(...NUMERIC_ODDITIES),
+  fc.integer({ min: -10, max: 5000 }).map(String),
+  fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String),
+  fc.double({ noNaN: false }).map(String),
+);
+const hostileString: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.string({ unit: 'grapheme', maxLength: 30 }),
+  fc.string({ unit: 'binary', maxLength: 30 }),
+  chars(fc.oneof(allowedChar, forbiddenChar), 30),
+  fc.constantFrom('%', '_', '\\', "' OR '1'='1", '%_%', '\u0000', 'a\u0000b', '\uD800'),
+  fc.integer({ min: 250, max: 3000 }).map((n) => 'x'.repeat(n)),
+);
+
+/** One query-string parameter: known and unknown keys, odd values, repeats. */
+const queryPair = (keys: string[]): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc
+      .tuple(fc.constantFrom(...keys), fc.oneof(numericValue, hostileString))
+      .map(([k, v]) => `${encode(k)}=${encode(v)}`),
+    fc
+      .tuple(
+        fc.oneof(
+          { weight: 20, arbitrary: fc.string({ maxLength: 10 }) },
+          { weight: 1, arbitrary: fc.constantFrom(...PROTOTYPE_KEYS) },
+        ),
+        hostileString,
+      )
+      .map(([k, v]) => `${encode(k)}=${encode(v)}`),
+    fc.tuple(fc.constantFrom(...keys), numericValue).map(([k, v]) => `${k}[]=${encode(v)}`),
+    fc.constantFrom('%zz', '%', '=', '&', '%E0%A4%A', `${keys[0]}=%ED%A0%80`, keys[0]),
+  );
+
+/** Parameter names in a query string that the route does not define (empty names aside). */
+export function unknownParams(query: string, known: readonly string[]): string[] {
+  return [...new URLSearchParams(query).keys()].filter((k) => k !== '' && !known.includes(k));
+}
+
+export interface QueryCase {
+  query: string;
+  /** Set when the case is valid by the README; the suite then checks the exact answer. */
+  valid?: { search?: string; limit?: number; offset?: number };
+}
+
+const joinQuery = (pairs: (string | undefined)[]): string =>
+  pairs.filter((p): p is string => p !== undefined).join('&');
+
+export const listQueryCase: fc.Arbitrary<QueryCase> = fc.oneof(
+  {
+    weight: 1,
+    arbitrary: fc
+      .record(
+        {
+          search: fc.oneof(
+            chars(allowedChar, 20),
+            fc.integer({ min: 1000, max: 1100 }).map(String),
+          ),
+          limit: fc.integer({ min: 1, max: 1000 }),
+          offset: fc.integer({ min: 0, max: 3000 }),
+        },
+        { requiredKeys: [] },
+      )
+      .map((v) => ({
+        valid: v,
+        query: joinQuery([
+          v.search === undefined ? undefined : `search=${encode(v.search)}`,
+          v.limit === undefined ? undefined : `limit=${v.limit}`,
+          v.offset === undefined ? undefined : `offset=${v.offset}`,
+        ]),
+      })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .array(queryPair(['search', 'limit', 'offset']), { minLength: 1, maxLength: 4 })
+      .map((pairs) => ({ query: pairs.join('&') })),
+  },
+);
+
+export type IdCase =
+  | { kind: 'existing'; pick: number }
+  | { kind: 'missing-uuid' | 'near-uuid' | 'random' | 'injection'; id: string }
+  | { kind: 'raw-path'; path: string };
+
+const nearUuid: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.uuid(),
+    fc.constantFrom(
+      'upper',
+      'no-hyphens',
+      'braces',
+      'urn',
+      'trailing-space',
+      'newline',
+      'extra-char',
+      'short',
+      'non-hex',
+      'nul',
+    ),
+  )
+  .map(([u, how]) => {
+    switch (how) {
+      case 'upper':
+        return u.toUpperCase();
+      case 'no-hyphens':
+        return u.replace(/-/g, '');
+      case 'braces':
+        return `{${u}}`;
+      case 'urn':
+        return `urn:uuid:${u}`;
+      case 'trailing-space':
+        return `${u} `;
+      case 'newline':
+        return `${u}\n`;
+      case 'extra-char':
+        return `${u}0`;
+      case 'short':
+        return u.slice(0, -1);
+      case 'non-hex':
+        return `g${u.slice(1)}`;
+      case 'nul':
+        return `${u}\u0000`;
+    }
+  });
+
+export const idCase = (existingWeight: number): fc.Arbitrary<IdCase> =>
+  fc.oneof(
+    {
+      weight: existingWeight,
+      arbitrary: fc.nat().map((pick): IdCase => ({ kind: 'existing', pick })),
+    },
+    {
+      weight: 6,
+      arbitrary: fc
+        .oneof(
+          fc.uuid(),
+          fc.constantFrom(
+            '00000000-0000-0000-0000-000000000000',
+            'ffffffff-ffff-ffff-ffff-ffffffffffff',
+          ),
+        )
+        .map((id): IdCase => ({ kind: 'missing-uuid', id })),
+    },
+    { weight: 6, arbitrary: nearUuid.map((id): IdCase => ({ kind: 'near-uuid', id })) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .oneof(hostileString, fc.string({ minLength: 1, maxLength: 60 }))
+        .filter((s) => s.length > 0)
+        .map((id): IdCase => ({ kind: 'random', id })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(
+          "1' OR '1'='1",
+          "00000000-0000-0000-0000-000000000000' OR '1'='1",
+          '00000000-0000-0000-0000-000000000000; DELETE FROM "user"; --',
+          '$1',
+          '*',
+        )
+        .map((id): IdCase => ({ kind: 'injection', id })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom('%zz', '%', '%00', '..%2f..%2fapply', '%2e%2e', '..', '.', 'a/b', '%ff%fe')
+        .map((path): IdCase => ({ kind: 'raw-path', path })),
+    },
+  );
+
+export interface ApplyQueryCase {
+  query: string;
+  /** 'dry' and 'real' are valid by the README; undefined means must be a 400. */
+  mode?: 'dry' | 'real' | 'any';
+}
+
+/** realWeight in 139: each real apply reloads the (fake) PBX, so they are kept few. */
+export const applyQueryCase = (realWeight: number): fc.Arbitrary<ApplyQueryCase> =>
+  fc.oneof(
+    { weight: 8, arbitrary: fc.constant<ApplyQueryCase>({ query: 'dryRun=true', mode: 'dry' }) },
+    {
+      weight: realWeight,
+      arbitrary: fc.constantFrom<ApplyQueryCase>(
+        { query: '', mode: 'real' },
+        { query: 'dryRun=false', mode: 'real' },
+      ),
+    },
+    {
+      weight: 80,
+      arbitrary: fc
+        .oneof(
+          fc.constantFrom(
+            'TRUE',
+            'True',
+            '1',
+            '0',
+            'yes',
+            'no',
+            'on',
+            '',
+            'true ',
+            ' true',
+            'null',
+            'undefined',
+            '[]',
+            '{}',
+            'tru',
+            'true\u0000',
+          ),
+          hostileString,
+        )
+        .map((v): ApplyQueryCase => ({ query: `dryRun=${encode(v)}` })),
+    },
+    {
+      weight: 40,
+      arbitrary: fc
+        .array(queryPair(['dryRun', 'dryrun', 'force']), { minLength: 1, maxLength: 3 })
+        .map((pairs): ApplyQueryCase => ({ query: pairs.join('&'), mode: 'any' })),
+    },
+    {
+      weight: 10,
+      arbitrary: fc.constantFrom<ApplyQueryCase>(
+        { query: 'dryRun=true&dryRun=true' },
+        { query: 'dryRun=true&dryRun=false' },
+        { query: 'dryRun[]=true' },
+        { query: 'dryRun=true&force=1' },
+        { query: '__proto__=1&dryRun=true' },
+      ),
+    },
+  );
+
+export interface LogsQueryCase {
+  query: string;
+  validLimit?: number;
+}
+
+export const logsQueryCase: fc.Arbitrary<LogsQueryCase> = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc
+      .option(fc.integer({ min: 1, max: 500 }), { freq: 10 })
+      .map((n) =>
+        n === null ? { query: '', validLimit: 50 } : { query: `limit=${n}`, validLimit: n },
+      ),
+  },
+  { weight: 4, arbitrary: numericValue.map((v) => ({ query: `limit=${encode(v)}` })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(queryPair(['limit']), { minLength: 1, maxLength: 3 })
+      .map((pairs) => ({ query: pairs.join('&') })),
+  },
+);
