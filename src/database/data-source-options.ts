@@ -4,9 +4,10 @@ import { Extension } from '../extensions/entities/extension.entity';
 import { Tenant } from '../tenants/tenant.entity';
 import { User } from '../users/entities/user.entity';
 import { Initial1764000000000 } from '../../migrations/1764000000000-Initial';
+import { AllocateUserFunction1764000000001 } from '../../migrations/1764000000001-AllocateUserFunction';
 
 export const ENTITIES = [Tenant, User, Extension, ApplyAuditLog];
-export const MIGRATIONS = [Initial1764000000000];
+export const MIGRATIONS = [Initial1764000000000, AllocateUserFunction1764000000001];
 
 /** One definition shared by the app and the TypeORM CLI, so both see the same schema. */
 export function dataSourceOptions(url: string): DataSourceOptions {

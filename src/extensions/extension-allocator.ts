@@ -1,40 +1,91 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
-import { PortalConfig } from '../config/portal-config.service';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { extensionPoolExhausted } from '../common/errors/domain-errors';
+import { PortalConfig } from '../config/portal-config.service';
+import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
+import { sipDigests } from './sip-credentials';
 
 /** Advisory-lock keys (namespace, id) shared by every portal process on one database. */
 export const LOCK_NAMESPACE = 0x5359;
-export const ALLOCATION_LOCK_ID = 1;
+export const ALLOCATION_LOCK_ID = 1; // also hard-coded in the allocate_user() migration
+
+/** Enough for the creates that race each other; each costs two hashes (microseconds). */
+const CANDIDATES = 16;
+const MAX_ATTEMPTS = 5;
+const POOL_EXHAUSTED = 'SC001';
+
+export interface NewUser {
+  name: string;
+  email: string;
+  realm: string;
+  password: string;
+}
+
+export interface AllocatedUserRow {
+  id: string;
+  name: string;
+  email: string;
+  created_at: Date;
+  extension: number;
+  sip_username: string;
+}
 
 /**
- * Picks the lowest free extension. Callers run it inside the transaction that inserts the
- * extension: the transaction-scoped advisory lock serializes allocation across processes
- * until commit, and the primary key on `extension.number` is the backstop.
+ * Creates a user with the lowest free extension, correct across any number of portal
+ * processes: allocate_user() takes a transaction-scoped advisory lock, searches and inserts
+ * in one statement, and the primary key on `extension.number` is the backstop.
  */
 @Injectable()
 export class ExtensionAllocator {
-  constructor(private readonly config: PortalConfig) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: PortalConfig,
+  ) {}
 
-  async lowestFree(manager: EntityManager): Promise<number> {
+  async createUser(user: NewUser): Promise<AllocatedUserRow> {
     const { min, max } = this.config.extensionRange;
-    await manager.query('SELECT pg_advisory_xact_lock($1, $2)', [
-      LOCK_NAMESPACE,
-      ALLOCATION_LOCK_ID,
-    ]);
-    // A gap search over the ordered index: O(used numbers), no series materialized.
-    const rows: { n: number | null }[] = await manager.query(
-      `SELECT CASE
-                WHEN NOT EXISTS (SELECT 1 FROM extension WHERE number = $1) THEN $1
-                ELSE (SELECT e.number + 1 FROM extension e
-                      WHERE e.number >= $1 AND e.number < $2
-                        AND NOT EXISTS (SELECT 1 FROM extension f WHERE f.number = e.number + 1)
-                      ORDER BY e.number LIMIT 1)
-              END AS n`,
-      [min, max],
+    let candidates = await this.lowestFree(min, max);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const digests = candidates.map((n) => sipDigests(String(n), user.realm, user.password));
+      let rows: (AllocatedUserRow | { id: null; extension: number })[];
+      try {
+        rows = await this.db.query(
+          `SELECT * FROM allocate_user($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [
+            DEFAULT_TENANT_ID,
+            user.name,
+            user.email,
+            min,
+            max,
+            user.realm,
+            candidates,
+            digests.map((d) => d.md5Digest),
+            digests.map((d) => d.sha256Digest),
+          ],
+        );
+      } catch (err) {
+        if ((err as { driverError?: { code?: string } }).driverError?.code === POOL_EXHAUSTED) {
+          throw extensionPoolExhausted(min, max);
+        }
+        throw err;
+      }
+      const row = rows[0];
+      if (row.id !== null) return row;
+      // The number free under the lock was not among ours (others took them): try it alone.
+      candidates = [row.extension];
+    }
+    throw new Error(`Could not allocate an extension after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  /** The lowest free numbers as seen now, without the lock: candidates only. */
+  private async lowestFree(min: number, max: number): Promise<number[]> {
+    const rows: { n: number }[] = await this.db.query(
+      `SELECT s.n FROM generate_series($1::int, $2::int) s(n)
+       WHERE NOT EXISTS (SELECT 1 FROM extension e WHERE e.number = s.n)
+       ORDER BY s.n LIMIT $3`,
+      [min, max, CANDIDATES],
     );
-    const n = rows[0]?.n;
-    if (n === null || n === undefined) throw extensionPoolExhausted(min, max);
-    return n;
+    return rows.map((r) => r.n);
   }
 }

@@ -28,36 +28,14 @@ export class UsersService {
 
   async create(dto: CreateUserDto): Promise<CreatedUserDto> {
     const password = generateSipPassword();
-    const realm = this.config.sipRealm;
     try {
-      return await this.db.transaction(async (m) => {
-        const number = await this.allocator.lowestFree(m);
-        const sipUsername = String(number);
-        const { md5Digest, sha256Digest } = sipDigests(sipUsername, realm, password);
-        const rows: UserRow[] = await m.query(
-          `WITH u AS (
-             INSERT INTO "user" (tenant_id, name, email) VALUES ($1, $2, $3)
-             RETURNING id, name, email, created_at
-           ), e AS (
-             INSERT INTO extension (number, tenant_id, user_id, sip_username, realm, md5_digest, sha256_digest)
-             SELECT $4, $1, u.id, $5, $6, $7, $8 FROM u
-             RETURNING number, sip_username
-           )
-           SELECT u.id, u.name, u.email, u.created_at, e.number AS extension, e.sip_username
-           FROM u, e`,
-          [
-            DEFAULT_TENANT_ID,
-            dto.name,
-            dto.email,
-            number,
-            sipUsername,
-            realm,
-            md5Digest,
-            sha256Digest,
-          ],
-        );
-        return toCreatedUserDto(rows[0], password);
+      const row = await this.allocator.createUser({
+        name: dto.name,
+        email: dto.email,
+        realm: this.config.sipRealm,
+        password,
       });
+      return toCreatedUserDto(row, password);
     } catch (err) {
       if (isUniqueViolation(err, 'UQ_user_tenant_email')) throw duplicateEmail(dto.email);
       throw err;

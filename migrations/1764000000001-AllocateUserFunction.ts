@@ -1,0 +1,67 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Allocation in one statement: the advisory lock, the lowest-free search and both inserts
+ * run inside the database, so the lock is held for microseconds instead of several network
+ * round trips. Each statement of a VOLATILE plpgsql function takes a fresh snapshot, so the
+ * search after the lock sees every allocation committed before it.
+ *
+ * The SIP digests depend on the number, which is only known under the lock; the caller
+ * passes digests for a few candidate numbers (the lowest free ones it saw). When the number
+ * found is not among them, nothing is inserted and the number is returned alone, so the
+ * caller can compute its digests and call again. No password ever reaches the database.
+ */
+export class AllocateUserFunction1764000000001 implements MigrationInterface {
+  name = 'AllocateUserFunction1764000000001';
+
+  public async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE FUNCTION allocate_user(
+        p_tenant uuid, p_name varchar, p_email varchar, p_min integer, p_max integer,
+        p_realm varchar, p_candidates integer[], p_md5 text[], p_sha256 text[]
+      ) RETURNS TABLE (
+        id uuid, name varchar, email varchar, created_at timestamptz,
+        extension integer, sip_username varchar
+      )
+      LANGUAGE plpgsql VOLATILE AS $fn$
+      DECLARE
+        n integer;
+        i integer;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(21337, 1);
+        SELECT CASE
+                 WHEN NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = p_min) THEN p_min
+                 ELSE (SELECT x.number + 1 FROM extension x
+                       WHERE x.number >= p_min AND x.number < p_max
+                         AND NOT EXISTS (SELECT 1 FROM extension y WHERE y.number = x.number + 1)
+                       ORDER BY x.number LIMIT 1)
+               END
+          INTO n;
+        IF n IS NULL THEN
+          RAISE EXCEPTION 'no free extension from % to %', p_min, p_max USING ERRCODE = 'SC001';
+        END IF;
+        i := array_position(p_candidates, n);
+        IF i IS NULL THEN
+          RETURN QUERY SELECT NULL::uuid, NULL::varchar, NULL::varchar, NULL::timestamptz, n, NULL::varchar;
+          RETURN;
+        END IF;
+        RETURN QUERY
+          WITH u AS (
+            INSERT INTO "user" (tenant_id, name, email) VALUES (p_tenant, p_name, p_email)
+            RETURNING "user".id, "user".name, "user".email, "user".created_at
+          ), e AS (
+            INSERT INTO extension (number, tenant_id, user_id, sip_username, realm, md5_digest, sha256_digest)
+            SELECT n, p_tenant, u.id, n::text, p_realm, p_md5[i], p_sha256[i] FROM u
+            RETURNING extension.number, extension.sip_username
+          )
+          SELECT u.id, u.name, u.email, u.created_at, e.number, e.sip_username FROM u, e;
+      END
+      $fn$`);
+  }
+
+  public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      `DROP FUNCTION allocate_user(uuid, varchar, varchar, integer, integer, varchar, integer[], text[], text[])`,
+    );
+  }
+}
