@@ -1,0 +1,89 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat times; 100 on every Linux this runs on. */
+const TICKS_PER_S = 100;
+
+interface ProcTimes {
+  name: string;
+  own: number;
+  reapedChildren: number;
+}
+
+/** Per phase, % of one core used by each party: tells a lock wait from a busy CPU. */
+export interface CpuShare {
+  portal: number;
+  /** Processes the portal ran and reaped during the phase: the fake Asterisk CLI. */
+  portal_children: number;
+  /** Backends of the bench database plus PostgreSQL's shared background processes. */
+  postgres: number;
+  /** The load generator and in-process floors. */
+  bench: number;
+  /** Everything else on the machine: other jobs sharing the CPUs skew the figures. */
+  other: number;
+}
+
+function read(dbName: string): Map<number, ProcTimes> {
+  const out = new Map<number, ProcTimes>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      let name = comm;
+      if (comm === 'postgres') {
+        const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        // A backend names its database in its title; other databases' backends are others' load.
+        const backend = /^postgres: [^:]+: \S+ (\S+) /.exec(cmd);
+        name = backend && backend[1] !== dbName ? 'other-postgres' : 'postgres';
+      }
+      out.set(Number(entry), {
+        name,
+        own: Number(f[11]) + Number(f[12]),
+        reapedChildren: Number(f[13]) + Number(f[14]),
+      });
+    } catch {
+      // The process ended between readdir and read.
+    }
+  }
+  return out;
+}
+
+export class CpuMeter {
+  constructor(
+    private readonly dbName: string,
+    private readonly portalPid: () => number | undefined,
+  ) {}
+
+  /** Runs `fn` and returns its result with the CPU each party used meanwhile. */
+  async measure<T>(fn: () => Promise<T>): Promise<{ value: T; cpu: CpuShare }> {
+    const before = read(this.dbName);
+    const t0 = performance.now();
+    const value = await fn();
+    const wallMs = performance.now() - t0;
+    const after = read(this.dbName);
+    const ticks = { portal: 0, portal_children: 0, postgres: 0, bench: 0, other: 0 };
+    const portal = this.portalPid();
+    for (const [pid, now] of after) {
+      const was = before.get(pid);
+      const own = now.own - (was?.own ?? 0);
+      if (pid === portal) {
+        ticks.portal += own;
+        ticks.portal_children += now.reapedChildren - (was?.reapedChildren ?? 0);
+      } else if (pid === process.pid) ticks.bench += own;
+      else if (now.name === 'postgres') ticks.postgres += own;
+      else ticks.other += own;
+    }
+    const pct = (t: number): number => Math.round(((t / TICKS_PER_S) * 1000 * 100) / wallMs);
+    return {
+      value,
+      cpu: {
+        portal: pct(ticks.portal),
+        portal_children: pct(ticks.portal_children),
+        postgres: pct(ticks.postgres),
+        bench: pct(ticks.bench),
+        other: pct(ticks.other),
+      },
+    };
+  }
+}
