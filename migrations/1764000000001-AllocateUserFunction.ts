@@ -29,12 +29,14 @@ export class AllocateUserFunction1764000000001 implements MigrationInterface {
         i integer;
       BEGIN
         PERFORM pg_advisory_xact_lock(21337, 1);
+        -- One ordered pass over the used numbers: the first one whose successor is free.
         SELECT CASE
                  WHEN NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = p_min) THEN p_min
-                 ELSE (SELECT x.number + 1 FROM extension x
-                       WHERE x.number >= p_min AND x.number < p_max
-                         AND NOT EXISTS (SELECT 1 FROM extension y WHERE y.number = x.number + 1)
-                       ORDER BY x.number LIMIT 1)
+                 ELSE (SELECT t.number + 1
+                       FROM (SELECT x.number, lead(x.number) OVER (ORDER BY x.number) AS nxt
+                             FROM extension x WHERE x.number BETWEEN p_min AND p_max) t
+                       WHERE t.number < p_max AND (t.nxt IS NULL OR t.nxt > t.number + 1)
+                       ORDER BY t.number LIMIT 1)
                END
           INTO n;
         IF n IS NULL THEN

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import request from 'supertest';
+import { ExtensionAllocator } from '../src/extensions/extension-allocator';
 import { DEFAULT_TENANT_ID } from '../src/tenants/tenant.entity';
 import { bootApp, TestApp } from './support/app';
 import { createTestDatabase } from './support/test-database';
@@ -73,17 +74,56 @@ describe('allocation across two portal instances on one database', () => {
     await db.drop();
   });
 
-  it('60 parallel creates through both get 60 distinct, contiguous extensions', async () => {
+  it('100 parallel creates through both get 100 distinct, contiguous extensions (more racers than candidates)', async () => {
     const results = await Promise.all(
-      Array.from({ length: 60 }, (_, i) =>
+      Array.from({ length: 100 }, (_, i) =>
         request((i % 2 ? a : b).app.getHttpServer())
           .post('/users')
           .set('Authorization', a.auth)
           .send({ name: `Racer ${i}`, email: `racer${i}@example.com` }),
       ),
     );
-    expect(results.map((r) => r.status)).toEqual(Array(60).fill(201));
+    expect(results.map((r) => r.status)).toEqual(Array(100).fill(201));
     const numbers = results.map((r) => r.body.extension as number).sort((x, y) => x - y);
-    expect(numbers).toEqual(Array.from({ length: 60 }, (_, i) => 1000 + i));
+    expect(numbers).toEqual(Array.from({ length: 100 }, (_, i) => 1000 + i));
+  });
+});
+
+describe('when every candidate is taken while a create waits for the lock', () => {
+  let t: TestApp;
+  let pg: Client;
+  beforeAll(async () => {
+    t = await bootApp();
+    pg = new Client({ connectionString: t.databaseUrl });
+    await pg.connect();
+  });
+  afterAll(async () => {
+    await pg.end();
+    await t.close();
+  });
+
+  it('falls back to holding the lock and still gets the lowest free number', async () => {
+    // Another process holds the allocation lock and takes 1000-1019, uncommitted.
+    await pg.query('BEGIN');
+    await pg.query('SELECT pg_advisory_xact_lock(21337, 1)');
+    for (let n = 1000; n < 1020; n++) {
+      await pg.query(
+        `WITH u AS (INSERT INTO "user" (tenant_id, name, email) VALUES ($1, 'Other', $2) RETURNING id)
+         INSERT INTO extension (number, tenant_id, user_id, sip_username, realm, md5_digest, sha256_digest)
+         SELECT $3::int, $1, u.id, $3::int::text, 'asterisk', $4, $5 FROM u`,
+        [DEFAULT_TENANT_ID, `other${n}@example.com`, n, HEX32, HEX64],
+      );
+    }
+    // This create reads 1000-1015 as free candidates, then waits on the lock.
+    const pending = t.app.get(ExtensionAllocator).createUser({
+      name: 'Late',
+      email: 'late@example.com',
+      realm: 'asterisk',
+      password: 'x'.repeat(24),
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await pg.query('COMMIT');
+    const row = await pending;
+    expect(row).toMatchObject({ extension: 1020, sip_username: '1020', email: 'late@example.com' });
   });
 });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { extensionPoolExhausted } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
@@ -12,7 +12,6 @@ export const ALLOCATION_LOCK_ID = 1; // also hard-coded in the allocate_user() m
 
 /** Enough for the creates that race each other; each costs two hashes (microseconds). */
 const CANDIDATES = 16;
-const MAX_ATTEMPTS = 5;
 const POOL_EXHAUSTED = 'SC001';
 
 export interface NewUser {
@@ -45,37 +44,49 @@ export class ExtensionAllocator {
 
   async createUser(user: NewUser): Promise<AllocatedUserRow> {
     const { min, max } = this.config.extensionRange;
-    let candidates = await this.lowestFree(min, max);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const digests = candidates.map((n) => sipDigests(String(n), user.realm, user.password));
-      let rows: (AllocatedUserRow | { id: null; extension: number })[];
-      try {
-        rows = await this.db.query(
-          `SELECT * FROM allocate_user($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [
-            DEFAULT_TENANT_ID,
-            user.name,
-            user.email,
-            min,
-            max,
-            user.realm,
-            candidates,
-            digests.map((d) => d.md5Digest),
-            digests.map((d) => d.sha256Digest),
-          ],
-        );
-      } catch (err) {
-        if ((err as { driverError?: { code?: string } }).driverError?.code === POOL_EXHAUSTED) {
-          throw extensionPoolExhausted(min, max);
-        }
-        throw err;
+    const first = await this.attempt(this.db.manager, user, await this.lowestFree(min, max));
+    if (first.id !== null) return first;
+    // Others took every candidate first. Hold the lock across the round trips this time, so
+    // the number found under it cannot be taken before it is inserted.
+    return this.db.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, ALLOCATION_LOCK_ID]);
+      const found = await this.attempt(m, user, []);
+      const row = found.id === null ? await this.attempt(m, user, [found.extension]) : found;
+      if (row.id === null) throw new Error(`Extension ${row.extension} was taken under the lock`);
+      return row;
+    });
+  }
+
+  /** One call of allocate_user(): the inserted row, or the free number when not a candidate. */
+  private async attempt(
+    m: EntityManager,
+    user: NewUser,
+    candidates: number[],
+  ): Promise<AllocatedUserRow | { id: null; extension: number }> {
+    const { min, max } = this.config.extensionRange;
+    const digests = candidates.map((n) => sipDigests(String(n), user.realm, user.password));
+    try {
+      const rows: (AllocatedUserRow | { id: null; extension: number })[] = await m.query(
+        `SELECT * FROM allocate_user($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          DEFAULT_TENANT_ID,
+          user.name,
+          user.email,
+          min,
+          max,
+          user.realm,
+          candidates,
+          digests.map((d) => d.md5Digest),
+          digests.map((d) => d.sha256Digest),
+        ],
+      );
+      return rows[0];
+    } catch (err) {
+      if ((err as { driverError?: { code?: string } }).driverError?.code === POOL_EXHAUSTED) {
+        throw extensionPoolExhausted(min, max);
       }
-      const row = rows[0];
-      if (row.id !== null) return row;
-      // The number free under the lock was not among ours (others took them): try it alone.
-      candidates = [row.extension];
+      throw err;
     }
-    throw new Error(`Could not allocate an extension after ${MAX_ATTEMPTS} attempts`);
   }
 
   /** The lowest free numbers as seen now, without the lock: candidates only. */
