@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -124,6 +124,30 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     const res = await apply().expect(200);
     expect(res.body.files.map((f: { changed: boolean }) => f.changed)).toEqual([false, false]);
     expect(box.snapshot()).toEqual(first);
+    // Nothing changed, so nothing was reloaded; the state was still read back.
+    const row = (await auditRows()).find((r) => r.id === res.body.id)!;
+    expect(row.summary).not.toMatch(/reload/);
+    expect(row.summary).toMatch(/pjsip show endpoints/);
+  });
+
+  it('reloads only the file that changed, and everything when Asterisk lost the unchanged one', async () => {
+    const [alice] = await seedThree();
+    await apply().expect(200);
+    await http().post(`/users/${alice.id}/sip-password`).set('Authorization', t.auth).expect(200);
+    const rotated = await apply().expect(200);
+    expect(rotated.body.files.map((f: { changed: boolean }) => f.changed)).toEqual([true, false]);
+    let row = (await auditRows()).find((r) => r.id === rotated.body.id)!;
+    expect(row.summary).toMatch(/module reload res_pjsip.so/);
+    expect(row.summary).not.toMatch(/dialplan reload/);
+
+    // Asterisk no longer holds what the files say (say it restarted without them).
+    rmSync(path.join(box.state, 'pjsip.json'), { force: true });
+    rmSync(path.join(box.state, 'dialplan.json'), { force: true });
+    const healed = await apply().expect(200);
+    row = (await auditRows()).find((r) => r.id === healed.body.id)!;
+    expect(row.summary).toMatch(/read-back after a partial reload failed .*endpoints missing/);
+    expect(row.summary).toMatch(/dialplan reload/);
+    expect(fake('pjsip show endpoints')).toBe(sharedFixture('pjsip-show-endpoints.three.txt'));
   });
 
   it('applies zero users: empty files, no context, success', async () => {

@@ -25,6 +25,13 @@ export interface ExpectedAsteriskState {
   extensions: string[];
 }
 
+/** Which of the two reloads to run; an unchanged file needs none. */
+export interface ReloadParts {
+  pjsip: boolean;
+  dialplan: boolean;
+}
+export const ALL_PARTS: ReloadParts = { pjsip: true, dialplan: true };
+
 export class AsteriskError extends Error {
   constructor(
     message: string,
@@ -80,10 +87,10 @@ export class AsteriskReloader {
     });
   }
 
-  /** Reloads PJSIP then the dialplan; returns a transcript of what Asterisk said. */
-  async reload(): Promise<string[]> {
+  /** Reloads PJSIP then the dialplan (each unless told not to); returns what Asterisk said. */
+  async reload(parts: ReloadParts = ALL_PARTS): Promise<string[]> {
     const transcript: string[] = [];
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; parts.pjsip; attempt++) {
       const res = await this.runChecked('module reload res_pjsip.so', transcript, true);
       if (res.stdout.includes(PJSIP_RELOADED)) break;
       const busy = /already in progress/.test(res.stdout);
@@ -97,6 +104,7 @@ export class AsteriskReloader {
       }
       await sleep(RETRY_BASE_MS * 2 ** attempt);
     }
+    if (!parts.dialplan) return transcript;
     const dp = await this.runChecked('dialplan reload', transcript);
     if (!dp.stdout.includes(DIALPLAN_RELOADED)) {
       throw new AsteriskError(
