@@ -89,14 +89,25 @@ export class ExtensionAllocator {
     }
   }
 
-  /** The lowest free numbers as seen now, without the lock: candidates only. */
+  /**
+   * Candidates without the lock: the lowest free number as seen now and the numbers after
+   * it (some may be taken: they only cost two hashes each). Racing creates take them in turn.
+   */
   private async lowestFree(min: number, max: number): Promise<number[]> {
-    const rows: { n: number }[] = await this.db.query(
-      `SELECT s.n FROM generate_series($1::int, $2::int) s(n)
-       WHERE NOT EXISTS (SELECT 1 FROM extension e WHERE e.number = s.n)
-       ORDER BY s.n LIMIT $3`,
-      [min, max, CANDIDATES],
+    const rows: { n: number | null }[] = await this.db.query(
+      `SELECT CASE
+                WHEN NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = $1) THEN $1
+                ELSE (SELECT t.number + 1
+                      FROM (SELECT x.number, lead(x.number) OVER (ORDER BY x.number) AS nxt
+                            FROM extension x WHERE x.number BETWEEN $1 AND $2) t
+                      WHERE t.number < $2 AND (t.nxt IS NULL OR t.nxt > t.number + 1)
+                      ORDER BY t.number LIMIT 1)
+              END AS n`,
+      [min, max],
     );
-    return rows.map((r) => r.n);
+    const first = rows[0]?.n;
+    if (first === null || first === undefined) return [];
+    const last = Math.min(max, first + CANDIDATES - 1);
+    return Array.from({ length: last - first + 1 }, (_, i) => first + i);
   }
 }
