@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { extensionPoolExhausted } from '../common/errors/domain-errors';
+import { databaseBusy, extensionPoolExhausted } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { sipDigests } from './sip-credentials';
@@ -13,6 +13,7 @@ export const ALLOCATION_LOCK_ID = 1; // also hard-coded in the allocate_user() m
 /** Enough for the creates that race each other; each costs two hashes (microseconds). */
 const CANDIDATES = 16;
 const POOL_EXHAUSTED = 'SC001';
+const FALLBACK_ROUNDS = 10;
 
 export interface NewUser {
   name: string;
@@ -50,9 +51,13 @@ export class ExtensionAllocator {
     // the number found under it cannot be taken before it is inserted.
     return this.db.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, ALLOCATION_LOCK_ID]);
-      const found = await this.attempt(m, user, []);
-      const row = found.id === null ? await this.attempt(m, user, [found.extension]) : found;
-      if (row.id === null) throw new Error(`Extension ${row.extension} was taken under the lock`);
+      let row = await this.attempt(m, user, []);
+      // No create can take a number now, but a delete (which needs no lock) can free a
+      // lower one between two calls; each round then moves to that lower number.
+      for (let round = 0; row.id === null && round < FALLBACK_ROUNDS; round++) {
+        row = await this.attempt(m, user, [row.extension]);
+      }
+      if (row.id === null) throw databaseBusy();
       return row;
     });
   }

@@ -29,5 +29,6 @@ export const extensionPoolExhausted = (min: number, max: number): DomainError =>
     `No free extension: every number from ${min} to ${max} is taken; delete a user or widen EXTENSION_MIN..EXTENSION_MAX`,
   );
 
-export const databaseUnavailable = (): DomainError =>
-  new DomainError('DATABASE_UNAVAILABLE', 'The database is unreachable; try again shortly');
+/** Deletes kept freeing lower numbers faster than a create could take one: try again. */
+export const databaseBusy = (): DomainError =>
+  new DomainError('DATABASE_UNAVAILABLE', 'The extension pool is changing too fast; try again');
