@@ -19,6 +19,13 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
-    { ...base, displayName: 'soak', rootDir: '.', testMatch: ['<rootDir>/test/**/*.soak-spec.ts'] },
+    {
+      ...base,
+      displayName: 'soak',
+      rootDir: '.',
+      testMatch: ['<rootDir>/test/**/*.soak-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
   ],
 };

@@ -1,0 +1,73 @@
+import { Client } from 'pg';
+import { AsteriskSandbox } from '../../support/asterisk-sandbox';
+import { createTestDatabase } from '../../support/test-database';
+import { loadSummary, runMixedLoad, verifyAfterLoad } from './mixed-load';
+import {
+  buildPortal,
+  killAllPortals,
+  launchPortal,
+  Portal,
+  PortalBuild,
+  rssMb,
+} from './portal-launcher';
+import { seedFromEnv } from './random';
+
+const CLIENTS = 32;
+
+/**
+ * 32 clients create, list, rotate, delete and apply against the portal process for the given
+ * time; then every invariant is checked. The e2e suite and the soak differ only in duration.
+ */
+export function mixedLoadSuite(title: string, label: string, durationMs: number): void {
+  describe(title, () => {
+    let build: PortalBuild;
+    let box: AsteriskSandbox;
+    let db: { url: string; drop: () => Promise<void> };
+    let pg: Client;
+    let portal: Portal;
+
+    beforeAll(async () => {
+      build = buildPortal();
+      box = new AsteriskSandbox();
+      db = await createTestDatabase();
+      pg = new Client({ connectionString: db.url });
+      await pg.connect();
+      portal = await launchPortal(build, { DATABASE_URL: db.url, ...box.env() });
+      await portal.waitHealthy();
+    }, 60_000);
+
+    afterAll(async () => {
+      await killAllPortals();
+      await pg?.end();
+      await db?.drop();
+      box?.remove();
+      build?.remove();
+    }, 60_000);
+
+    it(
+      `${CLIENTS} clients for ${durationMs / 1000} s: no server error, nothing lost, files equal a dry run`,
+      async () => {
+        const rssBefore = rssMb(portal.pid);
+        const result = await runMixedLoad({
+          baseUrl: portal.baseUrl,
+          clients: CLIENTS,
+          durationMs,
+          seed: seedFromEnv(),
+        });
+        const rssAfter = rssMb(portal.pid);
+        const verification = await verifyAfterLoad(result, pg, box, portal.baseUrl);
+        process.stdout.write(
+          loadSummary(label, result, verification, [
+            `portal RSS: ${rssBefore} MB before, ${rssAfter} MB after the load`,
+          ]),
+        );
+
+        expect(portal.isRunning()).toBe(true);
+        expect(result.replies.length).toBeGreaterThan(CLIENTS);
+        expect(verification.applies.total).toBeGreaterThan(0);
+        expect(verification.checks.filter((c) => !c.ok)).toEqual([]);
+      },
+      durationMs + 120_000,
+    );
+  });
+}
