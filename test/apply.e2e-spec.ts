@@ -282,6 +282,28 @@ describe('POST /apply with the fake Asterisk CLI', () => {
       expect(row.summary.match(/already in progress/g)).toHaveLength(2);
     });
 
+    it('a missing Asterisk CLI is a recorded failure naming ASTERISK_CLI', async () => {
+      await createUser('No Cli', 'nocli@example.com');
+      const other = await bootApp(
+        box.env({ ASTERISK_CLI: path.join(box.root, 'no-such-asterisk') }),
+        {
+          database: db,
+        },
+      );
+      try {
+        const res = await request(other.app.getHttpServer())
+          .post('/apply')
+          .set('Authorization', other.auth);
+        expect(res.status).toBe(502);
+        expect(res.body.reason).toMatch(/Cannot run the Asterisk CLI .*ENOENT \(ASTERISK_CLI\)/);
+        // Before the first success the last good state was "no files": empty ones load nothing.
+        expect(box.snapshot()).toEqual({ endpoints: '', routing: '' });
+      } finally {
+        await other.close();
+      }
+      expect((await auditRows()).map((r) => r.outcome)).toEqual(['failed']);
+    });
+
     it('a missing include directory fails before writing anything', async () => {
       await createUser('Nodir', 'nodir@example.com');
       const other = await bootApp(
