@@ -15,6 +15,20 @@ export class AllocateUserFunction1764000000001 implements MigrationInterface {
   name = 'AllocateUserFunction1764000000001';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
+    // One ordered pass over the used numbers: the first one whose successor is free. The
+    // portal also calls it without the lock, to guess candidates.
+    await queryRunner.query(`
+      CREATE FUNCTION lowest_free_extension(p_min integer, p_max integer) RETURNS integer
+      LANGUAGE sql STABLE AS $fn$
+        SELECT CASE
+                 WHEN NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = p_min) THEN p_min
+                 ELSE (SELECT t.number + 1
+                       FROM (SELECT x.number, lead(x.number) OVER (ORDER BY x.number) AS nxt
+                             FROM extension x WHERE x.number BETWEEN p_min AND p_max) t
+                       WHERE t.number < p_max AND (t.nxt IS NULL OR t.nxt > t.number + 1)
+                       ORDER BY t.number LIMIT 1)
+               END
+      $fn$`);
     await queryRunner.query(`
       CREATE FUNCTION allocate_user(
         p_tenant uuid, p_name varchar, p_email varchar, p_min integer, p_max integer,
@@ -29,16 +43,7 @@ export class AllocateUserFunction1764000000001 implements MigrationInterface {
         i integer;
       BEGIN
         PERFORM pg_advisory_xact_lock(21337, 1);
-        -- One ordered pass over the used numbers: the first one whose successor is free.
-        SELECT CASE
-                 WHEN NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = p_min) THEN p_min
-                 ELSE (SELECT t.number + 1
-                       FROM (SELECT x.number, lead(x.number) OVER (ORDER BY x.number) AS nxt
-                             FROM extension x WHERE x.number BETWEEN p_min AND p_max) t
-                       WHERE t.number < p_max AND (t.nxt IS NULL OR t.nxt > t.number + 1)
-                       ORDER BY t.number LIMIT 1)
-               END
-          INTO n;
+        n := lowest_free_extension(p_min, p_max);
         IF n IS NULL THEN
           RAISE EXCEPTION 'no free extension from % to %', p_min, p_max USING ERRCODE = 'SC001';
         END IF;
@@ -65,5 +70,6 @@ export class AllocateUserFunction1764000000001 implements MigrationInterface {
     await queryRunner.query(
       `DROP FUNCTION allocate_user(uuid, varchar, varchar, integer, integer, varchar, integer[], text[], text[])`,
     );
+    await queryRunner.query(`DROP FUNCTION lowest_free_extension(integer, integer)`);
   }
 }

@@ -100,14 +100,7 @@ export class ExtensionAllocator {
    */
   private async lowestFree(min: number, max: number): Promise<number[]> {
     const rows: { n: number | null }[] = await this.db.query(
-      `SELECT CASE
-                WHEN NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = $1) THEN $1
-                ELSE (SELECT t.number + 1
-                      FROM (SELECT x.number, lead(x.number) OVER (ORDER BY x.number) AS nxt
-                            FROM extension x WHERE x.number BETWEEN $1 AND $2) t
-                      WHERE t.number < $2 AND (t.nxt IS NULL OR t.nxt > t.number + 1)
-                      ORDER BY t.number LIMIT 1)
-              END AS n`,
+      'SELECT lowest_free_extension($1, $2) AS n',
       [min, max],
     );
     const first = rows[0]?.n;
