@@ -32,6 +32,17 @@ describe('POST /apply with the fake Asterisk CLI', () => {
       id: string;
       extension: number;
     };
+  /** One apply from a second portal instance with extra settings, on the same database. */
+  const applyWith = async (env: Record<string, string>) => {
+    const other = await bootApp(box.env(env), { database: db });
+    try {
+      return await request(other.app.getHttpServer())
+        .post('/apply')
+        .set('Authorization', other.auth);
+    } finally {
+      await other.close();
+    }
+  };
   const fake = (command: string): string => execFileSync(box.cli, ['-rx', command]).toString();
   const auditRows = async () =>
     (await pg.query('SELECT * FROM apply_audit_log ORDER BY started_at')).rows as {
@@ -284,45 +295,21 @@ describe('POST /apply with the fake Asterisk CLI', () => {
 
     it('a missing Asterisk CLI is a recorded failure naming ASTERISK_CLI', async () => {
       await createUser('No Cli', 'nocli@example.com');
-      const other = await bootApp(
-        box.env({ ASTERISK_CLI: path.join(box.root, 'no-such-asterisk') }),
-        {
-          database: db,
-        },
-      );
-      try {
-        const res = await request(other.app.getHttpServer())
-          .post('/apply')
-          .set('Authorization', other.auth);
-        expect(res.status).toBe(502);
-        expect(res.body.reason).toMatch(/Cannot run the Asterisk CLI .*ENOENT \(ASTERISK_CLI\)/);
-        // Before the first success the last good state was "no files": empty ones load nothing.
-        expect(box.snapshot()).toEqual({ endpoints: '', routing: '' });
-      } finally {
-        await other.close();
-      }
+      const res = await applyWith({ ASTERISK_CLI: path.join(box.root, 'no-such-asterisk') });
+      expect(res.status).toBe(502);
+      expect(res.body.reason).toMatch(/Cannot run the Asterisk CLI .*ENOENT \(ASTERISK_CLI\)/);
+      // Before the first success the last good state was "no files": empty ones load nothing.
+      expect(box.snapshot()).toEqual({ endpoints: '', routing: '' });
       expect((await auditRows()).map((r) => r.outcome)).toEqual(['failed']);
     });
 
     it('a missing include directory fails before writing anything', async () => {
       await createUser('Nodir', 'nodir@example.com');
-      const other = await bootApp(
-        box.env({ ASTERISK_DIALPLAN_DIR: path.join(box.root, 'missing') }),
-        {
-          database: db,
-        },
-      );
-      try {
-        const res = await request(other.app.getHttpServer())
-          .post('/apply')
-          .set('Authorization', other.auth);
-        expect(res.status).toBe(502);
-        expect(res.body.outcome).toBe('failed');
-        expect(res.body.reason).toMatch(/ASTERISK_DIALPLAN_DIR .*missing does not exist/);
-        expect(box.listing()).toEqual([]);
-      } finally {
-        await other.close();
-      }
+      const res = await applyWith({ ASTERISK_DIALPLAN_DIR: path.join(box.root, 'missing') });
+      expect(res.status).toBe(502);
+      expect(res.body.outcome).toBe('failed');
+      expect(res.body.reason).toMatch(/ASTERISK_DIALPLAN_DIR .*missing does not exist/);
+      expect(box.listing()).toEqual([]);
       const rows = await auditRows();
       expect(rows.map((r) => r.outcome)).toEqual(['failed']);
     });
@@ -342,20 +329,12 @@ describe('POST /apply with the fake Asterisk CLI', () => {
   });
 
   it('gives the files the group from ASTERISK_FILE_GROUP', async () => {
-    const other = await bootApp(box.env({ ASTERISK_FILE_GROUP: 'postgres' }), { database: db });
-    try {
-      await createUser('Grouped', 'grouped@example.com');
-      await request(other.app.getHttpServer())
-        .post('/apply')
-        .set('Authorization', other.auth)
-        .expect(200);
-      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-      expect(statSync(box.endpointsFile).gid).toBe(gid);
-      expect(statSync(box.routingFile).gid).toBe(gid);
-      expect(statSync(box.routingFile).mode & 0o777).toBe(0o640);
-    } finally {
-      await other.close();
-    }
+    await createUser('Grouped', 'grouped@example.com');
+    expect((await applyWith({ ASTERISK_FILE_GROUP: 'postgres' })).status).toBe(200);
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    expect(statSync(box.endpointsFile).gid).toBe(gid);
+    expect(statSync(box.routingFile).gid).toBe(gid);
+    expect(statSync(box.routingFile).mode & 0o777).toBe(0o640);
   });
 
   it('10 concurrent applies all complete, serialized, with 10 audit rows', async () => {
