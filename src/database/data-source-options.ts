@@ -5,9 +5,14 @@ import { Tenant } from '../tenants/tenant.entity';
 import { User } from '../users/entities/user.entity';
 import { Initial1764000000000 } from '../../migrations/1764000000000-Initial';
 import { AllocateUserFunction1764000000001 } from '../../migrations/1764000000001-AllocateUserFunction';
+import { AllocateWithNumberLocks1764000000002 } from '../../migrations/1764000000002-AllocateWithNumberLocks';
 
 export const ENTITIES = [Tenant, User, Extension, ApplyAuditLog];
-export const MIGRATIONS = [Initial1764000000000, AllocateUserFunction1764000000001];
+export const MIGRATIONS = [
+  Initial1764000000000,
+  AllocateUserFunction1764000000001,
+  AllocateWithNumberLocks1764000000002,
+];
 
 /** One definition shared by the app and the TypeORM CLI, so both see the same schema. */
 export function dataSourceOptions(url: string): DataSourceOptions {

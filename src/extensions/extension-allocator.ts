@@ -1,19 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { databaseBusy, extensionPoolExhausted } from '../common/errors/domain-errors';
+import { DataSource } from 'typeorm';
+import { extensionPoolExhausted } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { sipDigests } from './sip-credentials';
 
-/** Advisory-lock keys (namespace, id) shared by every portal process on one database. */
+/** Advisory-lock namespace (first key) of the apply lock, shared by every portal process. */
 export const LOCK_NAMESPACE = 0x5359;
-export const ALLOCATION_LOCK_ID = 1; // also hard-coded in the allocate_user() migration
 
 /** Enough for the creates that race each other; each costs two hashes (microseconds). */
 const CANDIDATES = 16;
 const POOL_EXHAUSTED = 'SC001';
-const FALLBACK_ROUNDS = 10;
+/** Calls of allocate_user() before the claiming transaction. */
+const GUESS_ROUNDS = 2;
 
 export interface NewUser {
   name: string;
@@ -33,8 +33,9 @@ export interface AllocatedUserRow {
 
 /**
  * Creates a user with the lowest free extension, correct across any number of portal
- * processes: allocate_user() takes a transaction-scoped advisory lock, searches and inserts
- * in one statement, and the primary key on `extension.number` is the backstop.
+ * processes: allocate_user() locks just the number it takes (skipping numbers other creates
+ * hold), searches and inserts in one statement, and the primary key on `extension.number` is
+ * the backstop.
  */
 @Injectable()
 export class ExtensionAllocator {
@@ -43,35 +44,60 @@ export class ExtensionAllocator {
     private readonly config: PortalConfig,
   ) {}
 
+  /**
+   * Where the lowest free number was last found: only a guess, since deletes and other
+   * processes move it. A wrong guess costs one more round trip, never a wrong number.
+   */
+  private guess: number | null = null;
+
   async createUser(user: NewUser): Promise<AllocatedUserRow> {
     const { min, max } = this.config.extensionRange;
-    const first = await this.attempt(this.db.manager, user, await this.lowestFree(min, max));
-    if (first.id !== null) return first;
-    // Others took every candidate first. Hold the lock across the round trips this time, so
-    // the number found under it cannot be taken before it is inserted.
+    let start = this.guess !== null && this.guess >= min && this.guess <= max ? this.guess : min;
+    for (let round = 0; round < GUESS_ROUNDS; round++) {
+      const row = await this.attempt(user, candidatesFrom(start, max));
+      if (row.id !== null) return this.found(row);
+      start = row.extension; // the lowest free number the database saw
+    }
+    // Deletes keep freeing lower numbers, or more creates race than there are candidates.
+    return this.createByClaim(user);
+  }
+
+  /**
+   * Claims the lowest free number in a transaction, so it stays ours while its digests are
+   * computed (other creates skip it meanwhile instead of waiting), then inserts. Always
+   * succeeds when a number is free, at two more round trips than a right guess.
+   */
+  async createByClaim(user: NewUser): Promise<AllocatedUserRow> {
+    const { min, max } = this.config.extensionRange;
     return this.db.transaction(async (m) => {
-      await m.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, ALLOCATION_LOCK_ID]);
-      let row = await this.attempt(m, user, []);
-      // No create can take a number now, but a delete (which needs no lock) can free a
-      // lower one between two calls; each round then moves to that lower number.
-      for (let round = 0; row.id === null && round < FALLBACK_ROUNDS; round++) {
-        row = await this.attempt(m, user, [row.extension]);
-      }
-      if (row.id === null) throw databaseBusy();
-      return row;
+      const [{ n }]: { n: number | null }[] = await m.query(
+        'SELECT claim_free_extension($1, $2) AS n',
+        [min, max],
+      );
+      if (n === null) throw extensionPoolExhausted(min, max);
+      const { md5Digest, sha256Digest } = sipDigests(String(n), user.realm, user.password);
+      const rows: AllocatedUserRow[] = await m.query(
+        'SELECT * FROM insert_user_with_extension($1, $2, $3, $4, $5, $6, $7)',
+        [DEFAULT_TENANT_ID, user.name, user.email, n, user.realm, md5Digest, sha256Digest],
+      );
+      return this.found(rows[0]);
     });
+  }
+
+  private found(row: AllocatedUserRow): AllocatedUserRow {
+    this.guess = row.extension + 1;
+    return row;
   }
 
   /** One call of allocate_user(): the inserted row, or the free number when not a candidate. */
   private async attempt(
-    m: EntityManager,
     user: NewUser,
     candidates: number[],
   ): Promise<AllocatedUserRow | { id: null; extension: number }> {
     const { min, max } = this.config.extensionRange;
     const digests = candidates.map((n) => sipDigests(String(n), user.realm, user.password));
     try {
-      const rows: (AllocatedUserRow | { id: null; extension: number })[] = await m.query(
+      const rows: (AllocatedUserRow | { id: null; extension: number })[] = await this.db.query(
         `SELECT * FROM allocate_user($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
         [
           DEFAULT_TENANT_ID,
@@ -93,19 +119,10 @@ export class ExtensionAllocator {
       throw err;
     }
   }
+}
 
-  /**
-   * Candidates without the lock: the lowest free number as seen now and the numbers after
-   * it (some may be taken: they only cost two hashes each). Racing creates take them in turn.
-   */
-  private async lowestFree(min: number, max: number): Promise<number[]> {
-    const rows: { n: number | null }[] = await this.db.query(
-      'SELECT lowest_free_extension($1, $2) AS n',
-      [min, max],
-    );
-    const first = rows[0]?.n;
-    if (first === null || first === undefined) return [];
-    const last = Math.min(max, first + CANDIDATES - 1);
-    return Array.from({ length: last - first + 1 }, (_, i) => first + i);
-  }
+/** A run of numbers from `first`: racing creates in this process take them in turn. */
+function candidatesFrom(first: number, max: number): number[] {
+  const last = Math.min(max, first + CANDIDATES - 1);
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
 }

@@ -28,7 +28,3 @@ export const extensionPoolExhausted = (min: number, max: number): DomainError =>
     'EXTENSION_POOL_EXHAUSTED',
     `No free extension: every number from ${min} to ${max} is taken; delete a user or widen EXTENSION_MIN..EXTENSION_MAX`,
   );
-
-/** Deletes kept freeing lower numbers faster than a create could take one: try again. */
-export const databaseBusy = (): DomainError =>
-  new DomainError('DATABASE_UNAVAILABLE', 'The extension pool is changing too fast; try again');
