@@ -12,7 +12,7 @@ interface ProcTimes {
 /** Per phase, % of one core used by each party: tells a lock wait from a busy CPU. */
 export interface CpuShare {
   portal: number;
-  /** Processes the portal ran and reaped during the phase: the fake Asterisk CLI. */
+  /** The fake Asterisk: the CLI clients the portal ran and reaped, plus the fake's server. */
   portal_children: number;
   /** Backends of the bench database plus PostgreSQL's shared background processes. */
   postgres: number;
@@ -36,6 +36,9 @@ function read(dbName: string): Map<number, ProcTimes> {
         // A backend names its database in its title; other databases' backends are others' load.
         const backend = /^postgres: [^:]+: \S+ (\S+) /.exec(cmd);
         name = backend && backend[1] !== dbName ? 'other-postgres' : 'postgres';
+      } else if (comm === 'node') {
+        const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        if (cmd.includes('/fake-asterisk/server\0')) name = 'fake-asterisk';
       }
       out.set(Number(entry), {
         name,
@@ -72,6 +75,7 @@ export class CpuMeter {
         ticks.portal_children += now.reapedChildren - (was?.reapedChildren ?? 0);
       } else if (pid === process.pid) ticks.bench += own;
       else if (now.name === 'postgres') ticks.postgres += own;
+      else if (now.name === 'fake-asterisk') ticks.portal_children += own;
       else ticks.other += own;
     }
     const pct = (t: number): number => Math.round(((t / TICKS_PER_S) * 1000 * 100) / wallMs);

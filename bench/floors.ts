@@ -259,20 +259,6 @@ export async function cliApplySequence(cli: string, context: string, n: number):
   );
 }
 
-/** A node process that does nothing: the start-up every call of a node-based CLI pays. */
-export async function nodeStartFloor(n: number): Promise<Summary> {
-  return timeSequential(
-    n,
-    () =>
-      new Promise<void>((resolve, reject) =>
-        execFile(process.execPath, ['-e', '0'], (err) =>
-          err ? reject(new Error(`node -e 0: ${err.message}`)) : resolve(),
-        ),
-      ),
-    2,
-  );
-}
-
 /** In-process timing of a synchronous function, many iterations. */
 export function timeSync(n: number, fn: () => unknown): Summary {
   for (let i = 0; i < Math.min(20, n); i++) fn();
