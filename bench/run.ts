@@ -44,9 +44,9 @@ const USERS = 1000;
 const CONCURRENCY = 16;
 const LIST_REQUESTS = 200;
 const APPLY_RUNS = 10;
-/** At most: 2 reloads (only for a changed file) and 4 read-backs (always). */
-const CLI_CALLS_PER_APPLY = 6;
-const CLI_READS_PER_APPLY = 4;
+/** At most: 2 reloads (only for a changed file) and 2 read-backs (always). */
+const CLI_CALLS_PER_APPLY = 4;
+const CLI_READS_PER_APPLY = 2;
 const TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 
 /** Table order: each portal figure, then what it is compared with. */
@@ -369,7 +369,7 @@ async function main(): Promise<Results> {
   );
   metrics.add(
     'fake_cli_apply_sequence',
-    `the ${CLI_CALLS_PER_APPLY} CLI runs of an apply that changed both files, run by the bench as ApplyService runs them: 2 reloads in turn, then 4 read-backs in parallel`,
+    `the ${CLI_CALLS_PER_APPLY} CLI runs of an apply that changed both files, run by the bench as ApplyService runs them: 2 reloads in turn, then ${CLI_READS_PER_APPLY} read-backs in parallel`,
     await cliApplySequence(box.cli, CONTEXT, APPLY_RUNS),
   );
   const roundTrip = await cliSingle(box.cli, 'core show version', 20);
@@ -431,7 +431,7 @@ async function main(): Promise<Results> {
   const median = (xs: number[]): number => summarize(xs, 1).p50_ms;
   notes.push(
     `Apply duration the portal reports (durationMs, p50): changed ${median(changedRuns.value.map((r) => r.serverMs))} ms, unchanged ${median(unchangedRuns.value.map((r) => r.serverMs))} ms.`,
-    `The fake CLI works like \`asterisk -rx\`: a small client (bash) of a running server (node) that holds the loaded state; the server runs the commands one at a time, so the 4 parallel read-backs queue there (${cliShow.p50_ms.toFixed(1)} ms for one read-back, ${cliReload.p50_ms.toFixed(1)} ms for the PJSIP reload, ${roundTrip.p50_ms.toFixed(1)} ms for a call that does nothing). Its share of each apply (*_cli) is read from the durations the portal records per command in the apply's audit log; *_own is what is left: the portal's own work.`,
+    `The fake CLI works like \`asterisk -rx\`: a small client (bash) of a running server (node) that holds the loaded state; the server runs the commands one at a time, so the ${CLI_READS_PER_APPLY} parallel read-backs queue there (${cliShow.p50_ms.toFixed(1)} ms for one read-back, ${cliReload.p50_ms.toFixed(1)} ms for the PJSIP reload, ${roundTrip.p50_ms.toFixed(1)} ms for a call that does nothing). Its share of each apply (*_cli) is read from the durations the portal records per command in the apply's audit log; *_own is what is left: the portal's own work.`,
     'A real Asterisk 22 takes 160-260 ms for the PJSIP reload alone with 1,000 users, and 30 ms for "pjsip show endpoints" (/work/shared/asterisk-22-facts.md): with it, add about 0.2 s to the apply figures.',
   );
 
@@ -481,7 +481,7 @@ async function applyTimed(portal: Portal, changed: boolean): Promise<ApplyRun> {
   }
   const reloads = ['module reload res_pjsip.so', 'dialplan reload'];
   const reads = [...durations].filter(([c]) => !reloads.includes(c)).map(([, ms]) => ms);
-  // The 4 read-backs always run; a reload runs only for a file that changed.
+  // The read-backs always run; a reload runs only for a file that changed.
   if (reads.length !== CLI_READS_PER_APPLY) {
     throw new Error(`apply transcript has ${reads.length} read-backs: ${entry.summary}`);
   }

@@ -244,7 +244,12 @@ describe('POST /apply with the fake Asterisk CLI', () => {
       [
         'a new object fails to load',
         () => box.setFaults({ rejectObjects: ['1001'] }),
-        /missing: 1001/,
+        /endpoints missing: 1001; aors missing: 1001/,
+      ],
+      [
+        'a new auth fails to load (its endpoint and aor do)',
+        () => box.setFaults({ rejectObjects: ['1001-auth'] }),
+        /auths missing: 1001-auth/,
       ],
       [
         'a dialplan extension is dropped',

@@ -4,6 +4,7 @@ import {
   classifyCliFailure,
   DIALPLAN_RELOADED,
   parseDialplanShow,
+  parseEndpointListing,
   parsePjsipList,
   PJSIP_RELOADED,
   PjsipListKind,
@@ -173,6 +174,53 @@ describe('parsePjsipList', () => {
 
   it('accepts CRLF line ends', () => {
     expect(parsePjsipList(three.replace(/\n/g, '\r\n'), 'endpoints').objectsFound).toBe(3);
+  });
+});
+
+describe('parseEndpointListing', () => {
+  it.each([
+    ['none', [], [], []],
+    ['one', ['1000'], ['1000'], ['1000-auth']],
+    [
+      'three',
+      ['1000', '1001', '1002'],
+      ['1000', '1001', '1002'],
+      ['1000-auth', '1001-auth', '1002-auth'],
+    ],
+    [
+      'registered',
+      ['1000', '1001', '1002'],
+      ['1000', '1001', '1002'],
+      ['1000-auth', '1001-auth', '1002-auth'],
+    ],
+    // 1003's aor failed to load (max_contacts=abc): no Aor line under its endpoint.
+    [
+      'broken-aor',
+      ['1000', '1001', '1003'],
+      ['1000', '1001'],
+      ['1000-auth', '1001-auth', '1003-auth'],
+    ],
+  ])('reads the loaded aors and auths under each endpoint (%s)', (state, ids, aors, auths) => {
+    const listed = parseEndpointListing(fixture(`pjsip-show-endpoints.${state}.txt`));
+    expect(listed).toEqual({ ids, objectsFound: ids.length, aors, auths });
+  });
+
+  it('agrees with the separate aor and auth listings of the same state', () => {
+    for (const state of ['three', 'registered', 'broken-aor']) {
+      const listed = parseEndpointListing(fixture(`pjsip-show-endpoints.${state}.txt`));
+      expect(listed.aors).toEqual(
+        parsePjsipList(fixture(`pjsip-show-aors.${state}.txt`), 'aors').ids,
+      );
+    }
+    expect(parseEndpointListing(fixture('pjsip-show-endpoints.three.txt')).auths).toEqual(
+      parsePjsipList(fixture('pjsip-show-auths.three.txt'), 'auths').ids,
+    );
+  });
+
+  it('throws for what is not an endpoint listing', () => {
+    expect(() => parseEndpointListing(fixture('pjsip-show-aors.three.txt'))).toThrow(
+      /Objects found: 3 but lists 0/,
+    );
   });
 });
 

@@ -21,6 +21,14 @@ export interface PjsipList {
   objectsFound: number;
 }
 
+/** `pjsip show endpoints` with, under each endpoint, the loaded objects it references. */
+export interface EndpointListing extends PjsipList {
+  /** Ids of the aors listed under endpoints (`Aor:` lines). */
+  aors: string[];
+  /** Ids of the inbound auths listed under endpoints (`InAuth:  <id>/<username>` lines). */
+  auths: string[];
+}
+
 export interface DialplanShow {
   exists: boolean;
   extensions: string[];
@@ -84,6 +92,29 @@ export function parsePjsipList(output: string, kind: PjsipListKind): PjsipList {
     );
   }
   return { ids, objectsFound };
+}
+
+// Nested under an endpoint, right-aligned in an 11-character column.
+const NESTED_AOR = '        Aor:  ';
+const NESTED_IN_AUTH = '     InAuth:  ';
+
+/**
+ * `pjsip show endpoints`, children included. Asterisk prints an aor or auth under an endpoint
+ * only when that object is loaded (res_pjsip looks each one up and skips a missing one), so
+ * this one listing shows which endpoints, aors and auths loaded and that they belong together.
+ */
+export function parseEndpointListing(output: string): EndpointListing {
+  const list = parsePjsipList(output, 'endpoints');
+  const aors: string[] = [];
+  const auths: string[] = [];
+  const lines = output.split(/\r?\n/);
+  for (const line of lines.slice(lines.findIndex((l) => SEPARATOR.test(l)) + 1)) {
+    if (line.startsWith(NESTED_AOR)) aors.push(line.slice(NESTED_AOR.length).split(' ', 1)[0]);
+    else if (line.startsWith(NESTED_IN_AUTH)) {
+      auths.push(line.slice(NESTED_IN_AUTH.length).split('/', 1)[0]);
+    }
+  }
+  return { ...list, aors, auths };
 }
 
 const CONTEXT_HEADER = /^\[ Context '(.*)' created by '(.*)' \]$/;
