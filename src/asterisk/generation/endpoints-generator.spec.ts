@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderEndpointsBody } from './endpoints-generator';
 import { SipAccountRow } from './types';
+import { HOSTILE_CHARS } from '../../../test/support/hostile-chars';
 
 const SHARED = path.resolve(__dirname, '../../../../shared/asterisk-22-cli');
 const GOLDEN = readFileSync(path.join(SHARED, 'three.generated_endpoints.conf'));
@@ -95,29 +96,7 @@ describe('renderEndpointsBody', () => {
   });
 
   it('keeps the file structure intact for any names', () => {
-    const hostile = fc.constantFrom(
-      '\n',
-      '\r',
-      '\0',
-      '\t',
-      '\u2028',
-      '\u2029',
-      ';',
-      '"',
-      '[',
-      ']',
-      '<',
-      '>',
-      '\\',
-      '=',
-      ' ',
-      '#',
-      ',',
-      'a',
-      'é',
-      '\u0301',
-      '😀',
-    );
+    const hostile = fc.constantFrom(...HOSTILE_CHARS);
     const name = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 200 }),
       fc.string({ unit: 'grapheme', maxLength: 120 }),
