@@ -29,7 +29,19 @@ export class AllocateUserFunction1764000000001 implements MigrationInterface {
                        ORDER BY t.number LIMIT 1)
                END
       $fn$`);
-    await queryRunner.query(`
+    await queryRunner.query(ALLOCATE_USER_V1);
+  }
+
+  public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      `DROP FUNCTION allocate_user(uuid, varchar, varchar, integer, integer, varchar, integer[], text[], text[])`,
+    );
+    await queryRunner.query(`DROP FUNCTION lowest_free_extension(integer, integer)`);
+  }
+}
+
+/** This version of allocate_user(); a later migration's down() restores it. */
+export const ALLOCATE_USER_V1 = `
       CREATE FUNCTION allocate_user(
         p_tenant uuid, p_name varchar, p_email varchar, p_min integer, p_max integer,
         p_realm varchar, p_candidates integer[], p_md5 text[], p_sha256 text[]
@@ -63,13 +75,4 @@ export class AllocateUserFunction1764000000001 implements MigrationInterface {
           )
           SELECT u.id, u.name, u.email, u.created_at, e.number, e.sip_username FROM u, e;
       END
-      $fn$`);
-  }
-
-  public async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(
-      `DROP FUNCTION allocate_user(uuid, varchar, varchar, integer, integer, varchar, integer[], text[], text[])`,
-    );
-    await queryRunner.query(`DROP FUNCTION lowest_free_extension(integer, integer)`);
-  }
-}
+      $fn$`;

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { ALLOCATE_USER_V1 } from './1764000000001-AllocateUserFunction';
 
 /**
  * Allocation without the one allocation lock. That lock was held until commit, so the
@@ -60,11 +61,14 @@ export class AllocateWithNumberLocks1764000000002 implements MigrationInterface 
         )
         SELECT u.id, u.name, u.email, u.created_at, e.number, e.sip_username FROM u, e
       $fn$`);
-    await queryRunner.query(allocateUser(NUMBER_LOCKS));
+    await queryRunner.query(ALLOCATE_USER_V2);
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(allocateUser(GLOBAL_LOCK));
+    await queryRunner.query(
+      `DROP FUNCTION allocate_user(uuid, varchar, varchar, integer, integer, varchar, integer[], text[], text[])`,
+    );
+    await queryRunner.query(ALLOCATE_USER_V1);
     await queryRunner.query(
       `DROP FUNCTION insert_user_with_extension(uuid, varchar, varchar, integer, varchar, text, text)`,
     );
@@ -72,28 +76,8 @@ export class AllocateWithNumberLocks1764000000002 implements MigrationInterface 
   }
 }
 
-const NUMBER_LOCKS = `
-        n := claim_free_extension(p_min, p_max);`;
-
-/** The previous search, for down(). */
-const GLOBAL_LOCK = `
-        PERFORM pg_advisory_xact_lock(21337, 1);
-        n := lowest_free_extension(p_min, p_max);`;
-
-function allocateUser(search: string): string {
-  const insert =
-    search === NUMBER_LOCKS
-      ? `SELECT * FROM insert_user_with_extension(p_tenant, p_name, p_email, n, p_realm, p_md5[i], p_sha256[i])`
-      : `WITH u AS (
-            INSERT INTO "user" (tenant_id, name, email) VALUES (p_tenant, p_name, p_email)
-            RETURNING "user".id, "user".name, "user".email, "user".created_at
-          ), e AS (
-            INSERT INTO extension (number, tenant_id, user_id, sip_username, realm, md5_digest, sha256_digest)
-            SELECT n, p_tenant, u.id, n::text, p_realm, p_md5[i], p_sha256[i] FROM u
-            RETURNING extension.number, extension.sip_username
-          )
-          SELECT u.id, u.name, u.email, u.created_at, e.number, e.sip_username FROM u, e`;
-  return `
+/** Same signature and answer as before; the search is claim_free_extension(). */
+const ALLOCATE_USER_V2 = `
       CREATE OR REPLACE FUNCTION allocate_user(
         p_tenant uuid, p_name varchar, p_email varchar, p_min integer, p_max integer,
         p_realm varchar, p_candidates integer[], p_md5 text[], p_sha256 text[]
@@ -105,7 +89,8 @@ function allocateUser(search: string): string {
       DECLARE
         n integer;
         i integer;
-      BEGIN${search}
+      BEGIN
+        n := claim_free_extension(p_min, p_max);
         IF n IS NULL THEN
           RAISE EXCEPTION 'no free extension from % to %', p_min, p_max USING ERRCODE = 'SC001';
         END IF;
@@ -115,7 +100,6 @@ function allocateUser(search: string): string {
           RETURN;
         END IF;
         RETURN QUERY
-          ${insert};
+          SELECT * FROM insert_user_with_extension(p_tenant, p_name, p_email, n, p_realm, p_md5[i], p_sha256[i]);
       END
       $fn$`;
-}
