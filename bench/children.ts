@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
-import * as net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Every process the bench starts, so each is killed however the bench ends. */
 const running = new Set<ChildProcess>();
@@ -73,16 +73,6 @@ export function killAllChildren(): void {
   }
   running.clear();
 }
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `url` until it answers 200; fails early if the child exits. */
 export async function waitForHttp(child: Child, url: string, timeoutMs = 60_000): Promise<void> {

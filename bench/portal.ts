@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { type Child, freePort, startChild, waitForHttp } from './children';
+import { freePort } from '../test/support/portal-process';
+import { type Child, startChild, waitForHttp } from './children';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'src', 'main.js');

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import { Client } from 'pg';
@@ -24,8 +25,6 @@ function collect<T extends Answer>(label: string, res: T): T {
   if (res.status >= 400) errorBodies.push({ label, status: res.status, text: res.text });
   return res;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A request through node:http, for what supertest cannot send: a chunked body without

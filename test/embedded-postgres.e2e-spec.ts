@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { freePort } from './support/portal-process';
 import {
   EmbeddedPostgresError,
   type EmbeddedPostgresHandle,
@@ -25,14 +26,6 @@ function tempRoot(mode = 0o755): string {
   fs.chmodSync(dir, mode);
   roots.push(dir);
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function start(dataDir: string, port: number): Promise<EmbeddedPostgresHandle> {

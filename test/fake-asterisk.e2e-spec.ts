@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   copyFileSync,
   existsSync,
@@ -178,8 +179,6 @@ function endpointsOf(...exts: string[]): string {
     .filter((u) => exts.includes(/^\[(\d+)\]/.exec(u)![1]));
   return `${users.join('\n\n')}\n`;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(check: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;

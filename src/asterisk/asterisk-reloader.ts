@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { PortalConfig } from '../config/portal-config.service';
 import {
@@ -43,8 +44,6 @@ export class AsteriskError extends Error {
 
 const IN_PROGRESS_RETRIES = 4;
 const RETRY_BASE_MS = 250;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The only provider that runs a process: `asterisk -rx "<command>"` through execFile (no

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { stripHeader } from '../../src/asterisk/generation/file-header';
 import { AsteriskSandbox } from '../support/asterisk-sandbox';
+import { freePort } from '../support/portal-process';
 import { createTestDatabase } from '../support/test-database';
 import {
   BodyPair,
@@ -15,7 +16,6 @@ import { call, describeReply } from './support/http-client';
 import { armKill, PHASE_TRIGGERS, Trigger } from './support/kill-triggers';
 import {
   buildPortal,
-  freePort,
   killAllPortals,
   launchPortal,
   Portal,

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { AsteriskSandbox } from '../support/asterisk-sandbox';
@@ -24,8 +25,6 @@ const OUTAGE_MS = 5_000;
 /** pg's connectionTimeoutMillis (3 s) plus slack: how long a request may take while it is down. */
 const MAX_OUTAGE_REPLY_MS = 4_500;
 const RECOVERY_LIMIT_MS = 15_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Phase = 'before' | 'at the cut' | 'outage' | 'recovering' | 'after';
 

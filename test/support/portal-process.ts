@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -68,8 +69,6 @@ export function portalEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
   }
   return { ...env, ...vars };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs the real entry point (src/main.ts through ts-node) on 127.0.0.1 with the given variables

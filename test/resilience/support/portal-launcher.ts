@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
+import { freePort } from '../../support/portal-process';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const TOKEN = 'resilience-token-0123456789abcdef';
@@ -12,8 +13,6 @@ export const TOKEN = 'resilience-token-0123456789abcdef';
 const PORTAL_VARIABLES =
   /^(PORT|HOST|DATABASE_URL|LOG_LEVEL|PORTAL_.*|EXTENSION_.*|SIP_.*|ASTERISK_.*|FAKE_ASTERISK_.*|EMBEDDED_DB_.*|AUTH_FAILURE_.*)$/;
 const OUTPUT_KEPT = 256 * 1024;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface PortalBuild {
   /** The transpiled src/main.js. */
@@ -65,14 +64,6 @@ export function buildPortal(): PortalBuild {
     entry: path.join(out, 'src', 'main.js'),
     remove: () => fs.rmSync(out, { recursive: true, force: true }),
   };
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export interface Exit {
