@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execFile } from 'node:child_process';
 import { PortalConfig } from '../config/portal-config.service';
 import {
   classifyCliFailure,
@@ -9,12 +8,13 @@ import {
   parseDialplanShow,
   parseEndpointListing,
 } from './cli/cli-output-parsers';
+import { CliProcessRunner, type ProcessOutcome } from './cli/cli-process-runner';
 
 export interface CliResult {
   command: string;
   stdout: string;
   stderr: string;
-  exitCode: number;
+  exitCode: number | null;
   durationMs: number;
 }
 
@@ -46,44 +46,44 @@ const IN_PROGRESS_RETRIES = 4;
 const RETRY_BASE_MS = 250;
 
 /**
- * The only provider that runs a process: `asterisk -rx "<command>"` through execFile (no
- * shell), with a timeout. Exit codes lie (a reload that dropped objects still says success),
+ * The only provider that runs the Asterisk CLI: `asterisk -rx "<command>"` without a shell,
+ * with a timeout. Exit codes lie (a reload that dropped objects still says success),
  * so a reload is judged by reading the loaded state back.
  */
 @Injectable()
 export class AsteriskReloader {
-  constructor(private readonly config: PortalConfig) {}
+  constructor(
+    private readonly config: PortalConfig,
+    private readonly processes: CliProcessRunner,
+  ) {}
 
-  run(command: string): Promise<CliResult> {
+  async run(command: string): Promise<CliResult> {
     const { cli, timeoutMs } = this.config.asterisk;
     const started = performance.now();
-    return new Promise((resolve, reject) => {
-      execFile(
-        cli,
-        ['-rx', command],
-        { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
-        (err, stdout, stderr) => {
-          const durationMs = Math.round(performance.now() - started);
-          if (err && (err as { killed?: boolean }).killed) {
-            return reject(
-              new AsteriskError(
-                `"${command}" timed out after ${timeoutMs} ms (ASTERISK_TIMEOUT_MS)`,
-                [`${command}: timeout after ${timeoutMs} ms`],
-              ),
-            );
-          }
-          const code = err ? (err as NodeJS.ErrnoException).code : 0;
-          if (typeof code === 'string') {
-            return reject(
-              new AsteriskError(`Cannot run the Asterisk CLI ${cli}: ${code} (ASTERISK_CLI)`, [
-                `${command}: ${code}`,
-              ]),
-            );
-          }
-          resolve({ command, stdout, stderr, exitCode: code ?? 0, durationMs });
-        },
+    let out: ProcessOutcome;
+    try {
+      out = await this.processes.run(cli, ['-rx', command], {
+        timeoutMs,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    } catch (err) {
+      throw new AsteriskError(`Cannot run the Asterisk CLI ${cli}: ${(err as Error).message}`, [
+        `${command}: ${(err as Error).message}`,
+      ]);
+    }
+    const durationMs = Math.round(performance.now() - started);
+    if (out.killed) {
+      throw new AsteriskError(
+        `"${command}" timed out after ${timeoutMs} ms (ASTERISK_TIMEOUT_MS)`,
+        [`${command}: timeout after ${timeoutMs} ms`],
       );
-    });
+    }
+    if (out.errno !== null) {
+      throw new AsteriskError(`Cannot run the Asterisk CLI ${cli}: ${out.errno} (ASTERISK_CLI)`, [
+        `${command}: ${out.errno}`,
+      ]);
+    }
+    return { command, stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode, durationMs };
   }
 
   /** Reloads PJSIP then the dialplan (each unless told not to); returns what Asterisk said. */

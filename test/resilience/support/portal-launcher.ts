@@ -46,6 +46,13 @@ export function buildPortal(): PortalBuild {
         walk(file);
         continue;
       }
+      if (file.endsWith('.js')) {
+        // Plain JS the portal runs as is (the CLI helper process).
+        const target = path.join(out, path.relative(REPO_ROOT, file));
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.copyFileSync(file, target);
+        continue;
+      }
       if (!file.endsWith('.ts') || file.endsWith('.spec.ts') || file.endsWith('.d.ts')) continue;
       const { outputText } = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
         compilerOptions,
