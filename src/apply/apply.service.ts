@@ -14,6 +14,7 @@ import {
   ConfigWriteError,
   FilePair,
   GeneratedFileKind,
+  StagedFile,
 } from '../asterisk/config-writer';
 import { stripHeader, withHeader } from '../asterisk/generation/file-header';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
@@ -23,6 +24,7 @@ import { ApplyAudit, toApplyLogDto } from './apply-audit';
 import { ApplyLock } from './apply-lock';
 import { ApplyFileDto, ApplyResultDto, ApplyStatusDto, DryRunResultDto } from './dto/apply.dto';
 import { loadSipAccounts } from './sip-accounts.query';
+import type { SipAccountRow } from '../asterisk/generation/types';
 
 const KINDS: GeneratedFileKind[] = ['endpoints', 'routing'];
 
@@ -96,8 +98,11 @@ export class ApplyService implements OnApplicationBootstrap {
   }
 
   async dryRun(): Promise<DryRunResultDto> {
-    const rendered = await this.render(this.db.manager);
-    const plan = await this.plan(rendered, 'dry-run', new Date());
+    const [rendered, onDisk] = await Promise.all([
+      this.render(this.db.manager),
+      this.readCurrent(),
+    ]);
+    const plan = this.plan(rendered, onDisk, 'dry-run', new Date());
     return {
       dryRun: true,
       changed: plan.some((f) => f.changed),
@@ -129,27 +134,36 @@ export class ApplyService implements OnApplicationBootstrap {
     return renderConfig(await loadSipAccounts(m), { context: this.config.sipContext });
   }
 
+  /** Both generated files as they are on disk now (null: no such file). */
+  private async readCurrent(): Promise<Record<GeneratedFileKind, string | null>> {
+    const [endpoints, routing] = await Promise.all(KINDS.map((kind) => this.writer.read(kind)));
+    return { endpoints, routing };
+  }
+
   /** Per file: what is on disk, what an apply writes, and whether that differs. */
-  private async plan(rendered: RenderedConfig, applyId: string, at: Date): Promise<FilePlan[]> {
-    return Promise.all(
-      KINDS.map(async (kind) => {
-        const current = await this.writer.read(kind);
-        const body = rendered.bodies[kind];
-        // Same body: keep the file byte for byte (its header names the apply that wrote it).
-        const changed = current === null || stripHeader(current) !== body;
-        const next = changed
-          ? withHeader(body, { applyId, generatedAt: at, contentHash: rendered.hashes[kind] })
-          : current;
-        return {
-          kind,
-          path: this.writer.pathOf(kind),
-          current,
-          next,
-          changed,
-          sha256: rendered.hashes[kind],
-        };
-      }),
-    );
+  private plan(
+    rendered: RenderedConfig,
+    onDisk: Record<GeneratedFileKind, string | null>,
+    applyId: string,
+    at: Date,
+  ): FilePlan[] {
+    return KINDS.map((kind) => {
+      const current = onDisk[kind];
+      const body = rendered.bodies[kind];
+      // Same body: keep the file byte for byte (its header names the apply that wrote it).
+      const changed = current === null || stripHeader(current) !== body;
+      const next = changed
+        ? withHeader(body, { applyId, generatedAt: at, contentHash: rendered.hashes[kind] })
+        : current;
+      return {
+        kind,
+        path: this.writer.pathOf(kind),
+        current,
+        next,
+        changed,
+        sha256: rendered.hashes[kind],
+      };
+    });
   }
 
   private async applyLocked(m: EntityManager, requestId: string | null): Promise<ApplyResultDto> {
@@ -160,7 +174,27 @@ export class ApplyService implements OnApplicationBootstrap {
     await this.audit.markInterrupted(m);
     await this.audit.start(m, { id, startedAt, requestId });
 
-    const rows = await loadSipAccounts(m);
+    // The disk side (stale temp files, directory checks, what is on disk, the last good
+    // pair) does not depend on the rows: it runs while the database answers.
+    const disk = (async () => {
+      await this.writer.removeStaleTempFiles();
+      await this.writer.checkDirectories();
+      const [onDisk, saved] = await Promise.all([this.readCurrent(), this.writer.readLastGood()]);
+      return { onDisk, saved };
+    })();
+    // Awaited below; meanwhile a failure must not go unhandled, and no exit path may leave it
+    // running once the apply lock is released.
+    const diskSettled = disk.then(
+      () => undefined,
+      () => undefined,
+    );
+    let rows: SipAccountRow[];
+    try {
+      rows = await loadSipAccounts(m);
+    } catch (err) {
+      await diskSettled;
+      throw err;
+    }
     const users = rows.length;
     let hash: string | null = null;
     const fail = async (
@@ -169,6 +203,7 @@ export class ApplyService implements OnApplicationBootstrap {
       files: ApplyFileDto[],
       transcript: string[],
     ): Promise<never> => {
+      await diskSettled;
       const durationMs = elapsed();
       await this.audit.finish(m, id, {
         outcome,
@@ -205,34 +240,46 @@ export class ApplyService implements OnApplicationBootstrap {
     const base = { id, users, hash: rendered.hash };
 
     let plan: FilePlan[];
+    let saved: FilePair | null;
     try {
-      await this.writer.removeStaleTempFiles();
-      await this.writer.checkDirectories();
-      plan = await this.plan(rendered, id, startedAt);
+      const found = await disk;
+      saved = found.saved;
+      plan = this.plan(rendered, found.onDisk, id, startedAt);
     } catch (err) {
       return fail('failed', `Nothing was written: ${errorMessage(err)}`, [], []);
     }
     const files = plan.map((f) => ({ path: f.path, changed: f.changed, sha256: f.sha256 }));
-    let lastGood: FilePair;
-    try {
-      // Before the first successful apply, what is on disk now (or nothing: an empty file
-      // loads no objects) is the version to come back to after a failure or a crash.
-      const saved = await this.writer.readLastGood();
-      lastGood = saved ?? pairFrom(plan, (f) => f.current ?? '');
-      if (!saved) await this.writer.saveLastGood(lastGood);
-    } catch (err) {
-      return fail('failed', `Nothing was written: ${errorMessage(err)}`, files, []);
+    // Before the first successful apply, what is on disk now (or nothing: an empty file
+    // loads no objects) is the version to come back to after a failure or a crash.
+    const lastGood = saved ?? pairFrom(plan, (f) => f.current ?? '');
+    if (!saved) {
+      try {
+        await this.writer.saveLastGood(lastGood);
+      } catch (err) {
+        return fail('failed', `Nothing was written: ${errorMessage(err)}`, files, []);
+      }
     }
 
+    const next = pairFrom(plan, (f) => f.next);
+    const saveNext = next.endpoints !== lastGood.endpoints || next.routing !== lastGood.routing;
+    let staged: Promise<StagedFile> | null = null;
     const transcript: string[] = [];
     try {
-      for (const f of plan) if (f.changed) await this.writer.write(f.kind, f.next);
-      transcript.push(...(await this.reloadAndVerify(plan, rendered)));
-      const next = pairFrom(plan, (f) => f.next);
-      if (next.endpoints !== lastGood.endpoints || next.routing !== lastGood.routing) {
-        await this.writer.saveLastGood(next);
+      // Side by side, but both settle before anything else touches the files.
+      const writes = await Promise.allSettled(
+        plan.filter((f) => f.changed).map((f) => this.writer.write(f.kind, f.next)),
+      );
+      for (const w of writes) if (w.status === 'rejected') throw w.reason;
+      // The next last good pair is written and fsynced while Asterisk reloads; a verified
+      // reload then only renames it into place.
+      if (saveNext) {
+        staged = this.writer.stageLastGood(next);
+        staged.catch(() => undefined); // awaited below
       }
+      transcript.push(...(await this.reloadAndVerify(plan, rendered)));
+      if (staged) await (await staged).commit();
     } catch (err) {
+      await staged?.then((s) => s.discard()).catch(() => undefined);
       if (err instanceof AsteriskError) transcript.push(...err.transcript);
       if (!(err instanceof AsteriskError || err instanceof ConfigWriteError)) throw err;
       const rollback = await this.rollback(plan, lastGood);

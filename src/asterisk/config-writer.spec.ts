@@ -1,0 +1,84 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PortalConfig } from '../config/portal-config.service';
+import { ConfigWriter } from './config-writer';
+
+describe('ConfigWriter', () => {
+  let root: string;
+  let pjsipDir: string;
+  let writer: ConfigWriter;
+  let endpoints: string;
+  let lastGood: string;
+
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'config-writer-'));
+    pjsipDir = path.join(root, 'pjsip');
+    const dialplanDir = path.join(root, 'dialplan');
+    mkdirSync(pjsipDir);
+    mkdirSync(dialplanDir);
+    const config = {
+      asterisk: { pjsipDir, dialplanDir, fileMode: 0o640, fileGroup: undefined },
+    } as unknown as PortalConfig;
+    writer = new ConfigWriter(config);
+    endpoints = writer.pathOf('endpoints');
+    lastGood = path.join(pjsipDir, '.synergycall-last-good.json');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('sees an in-place edit of the same size after a read and after its own write', async () => {
+    writeFileSync(endpoints, 'AAAA');
+    expect(await writer.read('endpoints')).toBe('AAAA');
+    await sleep(20); // a later clock tick, as any edit by a person or a tool
+    writeFileSync(endpoints, 'BBBB');
+    expect(await writer.read('endpoints')).toBe('BBBB');
+
+    await writer.write('endpoints', 'CCCC');
+    expect(await writer.read('endpoints')).toBe('CCCC');
+    await sleep(20);
+    writeFileSync(endpoints, 'DDDD');
+    expect(await writer.read('endpoints')).toBe('DDDD');
+  });
+
+  it('sees a replacement with the same size and the same mtime (a new inode)', async () => {
+    await writer.write('endpoints', 'one');
+    expect(await writer.read('endpoints')).toBe('one');
+    const { mtime } = statSync(endpoints);
+    const other = path.join(pjsipDir, 'other');
+    writeFileSync(other, 'two');
+    utimesSync(other, mtime, mtime);
+    renameSync(other, endpoints);
+    expect(await writer.read('endpoints')).toBe('two');
+  });
+
+  it('sees a removed file as absent, and a recreated one again', async () => {
+    await writer.write('endpoints', 'here');
+    unlinkSync(endpoints);
+    expect(await writer.read('endpoints')).toBeNull();
+    writeFileSync(endpoints, 'back');
+    expect(await writer.read('endpoints')).toBe('back');
+  });
+
+  it('stages the last good pair durably under a temp name, visible only after commit', async () => {
+    await writer.saveLastGood({ endpoints: 'old-e', routing: 'old-r' });
+    const staged = await writer.stageLastGood({ endpoints: 'new-e', routing: 'new-r' });
+    expect(await writer.readLastGood()).toEqual({ endpoints: 'old-e', routing: 'old-r' });
+    const temps = readdirSync(pjsipDir).filter((n) => n.endsWith('.tmp'));
+    expect(temps).toHaveLength(1);
+    expect(readFileSync(path.join(pjsipDir, temps[0]), 'utf8')).toContain('new-e');
+    await staged.commit();
+    expect(await writer.readLastGood()).toEqual({ endpoints: 'new-e', routing: 'new-r' });
+    expect(readdirSync(pjsipDir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(statSync(lastGood).mode & 0o777).toBe(0o640);
+  });
+
+  it('a discarded stage leaves the last good pair and no temp file', async () => {
+    await writer.saveLastGood({ endpoints: 'old-e', routing: 'old-r' });
+    const staged = await writer.stageLastGood({ endpoints: 'new-e', routing: 'new-r' });
+    await staged.discard();
+    expect(await writer.readLastGood()).toEqual({ endpoints: 'old-e', routing: 'old-r' });
+    expect(readdirSync(pjsipDir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
