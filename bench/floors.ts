@@ -223,16 +223,25 @@ export async function fileFloor(
   });
 }
 
-function runCli(cli: string, command: string): Promise<string> {
+/** The fake CLI as the bench runs it: its client, told its sandbox by the environment. */
+export interface FakeCli {
+  file: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function runCli(cli: FakeCli, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cli, ['-rx', command], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) =>
-      err ? reject(new Error(`${command}: ${err.message}`)) : resolve(stdout),
+    execFile(
+      cli.file,
+      ['-rx', command],
+      { maxBuffer: 64 * 1024 * 1024, env: cli.env },
+      (err, stdout) => (err ? reject(new Error(`${command}: ${err.message}`)) : resolve(stdout)),
     );
   });
 }
 
 /** One fake CLI invocation, started as the portal starts it (execFile, no shell). */
-export async function cliSingle(cli: string, command: string, n: number): Promise<Summary> {
+export async function cliSingle(cli: FakeCli, command: string, n: number): Promise<Summary> {
   return timeSequential(n, () => runCli(cli, command), 2);
 }
 
@@ -240,7 +249,7 @@ export async function cliSingle(cli: string, command: string, n: number): Promis
  * The CLI part of one apply, run as ApplyService runs it: the two reloads one after the
  * other, then the two read-backs in parallel. What is left of an apply is the portal's.
  */
-export async function cliApplySequence(cli: string, context: string, n: number): Promise<Summary> {
+export async function cliApplySequence(cli: FakeCli, context: string, n: number): Promise<Summary> {
   return timeSequential(
     n,
     async () => {
