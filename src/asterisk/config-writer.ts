@@ -37,6 +37,7 @@ export class ConfigWriter {
    * unchanged since. Any replacement (a new inode) or edit (a new mtime or size) is re-read.
    */
   private readonly known = new Map<string, { identity: string; content: string }>();
+  private lastGoodParsed: { text: string; pair: FilePair } | null = null;
 
   constructor(private readonly config: PortalConfig) {}
 
@@ -80,10 +81,14 @@ export class ConfigWriter {
   async readLastGood(): Promise<FilePair | null> {
     const text = await this.readIfExists(this.lastGoodPath);
     if (text === null) return null;
+    // The same text as last time (usually the very same string): no need to parse it again.
+    if (this.lastGoodParsed?.text === text) return { ...this.lastGoodParsed.pair };
     try {
       const parsed = JSON.parse(text) as Partial<FilePair>;
       if (typeof parsed.endpoints === 'string' && typeof parsed.routing === 'string') {
-        return { endpoints: parsed.endpoints, routing: parsed.routing };
+        const pair = { endpoints: parsed.endpoints, routing: parsed.routing };
+        this.lastGoodParsed = { text, pair };
+        return { ...pair };
       }
     } catch {
       // fall through: treated as absent

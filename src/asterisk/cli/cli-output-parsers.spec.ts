@@ -269,6 +269,15 @@ describe('classifyCliFailure', () => {
     expect(classifyCliFailure('', '', null)).toMatch(/killed/);
   });
 
+  it('finds an unknown-command line anywhere in the output, but only at a line start', () => {
+    const listing = fixture('pjsip-show-endpoints.three.txt');
+    expect(classifyCliFailure(listing, '', 0)).toBeNull();
+    expect(classifyCliFailure(`${listing}No such command 'x y' (see help)\r\nmore\n`, '', 0)).toBe(
+      "No such command 'x y' (see help)",
+    );
+    expect(classifyCliFailure("Endpoint: No such command 'x'\n", '', 0)).toBeNull();
+  });
+
   it('treats the down message as a failure even with exit code 0', () => {
     expect(classifyCliFailure('', fixture('asterisk-down.stderr.txt'), 0)).toMatch(/not running/);
   });

@@ -174,6 +174,8 @@ export function parseDialplanShow(output: string, context: string): DialplanShow
  * Why a CLI call failed, or null when the answer is an ordinary one. Exit code 0 alone proves
  * nothing: an unknown command and a refused reload both exit 0.
  */
+const UNKNOWN_COMMAND_LINE = new RegExp(`^${NO_SUCH_COMMAND} '.*$`, 'm');
+
 export function classifyCliFailure(
   stdout: string,
   stderr: string,
@@ -183,8 +185,9 @@ export function classifyCliFailure(
     return `${NOT_RUNNING}: Asterisk is not running or its control socket is not reachable`;
   }
   if (stdout.includes(RELOAD_IN_PROGRESS)) return RELOAD_IN_PROGRESS;
-  const unknown = stdout.split(/\r?\n/).find((l) => l.startsWith(`${NO_SUCH_COMMAND} '`));
-  if (unknown !== undefined) return clip(unknown);
+  // A search, not a split: a read-back of 1,000 endpoints is about 9,000 lines.
+  const unknown = UNKNOWN_COMMAND_LINE.exec(stdout);
+  if (unknown !== null) return clip(unknown[0]);
   if (exitCode === null) return 'the Asterisk CLI was killed before it answered';
   if (exitCode !== 0) {
     const detail = stderr.trim().split(/\r?\n/, 1)[0];
