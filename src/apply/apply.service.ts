@@ -42,6 +42,12 @@ function pairFrom(plan: FilePlan[], pick: (f: FilePlan) => string): FilePair {
   return { endpoints: of('endpoints'), routing: of('routing') };
 }
 
+/** The value of a settled promise already known to be fulfilled. */
+function settledValue<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
+}
+
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -177,10 +183,16 @@ export class ApplyService implements OnApplicationBootstrap {
     // The disk side (stale temp files, directory checks, what is on disk, the last good
     // pair) does not depend on the rows: it runs while the database answers.
     const disk = (async () => {
-      await this.writer.removeStaleTempFiles();
-      await this.writer.checkDirectories();
-      const [onDisk, saved] = await Promise.all([this.readCurrent(), this.writer.readLastGood()]);
-      return { onDisk, saved };
+      // Side by side; a missing directory is reported by checkDirectories' own message.
+      const [checked, removed, onDisk, saved] = await Promise.allSettled([
+        this.writer.checkDirectories(),
+        this.writer.removeStaleTempFiles(),
+        this.readCurrent(),
+        this.writer.readLastGood(),
+      ]);
+      for (const r of [checked, removed, onDisk, saved])
+        if (r.status === 'rejected') throw r.reason;
+      return { onDisk: settledValue(onDisk), saved: settledValue(saved) };
     })();
     // Awaited below; meanwhile a failure must not go unhandled, and no exit path may leave it
     // running once the apply lock is released.
