@@ -12,7 +12,7 @@ interface ProcTimes {
 /** Per phase, % of one core used by each party: tells a lock wait from a busy CPU. */
 export interface CpuShare {
   portal: number;
-  /** The fake Asterisk: the CLI clients the portal ran and reaped, plus the fake's server. */
+  /** The fake Asterisk: the CLI clients the portal's helper ran and reaped, plus the fake's server. */
   portal_children: number;
   /** Backends of the bench database plus PostgreSQL's shared background processes. */
   postgres: number;
@@ -39,6 +39,7 @@ function read(dbName: string): Map<number, ProcTimes> {
       } else if (comm === 'node') {
         const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
         if (cmd.includes('/fake-asterisk/server\0')) name = 'fake-asterisk';
+        else if (cmd.includes('/cli-spawn-helper.js\0')) name = 'cli-helper';
       }
       out.set(Number(entry), {
         name,
@@ -70,9 +71,12 @@ export class CpuMeter {
     for (const [pid, now] of after) {
       const was = before.get(pid);
       const own = now.own - (was?.own ?? 0);
-      if (pid === portal) {
+      const reaped = now.reapedChildren - (was?.reapedChildren ?? 0);
+      // The portal runs the CLI through its helper process: the helper's own work is the
+      // portal's, the clients it reaped are the fake's.
+      if (pid === portal || now.name === 'cli-helper') {
         ticks.portal += own;
-        ticks.portal_children += now.reapedChildren - (was?.reapedChildren ?? 0);
+        ticks.portal_children += reaped;
       } else if (pid === process.pid) ticks.bench += own;
       else if (now.name === 'postgres') ticks.postgres += own;
       else if (now.name === 'fake-asterisk') ticks.portal_children += own;

@@ -441,7 +441,7 @@ async function main(): Promise<Results> {
   const median = (xs: number[]): number => summarize(xs, 1).p50_ms;
   notes.push(
     `Apply duration the portal reports (durationMs, p50): changed ${median(changedRuns.value.map((r) => r.serverMs))} ms, unchanged ${median(unchangedRuns.value.map((r) => r.serverMs))} ms.`,
-    `The fake CLI works like \`asterisk -rx\`: a small client (bash) of a running server (node) that holds the loaded state; the server runs the commands one at a time, so the ${CLI_READS_PER_APPLY} parallel read-backs queue there (${cliShow.p50_ms.toFixed(1)} ms for one read-back, ${cliReload.p50_ms.toFixed(1)} ms for the PJSIP reload, ${roundTrip.p50_ms.toFixed(1)} ms for a call that does nothing). Its share of each apply (*_cli) is read from the durations the portal records per command in the apply's audit log; *_own is what is left: the portal's own work.`,
+    `The fake CLI works like \`asterisk -rx\`: a small client (bash) of a running server (node) that holds the loaded state; ASTERISK_CLI names the client itself, as it would name /usr/sbin/asterisk; the server runs the commands one at a time, so the ${CLI_READS_PER_APPLY} parallel read-backs queue there (${cliShow.p50_ms.toFixed(1)} ms for one read-back, ${cliReload.p50_ms.toFixed(1)} ms for the PJSIP reload, ${roundTrip.p50_ms.toFixed(1)} ms for a call that does nothing). Its share of each apply (*_cli) is read from the durations the portal records per command in the apply's audit log; *_own is what is left: the portal's own work.`,
     'A real Asterisk 22 takes 160-260 ms for the PJSIP reload alone with 1,000 users, and 30 ms for "pjsip show endpoints" (/work/shared/asterisk-22-facts.md): with it, add about 0.2 s to the apply figures.',
   );
 
@@ -463,7 +463,7 @@ async function main(): Promise<Results> {
       `PostgreSQL ${await serverSettings(dbUrl)} at ${new URL(SERVER_URL).host}, fresh database ${dbName} (migrated by the bench, dropped at the end).`,
       'Portal: production build dist/src/main.js as a child process on 127.0.0.1, LOG_LEVEL=warn, fake Asterisk CLI in a throw-away sandbox.',
       `EXTENSION_MIN=${EXT_MIN} EXTENSION_MAX=${EXT_MAX}: room for the 2,000 users that exist at once after the two create phases.`,
-      `Load: autocannon ${autocannonVersion()} in the bench process; latencies are its per-response times, unrounded; percentiles are nearest-rank (with N=10, p99 is the slowest run). Portal, PostgreSQL and load generator share the same ${os.cpus().length} CPUs; the cpu column is % of one core per party during the phase (cli = the fake Asterisk: its server and the CLI clients the portal ran).`,
+      `Load: autocannon ${autocannonVersion()} in the bench process; latencies are its per-response times, unrounded; percentiles are nearest-rank (with N=10, p99 is the slowest run). Portal, PostgreSQL and load generator share the same ${os.cpus().length} CPUs; the cpu column is % of one core per party during the phase (portal includes its CLI helper process; cli = the fake Asterisk: its server and the CLI clients the portal ran).`,
       'Order: pg floors, 50 untimed warm-up creates/lists/deletes, create (1 connection), create (16), extension check, delete (16) of the first 1,000, list, list floors, apply (10 changed, 10 unchanged), apply floors.',
     ],
     metrics: metrics.ordered(ORDER),
