@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
+import { CliProcessRunner } from '../src/asterisk/cli/cli-process-runner';
 import { parseHeader, stripHeader } from '../src/asterisk/generation/file-header';
 import { bootApp, TestApp } from './support/app';
 import { AsteriskSandbox, sharedFixture } from './support/asterisk-sandbox';
@@ -379,6 +381,27 @@ describe('POST /apply with the fake Asterisk CLI', () => {
         rows[i - 1].finished_at.getTime(),
       );
     }
+  });
+
+  it('runs the CLI from one helper process that stops when the app closes', async () => {
+    const other = await bootApp(box.env(), { database: db });
+    let helper: number | null;
+    try {
+      const runner = other.app.get(CliProcessRunner);
+      expect(runner.helperPid()).toBeNull(); // nothing runs before an apply
+      await request(other.app.getHttpServer())
+        .post('/apply')
+        .set('Authorization', other.auth)
+        .expect(200);
+      helper = runner.helperPid();
+      expect(helper).not.toBeNull();
+      expect(readFileSync(`/proc/${helper}/cmdline`, 'utf8')).toContain('cli-spawn-helper.js');
+    } finally {
+      await other.close();
+    }
+    const end = Date.now() + 5_000;
+    while (existsSync(`/proc/${helper}`) && Date.now() < end) await sleep(20);
+    expect(existsSync(`/proc/${helper}`)).toBe(false);
   });
 
   it('removes temp files a crash left behind at start-up, leaving the targets intact', async () => {

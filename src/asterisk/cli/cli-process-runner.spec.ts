@@ -24,7 +24,7 @@ describe('CliProcessRunner', () => {
   beforeEach(() => {
     runner = new CliProcessRunner();
   });
-  afterEach(() => runner.onModuleDestroy());
+  afterEach(() => runner.onApplicationShutdown());
 
   it('returns stdout, stderr and the exit code, arguments passed without a shell', async () => {
     const out = await runner.run(
@@ -94,11 +94,11 @@ describe('CliProcessRunner', () => {
     expect(runner.helperPid()).not.toBe(helper);
   });
 
-  it('stops the helper when the module is destroyed', async () => {
+  it('stops the helper when the application shuts down', async () => {
     await runner.run('/bin/true', [], OPTS);
     const helper = runner.helperPid()!;
     expect(alive(helper)).toBe(true);
-    runner.onModuleDestroy();
+    runner.onApplicationShutdown();
     expect(runner.helperPid()).toBeNull();
     await waitUntil(() => !alive(helper));
   });

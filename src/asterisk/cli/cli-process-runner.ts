@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 
@@ -38,7 +38,7 @@ export const HELPER_SCRIPT = path.join(__dirname, 'cli-spawn-helper.js');
  * The helper starts on first use, is replaced if it dies, and exits with the portal.
  */
 @Injectable()
-export class CliProcessRunner implements OnModuleDestroy {
+export class CliProcessRunner implements OnApplicationShutdown {
   private readonly logger = new Logger(CliProcessRunner.name);
   private helper: ChildProcess | null = null;
   private readonly pending = new Map<number, Pending>();
@@ -78,7 +78,8 @@ export class CliProcessRunner implements OnModuleDestroy {
     return this.helper?.pid ?? null;
   }
 
-  onModuleDestroy(): void {
+  // After the HTTP server has closed, like the database pool: a running apply keeps its CLI.
+  onApplicationShutdown(): void {
     if (this.helper) this.stopHelper(this.helper, 'the portal is shutting down');
   }
 
