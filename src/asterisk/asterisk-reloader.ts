@@ -121,9 +121,21 @@ export class AsteriskReloader {
    */
   async verify(expected: ExpectedAsteriskState, context: string): Promise<string[]> {
     const transcript: string[] = [];
-    const [endpoints, dialplan] = await Promise.all([
-      this.runChecked('pjsip show endpoints', transcript),
-      this.runChecked(`dialplan show ${context}`, transcript),
+    // Each listing is parsed as soon as it arrives, while the other may still be running.
+    const readBack = async <T>(command: string, parse: (stdout: string) => T): Promise<T> => {
+      const res = await this.runChecked(command, transcript);
+      try {
+        return parse(res.stdout);
+      } catch (err) {
+        throw new AsteriskError(
+          `Could not read Asterisk's state back: ${(err as Error).message}`,
+          transcript,
+        );
+      }
+    };
+    const [listed, shown] = await Promise.all([
+      readBack('pjsip show endpoints', parseEndpointListing),
+      readBack(`dialplan show ${context}`, (out) => parseDialplanShow(out, context)),
     ]);
     const problems: string[] = [];
     const { min, max } = this.config.extensionRange;
@@ -140,28 +152,14 @@ export class AsteriskReloader {
       if (missing.length) problems.push(`${what} missing: ${summarize(missing)}`);
       if (extra.length) problems.push(`${what} not expected: ${summarize(extra)}`);
     };
-    try {
-      const listed = parseEndpointListing(endpoints.stdout);
-      compare('endpoints', listed.ids, expected.endpoints);
-      compare('aors', listed.aors, expected.aors);
-      compare('auths', listed.auths, expected.auths);
-      const shown = parseDialplanShow(dialplan.stdout, context);
-      // The context is the portal's alone, so every extension in it counts.
-      compare(
-        'dialplan extensions',
-        shown.exists ? shown.extensions : [],
-        expected.extensions,
-        true,
-      );
-      if (shown.exists && shown.priorityCount !== expected.extensions.length * 2) {
-        problems.push(
-          `dialplan has ${shown.priorityCount} priorities, expected ${expected.extensions.length * 2}`,
-        );
-      }
-    } catch (err) {
-      throw new AsteriskError(
-        `Could not read Asterisk's state back: ${(err as Error).message}`,
-        transcript,
+    compare('endpoints', listed.ids, expected.endpoints);
+    compare('aors', listed.aors, expected.aors);
+    compare('auths', listed.auths, expected.auths);
+    // The context is the portal's alone, so every extension in it counts.
+    compare('dialplan extensions', shown.exists ? shown.extensions : [], expected.extensions, true);
+    if (shown.exists && shown.priorityCount !== expected.extensions.length * 2) {
+      problems.push(
+        `dialplan has ${shown.priorityCount} priorities, expected ${expected.extensions.length * 2}`,
       );
     }
     if (problems.length) {

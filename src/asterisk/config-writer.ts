@@ -109,8 +109,16 @@ export class ConfigWriter {
    * Writes and fsyncs the pair under a temp name, so an apply can do it while Asterisk
    * reloads and make it the last good pair with one rename once the reload is verified.
    */
-  stageLastGood(pair: FilePair): Promise<StagedFile> {
-    return this.prepare(this.lastGoodPath, JSON.stringify(pair));
+  async stageLastGood(pair: FilePair): Promise<StagedFile> {
+    const text = JSON.stringify(pair);
+    const staged = await this.prepare(this.lastGoodPath, text);
+    return {
+      commit: async () => {
+        await staged.commit();
+        this.lastGoodParsed = { text, pair: { ...pair } };
+      },
+      discard: () => staged.discard(),
+    };
   }
 
   /** Removes temp files a crash left behind; returns their paths. Only our own names match. */

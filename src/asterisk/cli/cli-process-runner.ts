@@ -86,6 +86,8 @@ export class CliProcessRunner implements OnApplicationShutdown {
   private startHelper(): ChildProcess {
     const helper = fork(HELPER_SCRIPT, [], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      // V8's serializer: about 1 ms less per 200 KB read-back than JSON.
+      serialization: 'advanced',
       // Plain JS: none of the portal's own node flags (ts-node, --cpu-prof, an inspector).
       execArgv: [],
     });
