@@ -19,7 +19,7 @@ import type { SipAccountRow } from '../src/asterisk/generation/types';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { AsteriskSandbox, FAKE_CLI } from '../test/support/asterisk-sandbox';
 import { type Child, killAllChildren } from './children';
-import { CpuMeter } from './cpu';
+import { CpuMeter, type CpuShare } from './cpu';
 import {
   cliApplySequence,
   cliSingle,
@@ -162,13 +162,21 @@ async function main(): Promise<Results> {
   const metrics = new MetricSet();
   const notes: string[] = [];
   const meter = new CpuMeter(dbName, () => portal.child.proc.pid);
+  // Each timed phase starts from a vacuumed database and a clean checkpoint: what autovacuum
+  // (off on this server) would have done after the phase before, and no flush of that phase's
+  // dirty pages (2,000 creates, say) in the middle of the next one.
+  const measure = async <T>(fn: () => Promise<T>): Promise<{ value: T; cpu: CpuShare }> => {
+    await ds.query('VACUUM ANALYZE');
+    await ds.query('CHECKPOINT');
+    return meter.measure(fn);
+  };
 
   log('floors: raw pg create/delete transactions (scratch tables)');
   const pgFloor = await PgWriteFloor.open(dbUrl, CONCURRENCY);
   let floorCreateSeq: Summary;
   let floorCreateC16: Summary;
   try {
-    const seq = await meter.measure(() => pgFloor.createSequential(USERS));
+    const seq = await measure(() => pgFloor.createSequential(USERS));
     floorCreateSeq = seq.value;
     metrics.add(
       'floor_pg_create_seq',
@@ -176,7 +184,7 @@ async function main(): Promise<Results> {
       seq.value,
       { cpu: seq.cpu },
     );
-    const c16 = await meter.measure(() => pgFloor.createConcurrent(USERS));
+    const c16 = await measure(() => pgFloor.createConcurrent(USERS));
     floorCreateC16 = c16.value;
     metrics.add(
       'floor_pg_create_c16',
@@ -184,7 +192,7 @@ async function main(): Promise<Results> {
       c16.value,
       { cpu: c16.cpu },
     );
-    const del = await meter.measure(() => pgFloor.deleteConcurrent());
+    const del = await measure(() => pgFloor.deleteConcurrent());
     metrics.add(
       'floor_pg_delete_c16',
       `raw pg DELETE of one user (its extension cascades) from ${CONCURRENCY} clients`,
@@ -204,7 +212,7 @@ async function main(): Promise<Results> {
     ['create_c16', CONCURRENCY, 'c', floorCreateC16],
   ] as const) {
     log(`phase 1: ${USERS} creates over ${connections} connection(s)`);
-    const run = await meter.measure(() =>
+    const run = await measure(() =>
       load({
         title: name,
         url: portal.baseUrl,
@@ -232,7 +240,7 @@ async function main(): Promise<Results> {
     `SELECT u.id FROM "user" u JOIN extension e ON e.user_id = u.id ORDER BY e.number LIMIT $1`,
     [USERS],
   );
-  const del = await meter.measure(() =>
+  const del = await measure(() =>
     load({
       title: 'delete_c16',
       url: portal.baseUrl,
@@ -269,7 +277,7 @@ async function main(): Promise<Results> {
   if (listed.items.length !== USERS || listed.total !== USERS) {
     throw new Error(`GET /users returned ${listed.items.length} of ${listed.total}, not ${USERS}`);
   }
-  const list = await meter.measure(() =>
+  const list = await measure(() =>
     load({
       title: 'list',
       url: portal.baseUrl,
@@ -280,7 +288,7 @@ async function main(): Promise<Results> {
       expectStatus: 200,
     }),
   );
-  const pgList = await meter.measure(() => pgListFloor(dbUrl, LIST_REQUESTS));
+  const pgList = await measure(() => pgListFloor(dbUrl, LIST_REQUESTS));
   metrics.add(
     'floor_pg_list_json',
     `in-process pg: the list's SELECT of ${USERS} joined rows, mapped and JSON.stringify'd`,
@@ -289,9 +297,7 @@ async function main(): Promise<Results> {
   );
   const floorServer = await startHttpFloorServer(sample.body, box.root);
   cleanup.children.push(floorServer.child);
-  const httpList = await meter.measure(() =>
-    httpFloor(floorServer.port, LIST_REQUESTS, 1, 'http floor'),
-  );
+  const httpList = await measure(() => httpFloor(floorServer.port, LIST_REQUESTS, 1, 'http floor'));
   await floorServer.child.stop();
   metrics.add(
     'floor_http_list_bytes',
@@ -318,7 +324,7 @@ async function main(): Promise<Results> {
     `First apply (writes both files and their last-good copies; not in the table): ${first.ms.toFixed(1)} ms at the client, ${first.serverMs} ms in the portal.`,
   );
   await applyOnce(portal, false); // warms up the unchanged path
-  const changedRuns = await meter.measure(async () => {
+  const changedRuns = await measure(async () => {
     const runs: ApplyRun[] = [];
     for (let i = 0; i < APPLY_RUNS; i++) {
       // Outside the timing: one user's new digests make the endpoints file really change.
@@ -331,7 +337,7 @@ async function main(): Promise<Results> {
     }
     return runs;
   });
-  const unchangedRuns = await meter.measure(async () => {
+  const unchangedRuns = await measure(async () => {
     const runs: ApplyRun[] = [];
     for (let i = 0; i < APPLY_RUNS; i++) runs.push(await applyTimed(portal, false));
     return runs;
@@ -464,7 +470,7 @@ async function main(): Promise<Results> {
       'Portal: production build dist/src/main.js as a child process on 127.0.0.1, LOG_LEVEL=warn, fake Asterisk CLI in a throw-away sandbox.',
       `EXTENSION_MIN=${EXT_MIN} EXTENSION_MAX=${EXT_MAX}: room for the 2,000 users that exist at once after the two create phases.`,
       `Load: autocannon ${autocannonVersion()} in the bench process; latencies are its per-response times, unrounded; percentiles are nearest-rank (with N=10, p99 is the slowest run). Portal, PostgreSQL and load generator share the same ${os.cpus().length} CPUs; the cpu column is % of one core per party during the phase (portal includes its CLI helper process; cli = the fake Asterisk: its server and the CLI clients the portal ran).`,
-      'Order: pg floors, 50 untimed warm-up creates/lists/deletes, create (1 connection), create (16), extension check, delete (16) of the first 1,000, list, list floors, apply (10 changed, 10 unchanged), apply floors.',
+      'Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed warm-up creates/lists/deletes, create (1 connection), create (16), extension check, delete (16) of the first 1,000, list, list floors, apply (10 changed, 10 unchanged), apply floors.',
     ],
     metrics: metrics.ordered(ORDER),
     goals: evaluateGoals(metrics),
