@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { stripHeader } from '../../src/asterisk/generation/file-header';
 import { AsteriskSandbox } from '../support/asterisk-sandbox';
 import { freePort } from '../support/portal-process';
-import { createTestDatabase } from '../support/test-database';
+import { openRig, type Rig } from './support/rig';
 import {
   BodyPair,
   bodiesOf,
@@ -14,13 +14,7 @@ import {
 } from './support/generated-files';
 import { call, describeReply } from './support/http-client';
 import { armKill, PHASE_TRIGGERS, Trigger } from './support/kill-triggers';
-import {
-  buildPortal,
-  killAllPortals,
-  launchPortal,
-  Portal,
-  PortalBuild,
-} from './support/portal-launcher';
+import { launchPortal, Portal, PortalBuild } from './support/portal-launcher';
 import { Random, seedFromEnv } from './support/random';
 
 const KILLS = 20;
@@ -59,6 +53,7 @@ function phaseOf(c: Pick<Cycle, 'audit' | 'files' | 'lastGood' | 'temps'>): stri
 }
 
 describe('resilience: SIGKILL during apply, restart, recover', () => {
+  let rig: Rig | undefined;
   let build: PortalBuild;
   let box: AsteriskSandbox;
   let db: { url: string; drop: () => Promise<void> };
@@ -67,22 +62,15 @@ describe('resilience: SIGKILL during apply, restart, recover', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    build = buildPortal();
-    box = new AsteriskSandbox();
-    db = await createTestDatabase();
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
+    rig = await openRig();
+    ({ build, box, db, pg } = rig);
     env = { DATABASE_URL: db.url, PORT: String(await freePort()), ...box.env() };
     portal = await launchPortal(build, env);
     await portal.waitHealthy();
   }, 30_000);
 
   afterAll(async () => {
-    await killAllPortals();
-    await pg?.end();
-    await db?.drop();
-    box?.remove();
-    build?.remove();
+    await rig?.close();
   }, 30_000);
 
   const auditRows = async (): Promise<{ id: string; outcome: string; summary: string }[]> =>

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { AsteriskSandbox } from '../support/asterisk-sandbox';
-import { createTestDatabase, serverUrl } from '../support/test-database';
+import { serverUrl } from '../support/test-database';
+import { openRig, type Rig } from './support/rig';
 import {
   BodyPair,
   bodiesOf,
@@ -12,13 +13,7 @@ import {
   readFiles,
 } from './support/generated-files';
 import { call, describeReply, Reply, routeTable } from './support/http-client';
-import {
-  buildPortal,
-  killAllPortals,
-  launchPortal,
-  Portal,
-  PortalBuild,
-} from './support/portal-launcher';
+import { killAllPortals, launchPortal, Portal, PortalBuild } from './support/portal-launcher';
 import { OutageMode, TcpProxy } from './support/tcp-proxy';
 
 const OUTAGE_MS = 5_000;
@@ -99,6 +94,7 @@ function logLinesAbout(output: string, requestId: string | undefined): string[] 
 }
 
 describe('resilience: the database goes away and comes back (TCP proxy)', () => {
+  let rig: Rig | undefined;
   let build: PortalBuild;
   let box: AsteriskSandbox;
   let db: { url: string; drop: () => Promise<void> };
@@ -109,11 +105,8 @@ describe('resilience: the database goes away and comes back (TCP proxy)', () => 
   const summaries: string[] = [];
 
   beforeAll(async () => {
-    build = buildPortal();
-    box = new AsteriskSandbox();
-    db = await createTestDatabase();
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
+    rig = await openRig();
+    ({ build, box, db, pg } = rig);
     const server = new URL(serverUrl());
     proxy = new TcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
     const viaProxy = new URL(db.url);
@@ -132,10 +125,7 @@ describe('resilience: the database goes away and comes back (TCP proxy)', () => 
     if (summaries.length) process.stdout.write(`${summaries.join('\n')}\n`);
     await killAllPortals();
     await proxy?.close();
-    await pg?.end();
-    await db?.drop();
-    box?.remove();
-    build?.remove();
+    await rig?.close();
   }, 30_000);
 
   /**

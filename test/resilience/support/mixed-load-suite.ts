@@ -1,15 +1,8 @@
 import { Client } from 'pg';
 import { AsteriskSandbox } from '../../support/asterisk-sandbox';
-import { createTestDatabase } from '../../support/test-database';
 import { loadSummary, runMixedLoad, verifyAfterLoad } from './mixed-load';
-import {
-  buildPortal,
-  killAllPortals,
-  launchPortal,
-  Portal,
-  PortalBuild,
-  rssMb,
-} from './portal-launcher';
+import { openRig, type Rig } from './rig';
+import { launchPortal, Portal, PortalBuild, rssMb } from './portal-launcher';
 import { seedFromEnv } from './random';
 
 const CLIENTS = 32;
@@ -20,6 +13,7 @@ const CLIENTS = 32;
  */
 export function mixedLoadSuite(title: string, label: string, durationMs: number): void {
   describe(title, () => {
+    let rig: Rig | undefined;
     let build: PortalBuild;
     let box: AsteriskSandbox;
     let db: { url: string; drop: () => Promise<void> };
@@ -27,21 +21,14 @@ export function mixedLoadSuite(title: string, label: string, durationMs: number)
     let portal: Portal;
 
     beforeAll(async () => {
-      build = buildPortal();
-      box = new AsteriskSandbox();
-      db = await createTestDatabase();
-      pg = new Client({ connectionString: db.url });
-      await pg.connect();
+      rig = await openRig();
+      ({ build, box, db, pg } = rig);
       portal = await launchPortal(build, { DATABASE_URL: db.url, ...box.env() });
       await portal.waitHealthy();
     }, 60_000);
 
     afterAll(async () => {
-      await killAllPortals();
-      await pg?.end();
-      await db?.drop();
-      box?.remove();
-      build?.remove();
+      await rig?.close();
     }, 60_000);
 
     it(
