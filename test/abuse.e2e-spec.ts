@@ -224,11 +224,9 @@ describe('headers, body limit and error bodies', () => {
     t = await bootApp(box.env());
     await t.app.listen(0, '127.0.0.1');
     baseUrl = await t.app.getUrl();
-    pg = new Client({ connectionString: t.databaseUrl });
-    await pg.connect();
+    pg = t.pg;
   });
   afterAll(async () => {
-    await pg.end();
     await t.close();
     box.remove();
   });
@@ -605,8 +603,7 @@ describe('logs at LOG_LEVEL=debug', () => {
     try {
       await admin.connect();
       t = await bootApp(box.env({ LOG_LEVEL: 'debug' }));
-      pg = new Client({ connectionString: t.databaseUrl });
-      await pg.connect();
+      pg = t.pg;
       const api = () => request(t!.app.getHttpServer());
       const auth = { Authorization: t.auth };
       const digests = async () => {
@@ -652,7 +649,6 @@ describe('logs at LOG_LEVEL=debug', () => {
       }
       secrets.push('wrong-token-aaaaaaaaaaaaaaaa');
       // An unexpected error is logged with its details: they must not carry secrets either.
-      await pg.end();
       pg = undefined;
       const dbName = decodeURIComponent(new URL(t.databaseUrl).pathname.slice(1));
       await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS false`);
@@ -670,7 +666,6 @@ describe('logs at LOG_LEVEL=debug', () => {
       await api().get('/users').set(auth).expect(200);
     } finally {
       await admin.end();
-      await pg?.end();
       await t?.close();
       spy.mockRestore();
       box.remove();

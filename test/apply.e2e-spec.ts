@@ -62,11 +62,9 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     box = new AsteriskSandbox();
     db = await createTestDatabase();
     t = await bootApp(box.env(), { database: db });
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
+    pg = t.pg;
   });
   afterEach(async () => {
-    await pg.end();
     await t.close();
     await db.drop();
     box.remove();

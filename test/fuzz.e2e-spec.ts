@@ -176,8 +176,7 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     t = await bootApp(box.env({ EXTENSION_MIN: '1000', EXTENSION_MAX: '9999' }));
     await t.app.listen(0, '127.0.0.1');
     baseUrl = await t.app.getUrl();
-    pg = new Client({ connectionString: t.databaseUrl });
-    await pg.connect();
+    pg = t.pg;
   });
 
   afterAll(async () => {
@@ -193,7 +192,6 @@ describe('fuzz: 10,000 generated requests across every route', () => {
         `users accepted ${live.size + deleted.length}, deleted ${deleted.length}, rotated ${rotations}, rejected markers ${rejectedMarkers.size}`,
       ].join('\n'),
     );
-    await pg?.end();
     await t?.close();
     box?.remove();
   });
@@ -569,11 +567,9 @@ describe('fuzz findings, pinned', () => {
     // A sandbox, so an apply that runs by mistake never touches /etc/asterisk.
     box = new AsteriskSandbox();
     t = await bootApp(box.env());
-    pg = new Client({ connectionString: t.databaseUrl });
-    await pg.connect();
+    pg = t.pg;
   });
   afterAll(async () => {
-    await pg.end();
     await t.close();
     box.remove();
   });

@@ -21,11 +21,9 @@ describe('Users API (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     t = await bootApp();
-    pg = new Client({ connectionString: t.databaseUrl });
-    await pg.connect();
+    pg = t.pg;
   });
   afterAll(async () => {
-    await pg.end();
     await t.close();
   });
   beforeEach(async () => {

@@ -1,5 +1,6 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
+import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { createTestDatabase } from './test-database';
@@ -9,6 +10,8 @@ export const TEST_TOKEN = 'test-token-0123456789abcdef';
 export interface TestApp {
   app: NestExpressApplication;
   databaseUrl: string;
+  /** A client of the app's database, for looking behind the API; closed with the app. */
+  pg: Client;
   /** Authorization header value for the test token. */
   auth: string;
   close: () => Promise<void>;
@@ -49,12 +52,18 @@ export async function bootApp(
     });
     configureApp(app);
     await app.init();
+    const pg = new Client({ connectionString: db.url });
+    // Tests cut the database's connections on purpose; a query on a cut client still fails.
+    pg.on('error', () => undefined);
+    await pg.connect();
     return {
       app,
       databaseUrl: db.url,
+      pg,
       auth: `Bearer ${vars.PORTAL_API_TOKEN ?? ''}`,
       close: async () => {
         try {
+          await pg.end();
           await app.close();
           if (!options.database) await db.drop();
         } finally {
