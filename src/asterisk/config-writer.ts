@@ -220,6 +220,8 @@ export interface StagedFile {
 /**
  * Which file, at which version: inode, size and mtime (nanoseconds). Not ctime: the rename
  * that puts a written file in place changes it. An edit changes mtime, a replacement the inode.
+ * It misses only a same-size rewrite in place within the same kernel clock tick (a few ms)
+ * as the write the portal last saw.
  */
 function fileIdentity(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
