@@ -1,14 +1,10 @@
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { freePort } from '../test/support/portal-process';
+import { freePort, portalEnv } from '../test/support/portal-process';
 import { type Child, startChild, waitForHttp } from './children';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
-
-/** Every variable the portal reads; the child gets only the ones the bench sets. */
-const PORTAL_VARIABLES =
-  /^(PORT|HOST|DATABASE_URL|LOG_LEVEL|PORTAL_.*|EXTENSION_.*|SIP_.*|ASTERISK_.*|FAKE_ASTERISK_.*|EMBEDDED_DB_.*|AUTH_FAILURE_.*)$/;
 
 export interface Portal {
   child: Child;
@@ -34,9 +30,9 @@ export async function startPortal(
   nodeArgs: string[] = [],
 ): Promise<Portal> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!PORTAL_VARIABLES.test(k)) env[k] = v;
-  Object.assign(env, vars, {
+  // Only the portal settings the bench gives: none leak in from this process's environment.
+  const env = portalEnv({
+    ...vars,
     PORT: String(port),
     HOST: '127.0.0.1',
     PORTAL_API_TOKEN: token,

@@ -4,14 +4,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
-import { freePort } from '../../support/portal-process';
+import { type Exit, freePort, portalEnv } from '../../support/portal-process';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const TOKEN = 'resilience-token-0123456789abcdef';
 
-/** Every variable the portal reads; the child gets none of this process's values for them. */
-const PORTAL_VARIABLES =
-  /^(PORT|HOST|DATABASE_URL|LOG_LEVEL|PORTAL_.*|EXTENSION_.*|SIP_.*|ASTERISK_.*|FAKE_ASTERISK_.*|EMBEDDED_DB_.*|AUTH_FAILURE_.*)$/;
 const OUTPUT_KEPT = 256 * 1024;
 
 export interface PortalBuild {
@@ -73,11 +70,6 @@ export function buildPortal(): PortalBuild {
   };
 }
 
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
 export interface Portal {
   readonly pid: number;
   readonly port: number;
@@ -105,11 +97,7 @@ export async function launchPortal(
   vars: Record<string, string>,
 ): Promise<Portal> {
   const port = vars.PORT ? Number(vars.PORT) : await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!PORTAL_VARIABLES.test(key)) env[key] = value;
-  }
-  Object.assign(env, {
+  const env = portalEnv({
     HOST: '127.0.0.1',
     PORTAL_API_TOKEN: TOKEN,
     LOG_LEVEL: 'warn',
