@@ -45,6 +45,8 @@ const USERS = 1000;
 const CONCURRENCY = 16;
 const LIST_REQUESTS = 200;
 const APPLY_RUNS = 10;
+/** Untimed changed and unchanged applies before the timed ones. */
+const APPLY_WARM_UP = 5;
 /** At most: 2 reloads (only for a changed file) and 2 read-backs (always). */
 const CLI_CALLS_PER_APPLY = 4;
 const CLI_READS_PER_APPLY = 2;
@@ -323,16 +325,25 @@ async function main(): Promise<Results> {
   notes.push(
     `First apply (writes both files and their last-good copies; not in the table): ${first.ms.toFixed(1)} ms at the client, ${first.serverMs} ms in the portal.`,
   );
-  await applyOnce(portal, false); // warms up the unchanged path
+  // Outside the timing: one user's new digests make the endpoints file really change.
+  const rotate = async (i: number): Promise<void> => {
+    expectStatus(
+      await portal.request('POST', `/users/${listed.items[i].id}/sip-password`),
+      200,
+      'rotate password',
+    );
+  };
+  // Untimed warm-up of both paths: the first applies run the portal's and the fake's apply
+  // code before the JIT has compiled it (the first three took 250-500 ms, later ones ~200).
+  for (let i = 0; i < APPLY_WARM_UP; i++) {
+    await rotate(APPLY_RUNS + i);
+    await applyOnce(portal, true);
+    await applyOnce(portal, false);
+  }
   const changedRuns = await measure(async () => {
     const runs: ApplyRun[] = [];
     for (let i = 0; i < APPLY_RUNS; i++) {
-      // Outside the timing: one user's new digests make the endpoints file really change.
-      expectStatus(
-        await portal.request('POST', `/users/${listed.items[i].id}/sip-password`),
-        200,
-        'rotate password',
-      );
+      await rotate(i);
       runs.push(await applyTimed(portal, true));
     }
     return runs;
@@ -470,7 +481,7 @@ async function main(): Promise<Results> {
       'Portal: production build dist/src/main.js as a child process on 127.0.0.1, LOG_LEVEL=warn, fake Asterisk CLI in a throw-away sandbox.',
       `EXTENSION_MIN=${EXT_MIN} EXTENSION_MAX=${EXT_MAX}: room for the 2,000 users that exist at once after the two create phases.`,
       `Load: autocannon ${autocannonVersion()} in the bench process; latencies are its per-response times, unrounded; percentiles are nearest-rank (with N=10, p99 is the slowest run). Portal, PostgreSQL and load generator share the same ${os.cpus().length} CPUs; the cpu column is % of one core per party during the phase (portal includes its CLI helper process; cli = the fake Asterisk: its server and the CLI clients the portal ran).`,
-      'Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed warm-up creates/lists/deletes, create (1 connection), create (16), extension check, delete (16) of the first 1,000, list, list floors, apply (10 changed, 10 unchanged), apply floors.',
+      'Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed warm-up creates/lists/deletes, create (1 connection), create (16), extension check, delete (16) of the first 1,000, list, list floors, apply (5 untimed changed + unchanged pairs, then 10 changed, 10 unchanged), apply floors.',
     ],
     metrics: metrics.ordered(ORDER),
     goals: evaluateGoals(metrics),
@@ -579,7 +590,8 @@ function evaluateGoals(metrics: MetricSet): Goal[] {
       metric: 'create_c16',
       goal: 'p99 <= 25 ms with 16 clients and p50 <= 3x its floor (floor_pg_create_c16)',
       result: result(c.p99_ms <= 25 && ratio(c.ratio) <= 3),
-      measured: `p99 ${c.p99_ms.toFixed(2)} ms, p50 ratio ${c.ratio?.toFixed(2)}x; p99 vs floor p99 ${(c.p99_ms / metrics.get('floor_pg_create_c16').p99_ms).toFixed(2)}x`,
+      // The floor's own p99 says whether 25 ms is reachable on this machine at all.
+      measured: `p99 ${c.p99_ms.toFixed(2)} ms, p50 ratio ${c.ratio?.toFixed(2)}x; the floor's own p99 ${metrics.get('floor_pg_create_c16').p99_ms.toFixed(2)} ms, p99 vs floor p99 ${(c.p99_ms / metrics.get('floor_pg_create_c16').p99_ms).toFixed(2)}x`,
     },
     {
       metric: 'list_1000',
