@@ -42,7 +42,7 @@ function pairFrom(plan: FilePlan[], pick: (f: FilePlan) => string): FilePair {
   return { endpoints: of('endpoints'), routing: of('routing') };
 }
 
-/** The value of a settled promise already known to be fulfilled. */
+/** The value of a settled promise, or its rejection thrown. */
 function settledValue<T>(r: PromiseSettledResult<T>): T {
   if (r.status === 'rejected') throw r.reason;
   return r.value;
@@ -190,8 +190,8 @@ export class ApplyService implements OnApplicationBootstrap {
         this.readCurrent(),
         this.writer.readLastGood(),
       ]);
-      for (const r of [checked, removed, onDisk, saved])
-        if (r.status === 'rejected') throw r.reason;
+      settledValue(checked);
+      settledValue(removed);
       return { onDisk: settledValue(onDisk), saved: settledValue(saved) };
     })();
     // Awaited below; meanwhile a failure must not go unhandled, and no exit path may leave it
@@ -281,7 +281,7 @@ export class ApplyService implements OnApplicationBootstrap {
       const writes = await Promise.allSettled(
         plan.filter((f) => f.changed).map((f) => this.writer.write(f.kind, f.next)),
       );
-      for (const w of writes) if (w.status === 'rejected') throw w.reason;
+      for (const w of writes) settledValue(w);
       // The next last good pair is written and fsynced while Asterisk reloads; a verified
       // reload then only renames it into place.
       if (saveNext) {

@@ -53,8 +53,15 @@ const NO_OBJECTS = 'No objects found.';
 const OBJECTS_FOUND = /^Objects found: (\d+)$/;
 const SEPARATOR = /^=+$/;
 
-/** `pjsip show endpoints|aors|auths`: the ids of the top-level objects, checked against the count. */
-export function parsePjsipList(output: string, kind: PjsipListKind): PjsipList {
+/**
+ * `pjsip show endpoints|aors|auths`: the ids of the top-level objects, checked against the
+ * count. `onNested` sees every other line of the body (those nested under an object).
+ */
+export function parsePjsipList(
+  output: string,
+  kind: PjsipListKind,
+  onNested?: (line: string) => void,
+): PjsipList {
   const listing = LISTINGS[kind];
   if (!listing) throw new CliOutputError(`Unknown pjsip listing kind ${String(kind)}`);
   const lines = output.split(/\r?\n/);
@@ -73,7 +80,10 @@ export function parsePjsipList(output: string, kind: PjsipListKind): PjsipList {
   const prefix = `${listing.title.padStart(TOP_LEVEL_INDENT)}:  `;
   const ids: string[] = [];
   for (const line of lines.slice(separator + 1)) {
-    if (!line.startsWith(prefix)) continue; // nested lines (InAuth:, Aor:, Contact:) are indented further
+    if (!line.startsWith(prefix)) {
+      onNested?.(line); // nested lines (InAuth:, Aor:, Contact:) are indented further
+      continue;
+    }
     const field = line.slice(prefix.length);
     if (field.startsWith('<')) continue; // a header placeholder, not an object
     const token = field.split(' ', 1)[0];
@@ -104,16 +114,14 @@ const NESTED_IN_AUTH = '     InAuth:  ';
  * this one listing shows which endpoints, aors and auths loaded and that they belong together.
  */
 export function parseEndpointListing(output: string): EndpointListing {
-  const list = parsePjsipList(output, 'endpoints');
   const aors: string[] = [];
   const auths: string[] = [];
-  const lines = output.split(/\r?\n/);
-  for (const line of lines.slice(lines.findIndex((l) => SEPARATOR.test(l)) + 1)) {
+  const list = parsePjsipList(output, 'endpoints', (line) => {
     if (line.startsWith(NESTED_AOR)) aors.push(line.slice(NESTED_AOR.length).split(' ', 1)[0]);
     else if (line.startsWith(NESTED_IN_AUTH)) {
       auths.push(line.slice(NESTED_IN_AUTH.length).split('/', 1)[0]);
     }
-  }
+  });
   return { ...list, aors, auths };
 }
 
@@ -170,12 +178,12 @@ export function parseDialplanShow(output: string, context: string): DialplanShow
   return { exists: true, extensions, extensionCount, priorityCount };
 }
 
+const UNKNOWN_COMMAND_LINE = new RegExp(`^${NO_SUCH_COMMAND} '.*$`, 'm');
+
 /**
  * Why a CLI call failed, or null when the answer is an ordinary one. Exit code 0 alone proves
  * nothing: an unknown command and a refused reload both exit 0.
  */
-const UNKNOWN_COMMAND_LINE = new RegExp(`^${NO_SUCH_COMMAND} '.*$`, 'm');
-
 export function classifyCliFailure(
   stdout: string,
   stderr: string,

@@ -29,7 +29,7 @@ interface Pending {
 
 /** The helper may be busy forking, but not this long past the program's own timeout. */
 const HELPER_GRACE_MS = 5_000;
-export const HELPER_SCRIPT = path.join(__dirname, 'cli-spawn-helper.js');
+const HELPER_SCRIPT = path.join(__dirname, 'cli-spawn-helper.js');
 
 /**
  * Runs a program (the Asterisk CLI) through a small long-lived helper process instead of
