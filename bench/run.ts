@@ -459,7 +459,7 @@ async function main(): Promise<Results> {
   notes.push(
     `Apply duration the portal reports (durationMs, p50): changed ${median(changedRuns.value.map((r) => r.serverMs))} ms, unchanged ${median(unchangedRuns.value.map((r) => r.serverMs))} ms.`,
     `The fake CLI works like \`asterisk -rx\`: a small client (bash) of a running server (node) that holds the loaded state; ASTERISK_CLI names the client itself, as it would name /usr/sbin/asterisk; the server runs the commands one at a time, so the ${CLI_READS_PER_APPLY} parallel read-backs queue there (${cliShow.p50_ms.toFixed(1)} ms for one read-back, ${cliReload.p50_ms.toFixed(1)} ms for the PJSIP reload, ${roundTrip.p50_ms.toFixed(1)} ms for a call that does nothing). Its share of each apply (*_cli) is read from the durations the portal records per command in the apply's audit log; *_own is what is left: the portal's own work.`,
-    'A real Asterisk 22 takes 160-260 ms for the PJSIP reload alone with 1,000 users, and 30 ms for "pjsip show endpoints" (/work/shared/asterisk-22-facts.md): with it, add about 0.2 s to the apply figures.',
+    'A real Asterisk 22 takes 160-260 ms for the PJSIP reload alone with 1,000 users, and 30 ms for "pjsip show endpoints" (test/fixtures/asterisk-22-facts.md): with it, add about 0.2 s to the apply figures.',
   );
 
   await portal.child.stop();

@@ -8,11 +8,12 @@ import request from 'supertest';
 import { CliProcessRunner } from '../src/asterisk/cli/cli-process-runner';
 import { parseHeader, stripHeader } from '../src/asterisk/generation/file-header';
 import { bootApp, TestApp } from './support/app';
-import { AsteriskSandbox, sharedFixture } from './support/asterisk-sandbox';
+import { AsteriskSandbox } from './support/asterisk-sandbox';
+import { cliFixture } from './fixtures';
 import { createTestDatabase } from './support/test-database';
 
-const GOLDEN_ENDPOINTS = sharedFixture('three.generated_endpoints.conf');
-const GOLDEN_ROUTING = sharedFixture('three.generated_routing.conf');
+const GOLDEN_ENDPOINTS = cliFixture('three.generated_endpoints.conf');
+const GOLDEN_ROUTING = cliFixture('three.generated_routing.conf');
 
 /** The digests of the fixture's three users, so generated files can equal it byte for byte. */
 function fixtureDigests(): { md5: string; sha256: string }[] {
@@ -107,11 +108,11 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     expect(statSync(box.routingFile).mode & 0o777).toBe(0o640);
     expect(box.listing().filter((n) => n.endsWith('.tmp'))).toEqual([]);
     // Asterisk (the fake) now shows exactly what the real one showed for these files.
-    expect(fake('pjsip show endpoints')).toBe(sharedFixture('pjsip-show-endpoints.three.txt'));
+    expect(fake('pjsip show endpoints')).toBe(cliFixture('pjsip-show-endpoints.three.txt'));
     // The fixture's file had no header; ours shifts the source line numbers by its length.
     const shift = files.routing!.split('\n').length - GOLDEN_ROUTING.split('\n').length;
     expect(fake('dialplan show synergycall-internal')).toBe(
-      sharedFixture('dialplan-show.three.txt').replace(
+      cliFixture('dialplan-show.three.txt').replace(
         /conf:(\d+)\]/g,
         (_m, n: string) => `conf:${Number(n) + shift}]`,
       ),
@@ -158,7 +159,7 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     row = (await auditRows()).find((r) => r.id === healed.body.id)!;
     expect(row.summary).toMatch(/read-back after a partial reload failed .*endpoints missing/);
     expect(row.summary).toMatch(/dialplan reload/);
-    expect(fake('pjsip show endpoints')).toBe(sharedFixture('pjsip-show-endpoints.three.txt'));
+    expect(fake('pjsip show endpoints')).toBe(cliFixture('pjsip-show-endpoints.three.txt'));
   });
 
   it('applies zero users: empty files, no context, success', async () => {

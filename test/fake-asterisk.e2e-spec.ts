@@ -19,18 +19,18 @@ import { renderEndpointsBody } from '../src/asterisk/generation/endpoints-genera
 import { withHeader } from '../src/asterisk/generation/file-header';
 import { renderRoutingBody } from '../src/asterisk/generation/routing-generator';
 import { SipAccountRow } from '../src/asterisk/generation/types';
+import { cliFixtureBytes } from './fixtures';
 
 /**
  * The fake `asterisk` must answer like the real Asterisk 22.7.0 recorded in
- * /work/shared/asterisk-22-cli, failure modes included: a difference is a bug in the fake.
+ * test/fixtures/asterisk-22-cli, failure modes included: a difference is a bug in the fake.
  */
 
 jest.setTimeout(30_000);
 
 const FAKE = path.resolve(__dirname, 'fake-asterisk', 'asterisk');
-const SHARED = path.resolve(__dirname, '..', '..', 'shared', 'asterisk-22-cli');
 const CONTEXT = 'synergycall-internal';
-const fixture = (name: string): Buffer => readFileSync(path.join(SHARED, name));
+const fixture = cliFixtureBytes;
 const THREE_ENDPOINTS = fixture('three.generated_endpoints.conf').toString('utf8');
 const THREE_ROUTING = fixture('three.generated_routing.conf').toString('utf8');
 

@@ -3,14 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const FAKE_CLI = path.resolve(__dirname, '..', 'fake-asterisk', 'asterisk');
-export const SHARED_CLI_DIR = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'shared',
-  'asterisk-22-cli',
-);
 
 export interface Faults {
   down?: boolean;
@@ -95,8 +87,4 @@ export class AsteriskSandbox {
   remove(): void {
     rmSync(this.root, { recursive: true, force: true });
   }
-}
-
-export function sharedFixture(name: string): string {
-  return readFileSync(path.join(SHARED_CLI_DIR, name), 'utf8');
 }

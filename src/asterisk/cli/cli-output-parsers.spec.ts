@@ -1,5 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readdirSync } from 'node:fs';
 import {
   classifyCliFailure,
   DIALPLAN_RELOADED,
@@ -10,9 +9,8 @@ import {
   PjsipListKind,
   RELOAD_IN_PROGRESS,
 } from './cli-output-parsers';
+import { CLI_FIXTURES_DIR, cliFixture as fixture } from '../../../test/fixtures';
 
-const SHARED = path.resolve(__dirname, '../../../../shared/asterisk-22-cli');
-const fixture = (name: string): string => readFileSync(path.join(SHARED, name), 'utf8');
 const CONTEXT = 'synergycall-internal';
 const KINDS: PjsipListKind[] = ['endpoints', 'aors', 'auths'];
 
@@ -64,14 +62,33 @@ const FIXTURES: Record<string, Expectation> = {
   'pjsip-show-contacts.none.txt': { list: 'endpoints', ids: [] },
   // A contacts listing is no listing of endpoints, aors or auths: its count must not match.
   'pjsip-show-contacts.registered.txt': { notAListing: true },
+  'pjsip-show-endpoints.qualify-avail.txt': { list: 'endpoints', ids: ['1000', '1001', '1002'] },
+  'pjsip-show-endpoints.qualify-unavail.txt': { list: 'endpoints', ids: ['1000', '1001', '1002'] },
+  // Contact listings, single objects and "Unable to find object": none is a listing of ids.
+  ...Object.fromEntries(
+    [
+      'pjsip-show-contacts.two.txt',
+      'pjsip-show-contacts.unregistered.txt',
+      'pjsip-show-contacts.qualify-avail.txt',
+      'pjsip-show-contacts.qualify-pending.txt',
+      'pjsip-show-contacts.qualify-unavail.txt',
+      ...['registered-ua', 'qualify-avail', 'qualify-unavail', 'not-found'].flatMap((state) => [
+        `pjsip-show-contact.${state}.txt`,
+        `pjsip-show-aor.${state}.txt`,
+        `pjsip-show-endpoint.${state}.txt`,
+      ]),
+      'pjsip-show-contact.expires-20.txt',
+      'pjsip-show-aor.unregistered.txt',
+    ].map((name) => [name, { notAListing: true } as const]),
+  ),
   'three.generated_endpoints.conf': { notAListing: true },
   'three.generated_routing.conf': { notAListing: true },
   'README.md': { notAListing: true },
 };
 
 describe('CLI output parsers against the recorded Asterisk 22.7.0 output', () => {
-  it('covers every file in the shared fixture directory', () => {
-    expect(readdirSync(SHARED).sort()).toEqual(Object.keys(FIXTURES).sort());
+  it('covers every file in the fixture directory', () => {
+    expect(readdirSync(CLI_FIXTURES_DIR).sort()).toEqual(Object.keys(FIXTURES).sort());
   });
 
   describe.each(Object.entries(FIXTURES))('%s', (name, expected) => {

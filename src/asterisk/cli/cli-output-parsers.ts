@@ -1,6 +1,6 @@
 /**
  * Parsers for what `asterisk -rx "<command>"` prints on Asterisk 22.7.0. The layouts are those
- * recorded byte for byte in /work/shared/asterisk-22-cli. A reload's exit code and success line
+ * recorded byte for byte in test/fixtures/asterisk-22-cli. A reload's exit code and success line
  * say nothing about what loaded, so the portal reads state back with these and compares ids;
  * anything that is not the expected listing throws rather than reads as "nothing loaded".
  */

@@ -1,15 +1,13 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { renderEndpointsBody } from './endpoints-generator';
 import { SipAccountRow } from './types';
 import { HOSTILE_CHARS } from '../../../test/support/hostile-chars';
+import { cliFixtureBytes } from '../../../test/fixtures';
 
-const SHARED = path.resolve(__dirname, '../../../../shared/asterisk-22-cli');
-const GOLDEN = readFileSync(path.join(SHARED, 'three.generated_endpoints.conf'));
+const GOLDEN = cliFixtureBytes('three.generated_endpoints.conf');
 const SETTINGS = { context: 'synergycall-internal' };
 
-/** The three users the real Asterisk loaded, with the digests from the shared file. */
+/** The three users the real Asterisk loaded, with the digests from the recorded file. */
 const THREE: SipAccountRow[] = [
   {
     extension: 1000,

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { renderRoutingBody } from './routing-generator';
 import { SipAccountRow } from './types';
+import { cliFixture } from '../../../test/fixtures';
 
-const SHARED = path.resolve(__dirname, '../../../../shared/asterisk-22-cli');
-const GOLDEN = readFileSync(path.join(SHARED, 'three.generated_routing.conf'), 'utf8');
+const GOLDEN = cliFixture('three.generated_routing.conf');
 const SETTINGS = { context: 'synergycall-internal' };
 
 const user = (extension: number): SipAccountRow => ({
