@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
-import { CliProcessRunner } from '../src/asterisk/cli/cli-process-runner';
 import { parseHeader, stripHeader } from '../src/asterisk/generation/file-header';
 import { bootApp, TestApp } from './support/app';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
@@ -100,6 +98,21 @@ describe('POST /apply with the fake Asterisk CLI', () => {
       { path: box.endpointsFile, changed: true, sha256: expect.any(String) },
       { path: box.routingFile, changed: true, sha256: expect.any(String) },
     ]);
+    const { timings } = res.body;
+    expect(Object.keys(timings).sort()).toEqual([
+      'finishMs',
+      'planMs',
+      'reloadCliMs',
+      'reloadMs',
+      'verifyCliMs',
+      'verifyMs',
+      'writeMs',
+    ]);
+    // Both reloads and both read-backs ran, and the CLI's share is within each step's time.
+    expect(timings.reloadCliMs).toBeGreaterThan(0);
+    expect(timings.reloadCliMs).toBeLessThanOrEqual(timings.reloadMs);
+    expect(timings.verifyCliMs).toBeGreaterThan(0);
+    expect(timings.verifyCliMs).toBeLessThanOrEqual(timings.verifyMs);
     const files = box.snapshot();
     expect(stripHeader(files.endpoints!)).toBe(GOLDEN_ENDPOINTS);
     expect(stripHeader(files.routing!)).toBe(GOLDEN_ROUTING);
@@ -382,25 +395,34 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     }
   });
 
-  it('runs the CLI from one helper process that stops when the app closes', async () => {
-    const other = await bootApp(box.env(), { database: db });
-    let helper: number | null;
-    try {
-      const runner = other.app.get(CliProcessRunner);
-      expect(runner.helperPid()).toBeNull(); // nothing runs before an apply
-      await request(other.app.getHttpServer())
-        .post('/apply')
-        .set('Authorization', other.auth)
-        .expect(200);
-      helper = runner.helperPid();
-      expect(helper).not.toBeNull();
-      expect(readFileSync(`/proc/${helper}/cmdline`, 'utf8')).toContain('cli-spawn-helper.js');
-    } finally {
-      await other.close();
-    }
-    const end = Date.now() + 5_000;
-    while (existsSync(`/proc/${helper}`) && Date.now() < end) await sleep(20);
-    expect(existsSync(`/proc/${helper}`)).toBe(false);
+  it('closes its audit row with the real reason when loading the users fails', async () => {
+    await seedThree();
+    const good = await apply().expect(200);
+    const before = box.snapshot();
+    await createUser('Dana Four', 'dana@example.com');
+    // The audit row opens, then the users' query fails: a schema the portal does not expect.
+    await pg.query('ALTER TABLE extension RENAME COLUMN md5_digest TO md5_digest_gone');
+    const res = await apply().set('X-Request-Id', 'req-load-fails');
+    expect(res.status).toBe(500);
+    expect(JSON.stringify(res.body)).not.toMatch(/md5_digest/);
+    expect(box.snapshot()).toEqual(before);
+    let rows = await auditRows();
+    expect(rows.map((r) => [r.id === good.body.id, r.outcome])).toEqual([
+      [true, 'success'],
+      [false, 'failed'],
+    ]);
+    expect(rows[1].request_id).toBe('req-load-fails');
+    expect(rows[1].finished_at).not.toBeNull();
+    expect(rows[1].summary).toMatch(
+      /^Nothing was written: could not load the users: .*md5_digest.* does not exist/,
+    );
+
+    await pg.query('ALTER TABLE extension RENAME COLUMN md5_digest_gone TO md5_digest');
+    expect((await apply().expect(200)).body.users).toBe(4);
+    rows = await auditRows();
+    // The next apply finds nothing left running: the failed row keeps its own reason.
+    expect(rows[1].summary).not.toMatch(/interrupted/);
+    expect(rows.map((r) => r.outcome)).toEqual(['success', 'failed', 'success']);
   });
 
   it('removes temp files a crash left behind at start-up, leaving the targets intact', async () => {

@@ -13,7 +13,6 @@ import {
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import type { Request } from 'express';
 import { ApplyService } from './apply.service';
-import { ApplyAudit } from './apply-audit';
 import {
   ApplyLogDto,
   ApplyLogsQueryDto,
@@ -29,10 +28,7 @@ import {
 @ApiExtraModels(ApplyResultDto, DryRunResultDto)
 @Controller('apply')
 export class ApplyController {
-  constructor(
-    private readonly applies: ApplyService,
-    private readonly audit: ApplyAudit,
-  ) {}
+  constructor(private readonly applies: ApplyService) {}
 
   @Post()
   @HttpCode(200)
@@ -70,6 +66,6 @@ export class ApplyController {
   @ApiOperation({ summary: 'Audit log of applies, newest first' })
   @ApiOkResponse({ type: [ApplyLogDto] })
   logs(@Query() query: ApplyLogsQueryDto): Promise<ApplyLogDto[]> {
-    return this.audit.list(query.limit);
+    return this.applies.logs(query.limit);
   }
 }

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AsteriskModule } from '../asterisk/asterisk.module';
-import { ApplyAudit } from './apply-audit';
 import { ApplyController } from './apply.controller';
 import { ApplyLock } from './apply-lock';
+import { ApplyRepository } from './apply.repository';
 import { ApplyService } from './apply.service';
 
 @Module({
   imports: [AsteriskModule],
   controllers: [ApplyController],
-  providers: [ApplyService, ApplyAudit, ApplyLock],
+  providers: [ApplyService, ApplyRepository, ApplyLock],
 })
 export class ApplyModule {}

@@ -1,30 +1,23 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createTwoFilesPatch } from 'diff';
-import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import {
-  ALL_PARTS,
-  AsteriskError,
-  AsteriskReloader,
-  ReloadParts,
-} from '../asterisk/asterisk-reloader';
+import { ALL_PARTS, AsteriskError, AsteriskReloader } from '../asterisk/asterisk-reloader';
 import {
   ConfigWriter,
   ConfigWriteError,
   FilePair,
   GeneratedFileKind,
-  StagedFile,
 } from '../asterisk/config-writer';
 import { stripHeader, withHeader } from '../asterisk/generation/file-header';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
-import { ApplyAudit, toApplyLogDto } from './apply-audit';
+import { toApplyLogDto } from './apply-log.mapper';
+import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
-import { ApplyFileDto, ApplyResultDto, ApplyStatusDto, DryRunResultDto } from './dto/apply.dto';
-import { loadSipAccounts } from './sip-accounts.query';
-import type { SipAccountRow } from '../asterisk/generation/types';
+import { ApplyRepository } from './apply.repository';
+import { ApplyLogDto, ApplyResultDto, ApplyStatusDto, DryRunResultDto } from './dto/apply.dto';
 
 const KINDS: GeneratedFileKind[] = ['endpoints', 'routing'];
 
@@ -37,22 +30,20 @@ interface FilePlan {
   sha256: string;
 }
 
-function pairFrom(plan: FilePlan[], pick: (f: FilePlan) => string): FilePair {
-  const of = (kind: GeneratedFileKind): string => pick(plan.find((f) => f.kind === kind)!);
-  return { endpoints: of('endpoints'), routing: of('routing') };
+/** What an apply will write, and the pair it comes back to if anything fails. */
+interface Plan {
+  rendered: RenderedConfig;
+  files: FilePlan[];
+  /** The last good pair on disk, or null before the first successful apply. */
+  saved: FilePair | null;
+  lastGood: FilePair;
+  next: FilePair;
 }
-
-/** The value of a settled promise, or its rejection thrown. */
-function settledValue<T>(r: PromiseSettledResult<T>): T {
-  if (r.status === 'rejected') throw r.reason;
-  return r.value;
-}
-
-const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
- * Turns the database into Asterisk config: generate, write atomically, reload, verify, and
- * roll back to the last good files on any failure. Every apply leaves an audit row.
+ * Turns the database into Asterisk config in named steps, one after the other: plan (load,
+ * render, read what is on disk), write, reload, verify, then keep the new pair as the last
+ * good one, or roll back to it. Every apply leaves an audit row, closed in `finish` only.
  */
 @Injectable()
 export class ApplyService implements OnApplicationBootstrap {
@@ -61,7 +52,7 @@ export class ApplyService implements OnApplicationBootstrap {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly lock: ApplyLock,
-    private readonly audit: ApplyAudit,
+    private readonly repo: ApplyRepository,
     private readonly writer: ConfigWriter,
     private readonly reloader: AsteriskReloader,
     private readonly config: PortalConfig,
@@ -77,7 +68,7 @@ export class ApplyService implements OnApplicationBootstrap {
     try {
       await this.lock.tryRun(async (runner) => {
         const removed = await this.writer.removeStaleTempFiles();
-        const interrupted = await this.audit.markInterrupted(runner.manager);
+        const interrupted = await this.repo.markInterrupted(runner.manager);
         let restored = 0;
         const good = interrupted > 0 ? await this.writer.readLastGood() : null;
         if (good) {
@@ -104,17 +95,14 @@ export class ApplyService implements OnApplicationBootstrap {
   }
 
   async dryRun(): Promise<DryRunResultDto> {
-    const [rendered, onDisk] = await Promise.all([
-      this.render(this.db.manager),
-      this.readCurrent(),
-    ]);
-    const plan = this.plan(rendered, onDisk, 'dry-run', new Date());
+    const rendered = await this.render(this.db.manager);
+    const files = this.planFiles(rendered, await this.readCurrent(), 'dry-run', new Date());
     return {
       dryRun: true,
-      changed: plan.some((f) => f.changed),
+      changed: files.some((f) => f.changed),
       users: rendered.expected.endpoints.length,
       hash: rendered.hash,
-      files: plan.map((f) => ({
+      files: files.map((f) => ({
         path: f.path,
         changed: f.changed,
         sha256: f.sha256,
@@ -127,8 +115,8 @@ export class ApplyService implements OnApplicationBootstrap {
   async status(): Promise<ApplyStatusDto> {
     const [rendered, lastSuccess, latest] = await Promise.all([
       this.render(this.db.manager),
-      this.audit.lastSuccessHash(),
-      this.audit.latest(),
+      this.repo.lastSuccessHash(),
+      this.repo.latest(),
     ]);
     return {
       pending: rendered.hash !== lastSuccess,
@@ -136,18 +124,216 @@ export class ApplyService implements OnApplicationBootstrap {
     };
   }
 
+  async logs(limit: number): Promise<ApplyLogDto[]> {
+    return (await this.repo.list(limit)).map(toApplyLogDto);
+  }
+
+  private async applyLocked(m: EntityManager, requestId: string | null): Promise<ApplyResultDto> {
+    const run = new ApplyRun();
+    await this.repo.markInterrupted(m);
+    await this.repo.startApply(m, { id: run.id, startedAt: run.startedAt, requestId });
+    let failure: ApplyFailure | null = null;
+    try {
+      const plan = await run.time('planMs', () => this.plan(m, run));
+      await this.applyPlan(plan, run);
+    } catch (err) {
+      failure =
+        err instanceof ApplyFailure
+          ? err
+          : new ApplyFailure('failed', errorMessage(err), asError(err));
+    }
+    await run.time('finishMs', () => this.finish(m, run, failure));
+    if (failure?.rethrow !== undefined) throw failure.rethrow;
+    if (failure) {
+      const { id, users, hash, files } = run;
+      throw new DomainError('APPLY_FAILED', failure.message, {
+        id,
+        outcome: failure.outcome,
+        users,
+        hash,
+        durationMs: run.durationMs,
+        files,
+        reason: failure.message,
+      });
+    }
+    return {
+      id: run.id,
+      outcome: 'success',
+      users: run.users,
+      hash: run.hash!,
+      durationMs: run.durationMs,
+      files: run.files,
+      timings: run.timings,
+    };
+  }
+
+  /** Loads and renders the users and reads what is on disk; nothing is written. */
+  private async plan(m: EntityManager, run: ApplyRun): Promise<Plan> {
+    const nothingWritten = (what: string, err: unknown, rethrow?: Error): ApplyFailure =>
+      new ApplyFailure('failed', `Nothing was written: ${what}${errorMessage(err)}`, rethrow);
+    let rows;
+    try {
+      rows = await this.repo.loadSipAccounts(m);
+    } catch (err) {
+      // A database failure: its own error answers the request (503, or 500 with no internals).
+      throw nothingWritten('could not load the users: ', err, asError(err));
+    }
+    run.users = rows.length;
+    let rendered: RenderedConfig;
+    try {
+      rendered = renderConfig(rows, { context: this.config.sipContext });
+    } catch (err) {
+      // A row the generator refuses (it re-checks everything) must never reach Asterisk.
+      throw nothingWritten('could not generate the config: ', err);
+    }
+    run.hash = rendered.hash;
+    let onDisk: Record<GeneratedFileKind, string | null>;
+    let saved: FilePair | null;
+    try {
+      await this.writer.checkDirectories();
+      await this.writer.removeStaleTempFiles();
+      onDisk = await this.readCurrent();
+      saved = await this.writer.readLastGood();
+    } catch (err) {
+      throw nothingWritten('', err);
+    }
+    const files = this.planFiles(rendered, onDisk, run.id, run.startedAt);
+    run.files = files.map((f) => ({ path: f.path, changed: f.changed, sha256: f.sha256 }));
+    const pairOf = (pick: (f: FilePlan) => string): FilePair => ({
+      endpoints: pick(files[0]),
+      routing: pick(files[1]),
+    });
+    // Before the first successful apply, what is on disk now (or nothing: an empty file
+    // loads no objects) is the version to come back to after a failure or a crash.
+    const lastGood = saved ?? pairOf((f) => f.current ?? '');
+    return { rendered, files, saved, lastGood, next: pairOf((f) => f.next) };
+  }
+
+  /** Write, reload, verify and keep the new pair as last good; on any failure, roll back. */
+  private async applyPlan(plan: Plan, run: ApplyRun): Promise<void> {
+    if (!plan.saved) {
+      try {
+        await this.writer.saveLastGood(plan.lastGood);
+      } catch (err) {
+        throw new ApplyFailure('failed', `Nothing was written: ${errorMessage(err)}`);
+      }
+    }
+    try {
+      await run.time('writeMs', () => this.write(plan));
+      await this.reloadAndVerify(plan, run);
+      if (!samePair(plan.next, plan.lastGood)) {
+        await run.time('finishMs', () => this.writer.saveLastGood(plan.next));
+      }
+    } catch (err) {
+      if (err instanceof AsteriskError) run.transcript.push(...err.transcript);
+      const known = err instanceof AsteriskError || err instanceof ConfigWriteError;
+      const rollback = await this.rollback(plan, run);
+      throw new ApplyFailure(
+        rollback.ok ? 'rolled_back' : 'failed',
+        `${errorMessage(err)}. ${rollback.summary}`,
+        known ? undefined : asError(err),
+      );
+    }
+  }
+
+  private async write(plan: Plan): Promise<void> {
+    for (const f of plan.files) if (f.changed) await this.writer.write(f.kind, f.next);
+  }
+
+  /**
+   * Reloads only what changed (an unchanged file is already loaded: a PJSIP reload of 1,000
+   * endpoints costs Asterisk about 0.25 s), then reads everything back. If the read-back fails
+   * after a partial reload, Asterisk may not hold the unchanged file (edited by hand, or
+   * loaded before a restart), so everything is reloaded once before judging.
+   */
+  private async reloadAndVerify(plan: Plan, run: ApplyRun): Promise<void> {
+    const changed = (kind: GeneratedFileKind): boolean =>
+      plan.files.some((f) => f.kind === kind && f.changed);
+    const parts = { pjsip: changed('endpoints'), dialplan: changed('routing') };
+    const reload = (p = parts) =>
+      run.time('reloadMs', async () => run.record('reloadCliMs', await this.reloader.reload(p)));
+    const verify = () =>
+      run.time('verifyMs', async () =>
+        run.record(
+          'verifyCliMs',
+          await this.reloader.verify(plan.rendered.expected, this.config.sipContext),
+        ),
+      );
+    await reload();
+    try {
+      await verify();
+    } catch (err) {
+      if (parts.pjsip && parts.dialplan) throw err;
+      if (err instanceof AsteriskError) run.transcript.push(...err.transcript);
+      run.transcript.push(
+        `read-back after a partial reload failed (${errorMessage(err)}); reloading all`,
+      );
+      await reload(ALL_PARTS);
+      await verify();
+    }
+  }
+
+  /** Puts the last good files back and reloads Asterisk with them; says what happened. */
+  private async rollback(plan: Plan, run: ApplyRun): Promise<{ ok: boolean; summary: string }> {
+    let restored = 0;
+    try {
+      for (const f of plan.files) {
+        const good = plan.lastGood[f.kind];
+        if (good === (f.changed ? f.next : f.current)) continue;
+        await this.writer.write(f.kind, good);
+        restored++;
+      }
+    } catch (err) {
+      return { ok: false, summary: `Restoring the last good files failed: ${errorMessage(err)}` };
+    }
+    try {
+      run.transcript.push(...(await this.reloader.reload()).transcript);
+    } catch (err) {
+      if (err instanceof AsteriskError) run.transcript.push(...err.transcript);
+      return {
+        ok: false,
+        summary: `The last good files are back on disk (${restored} restored), but reloading Asterisk with them failed: ${errorMessage(err)}`,
+      };
+    }
+    return {
+      ok: true,
+      summary: `Rolled back: ${restored} file(s) restored to the last good version and Asterisk reloaded.`,
+    };
+  }
+
+  /** The one place an apply's audit row is closed. */
+  private async finish(m: EntityManager, run: ApplyRun, failure: ApplyFailure | null) {
+    const durationMs = (run.durationMs = run.elapsed());
+    await this.repo.finishApply(m, run.id, {
+      outcome: failure?.outcome ?? 'success',
+      userCount: run.users,
+      contentHash: run.hash,
+      durationMs,
+      summary: (failure ? [failure.message, ...run.transcript] : run.transcript).join('\n'),
+    });
+    if (failure) this.logger.error(`Apply ${run.id} ${failure.outcome}: ${failure.message}`);
+    else {
+      const t = run.timings;
+      this.logger.log(
+        `Apply ${run.id} succeeded in ${durationMs} ms for ${run.users} users: plan ${t.planMs}, write ${t.writeMs}, reload ${t.reloadMs} (Asterisk ${t.reloadCliMs}), verify ${t.verifyMs} (Asterisk ${t.verifyCliMs}) ms`,
+      );
+    }
+  }
+
   private async render(m: EntityManager): Promise<RenderedConfig> {
-    return renderConfig(await loadSipAccounts(m), { context: this.config.sipContext });
+    return renderConfig(await this.repo.loadSipAccounts(m), { context: this.config.sipContext });
   }
 
   /** Both generated files as they are on disk now (null: no such file). */
   private async readCurrent(): Promise<Record<GeneratedFileKind, string | null>> {
-    const [endpoints, routing] = await Promise.all(KINDS.map((kind) => this.writer.read(kind)));
-    return { endpoints, routing };
+    return {
+      endpoints: await this.writer.read('endpoints'),
+      routing: await this.writer.read('routing'),
+    };
   }
 
   /** Per file: what is on disk, what an apply writes, and whether that differs. */
-  private plan(
+  private planFiles(
     rendered: RenderedConfig,
     onDisk: Record<GeneratedFileKind, string | null>,
     applyId: string,
@@ -171,222 +357,8 @@ export class ApplyService implements OnApplicationBootstrap {
       };
     });
   }
+}
 
-  private async applyLocked(m: EntityManager, requestId: string | null): Promise<ApplyResultDto> {
-    const id = randomUUID();
-    const startedAt = new Date();
-    const t0 = performance.now();
-    const elapsed = (): number => Math.round(performance.now() - t0);
-    await this.audit.markInterrupted(m);
-    await this.audit.start(m, { id, startedAt, requestId });
-
-    // The disk side (stale temp files, directory checks, what is on disk, the last good
-    // pair) does not depend on the rows: it runs while the database answers.
-    const disk = (async () => {
-      // Side by side; a missing directory is reported by checkDirectories' own message.
-      const [checked, removed, onDisk, saved] = await Promise.allSettled([
-        this.writer.checkDirectories(),
-        this.writer.removeStaleTempFiles(),
-        this.readCurrent(),
-        this.writer.readLastGood(),
-      ]);
-      settledValue(checked);
-      settledValue(removed);
-      return { onDisk: settledValue(onDisk), saved: settledValue(saved) };
-    })();
-    // Awaited below; meanwhile a failure must not go unhandled, and no exit path may leave it
-    // running once the apply lock is released.
-    const diskSettled = disk.then(
-      () => undefined,
-      () => undefined,
-    );
-    let rows: SipAccountRow[];
-    try {
-      rows = await loadSipAccounts(m);
-    } catch (err) {
-      await diskSettled;
-      throw err;
-    }
-    const users = rows.length;
-    let hash: string | null = null;
-    const fail = async (
-      outcome: 'failed' | 'rolled_back',
-      reason: string,
-      files: ApplyFileDto[],
-      transcript: string[],
-    ): Promise<never> => {
-      await diskSettled;
-      const durationMs = elapsed();
-      await this.audit.finish(m, id, {
-        outcome,
-        userCount: users,
-        contentHash: hash,
-        durationMs,
-        summary: [reason, ...transcript].join('\n'),
-      });
-      this.logger.error(`Apply ${id} ${outcome}: ${reason}`);
-      throw new DomainError('APPLY_FAILED', reason, {
-        id,
-        outcome,
-        users,
-        hash,
-        durationMs,
-        files,
-        reason,
-      });
-    };
-
-    let rendered: RenderedConfig;
-    try {
-      rendered = renderConfig(rows, { context: this.config.sipContext });
-      hash = rendered.hash;
-    } catch (err) {
-      // A row the generator refuses (it re-checks everything) must never reach Asterisk.
-      return fail(
-        'failed',
-        `Nothing was written: could not generate the config: ${errorMessage(err)}`,
-        [],
-        [],
-      );
-    }
-    const base = { id, users, hash: rendered.hash };
-
-    let plan: FilePlan[];
-    let saved: FilePair | null;
-    try {
-      const found = await disk;
-      saved = found.saved;
-      plan = this.plan(rendered, found.onDisk, id, startedAt);
-    } catch (err) {
-      return fail('failed', `Nothing was written: ${errorMessage(err)}`, [], []);
-    }
-    const files = plan.map((f) => ({ path: f.path, changed: f.changed, sha256: f.sha256 }));
-    // Before the first successful apply, what is on disk now (or nothing: an empty file
-    // loads no objects) is the version to come back to after a failure or a crash.
-    const lastGood = saved ?? pairFrom(plan, (f) => f.current ?? '');
-    if (!saved) {
-      try {
-        await this.writer.saveLastGood(lastGood);
-      } catch (err) {
-        return fail('failed', `Nothing was written: ${errorMessage(err)}`, files, []);
-      }
-    }
-
-    const next = pairFrom(plan, (f) => f.next);
-    const saveNext = next.endpoints !== lastGood.endpoints || next.routing !== lastGood.routing;
-    let staged: Promise<StagedFile> | null = null;
-    const transcript: string[] = [];
-    try {
-      // Side by side, but both settle before anything else touches the files.
-      const writes = await Promise.allSettled(
-        plan.filter((f) => f.changed).map((f) => this.writer.write(f.kind, f.next)),
-      );
-      for (const w of writes) settledValue(w);
-      // The next last good pair is written and fsynced while Asterisk reloads; a verified
-      // reload then only renames it into place.
-      if (saveNext) {
-        staged = this.writer.stageLastGood(next);
-        staged.catch(() => undefined); // awaited below
-      }
-      transcript.push(...(await this.reloadAndVerify(plan, rendered)));
-      if (staged) await (await staged).commit();
-    } catch (err) {
-      await staged?.then((s) => s.discard()).catch(() => undefined);
-      if (err instanceof AsteriskError) transcript.push(...err.transcript);
-      if (!(err instanceof AsteriskError || err instanceof ConfigWriteError)) throw err;
-      const rollback = await this.rollback(plan, lastGood);
-      return fail(
-        rollback.ok ? 'rolled_back' : 'failed',
-        `${errorMessage(err)}. ${rollback.summary}`,
-        files,
-        [...transcript, ...rollback.transcript],
-      );
-    }
-
-    const durationMs = elapsed();
-    await this.audit.finish(m, id, {
-      outcome: 'success',
-      userCount: users,
-      contentHash: rendered.hash,
-      durationMs,
-      summary: transcript.join('\n'),
-    });
-    return { ...base, outcome: 'success', durationMs, files };
-  }
-
-  /**
-   * Reloads only what changed (an unchanged file is already loaded: a PJSIP reload of 1,000
-   * endpoints costs Asterisk about 0.2 s), then reads everything back. If the read-back fails
-   * after a partial reload, Asterisk may not hold the unchanged file (edited by hand, or
-   * loaded before a restart), so everything is reloaded once before judging.
-   */
-  private async reloadAndVerify(plan: FilePlan[], rendered: RenderedConfig): Promise<string[]> {
-    const parts: ReloadParts = {
-      pjsip: plan.some((f) => f.kind === 'endpoints' && f.changed),
-      dialplan: plan.some((f) => f.kind === 'routing' && f.changed),
-    };
-    const transcript: string[] = [];
-    // Keep what Asterisk said before a failure: the audit row shows the whole exchange.
-    const run = async (step: () => Promise<string[]>): Promise<void> => {
-      try {
-        transcript.push(...(await step()));
-      } catch (err) {
-        if (err instanceof AsteriskError)
-          throw new AsteriskError(err.message, [...transcript, ...err.transcript]);
-        throw err;
-      }
-    };
-    const verify = () => this.reloader.verify(rendered.expected, this.config.sipContext);
-    await run(() => this.reloader.reload(parts));
-    try {
-      await run(verify);
-    } catch (err) {
-      if (parts.pjsip && parts.dialplan) throw err;
-      transcript.push(
-        `read-back after a partial reload failed (${errorMessage(err)}); reloading all`,
-      );
-      await run(() => this.reloader.reload(ALL_PARTS));
-      await run(verify);
-    }
-    return transcript;
-  }
-
-  /**
-   * Puts the last known good files back and reloads Asterisk with them.
-   */
-  private async rollback(
-    plan: FilePlan[],
-    lastGood: FilePair,
-  ): Promise<{ ok: boolean; summary: string; transcript: string[] }> {
-    let restored = 0;
-    try {
-      for (const f of plan) {
-        const good = lastGood[f.kind];
-        const onDisk = f.changed ? f.next : f.current;
-        if (good === onDisk) continue;
-        await this.writer.write(f.kind, good);
-        restored++;
-      }
-    } catch (err) {
-      return {
-        ok: false,
-        summary: `Restoring the last good files failed: ${errorMessage(err)}`,
-        transcript: [],
-      };
-    }
-    try {
-      const transcript = await this.reloader.reload();
-      return {
-        ok: true,
-        summary: `Rolled back: ${restored} file(s) restored to the last good version and Asterisk reloaded.`,
-        transcript,
-      };
-    } catch (err) {
-      return {
-        ok: false,
-        summary: `The last good files are back on disk (${restored} restored), but reloading Asterisk with them failed: ${errorMessage(err)}`,
-        transcript: err instanceof AsteriskError ? err.transcript : [],
-      };
-    }
-  }
+function samePair(a: FilePair, b: FilePair): boolean {
+  return a.endpoints === b.endpoints && a.routing === b.routing;
 }

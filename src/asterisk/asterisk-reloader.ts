@@ -33,6 +33,12 @@ export interface ReloadParts {
 }
 export const ALL_PARTS: ReloadParts = { pjsip: true, dialplan: true };
 
+/** What Asterisk said during a step, and how long its CLI calls took (wall time). */
+export interface CliExchange {
+  transcript: string[];
+  cliMs: number;
+}
+
 export class AsteriskError extends Error {
   constructor(
     message: string,
@@ -87,10 +93,12 @@ export class AsteriskReloader {
   }
 
   /** Reloads PJSIP then the dialplan (each unless told not to); returns what Asterisk said. */
-  async reload(parts: ReloadParts = ALL_PARTS): Promise<string[]> {
+  async reload(parts: ReloadParts = ALL_PARTS): Promise<CliExchange> {
     const transcript: string[] = [];
+    let cliMs = 0;
     for (let attempt = 0; parts.pjsip; attempt++) {
       const res = await this.runChecked('module reload res_pjsip.so', transcript, true);
+      cliMs += res.durationMs;
       if (res.stdout.includes(PJSIP_RELOADED)) break;
       const busy = /already in progress/.test(res.stdout);
       if (!busy || attempt >= IN_PROGRESS_RETRIES) {
@@ -103,7 +111,7 @@ export class AsteriskReloader {
       }
       await sleep(RETRY_BASE_MS * 2 ** attempt);
     }
-    if (!parts.dialplan) return transcript;
+    if (!parts.dialplan) return { transcript, cliMs };
     const dp = await this.runChecked('dialplan reload', transcript);
     if (!dp.stdout.includes(DIALPLAN_RELOADED)) {
       throw new AsteriskError(
@@ -111,7 +119,7 @@ export class AsteriskReloader {
         transcript,
       );
     }
-    return transcript;
+    return { transcript, cliMs: cliMs + dp.durationMs };
   }
 
   /**
@@ -119,11 +127,13 @@ export class AsteriskReloader {
    * or extra ids. The endpoint listing shows only loaded aors and auths under each endpoint,
    * so `pjsip show aors` and `pjsip show auths` would add two CLI runs and nothing else.
    */
-  async verify(expected: ExpectedAsteriskState, context: string): Promise<string[]> {
+  async verify(expected: ExpectedAsteriskState, context: string): Promise<CliExchange> {
     const transcript: string[] = [];
-    // Each listing is parsed as soon as it arrives, while the other may still be running.
+    let cliMs = 0;
+    // Both read-backs at once (a real Asterisk takes 30-50 ms for each at 1,000 users).
     const readBack = async <T>(command: string, parse: (stdout: string) => T): Promise<T> => {
       const res = await this.runChecked(command, transcript);
+      cliMs = Math.max(cliMs, res.durationMs); // they start together: the longer one is the wait
       try {
         return parse(res.stdout);
       } catch (err) {
@@ -168,7 +178,7 @@ export class AsteriskReloader {
         transcript,
       );
     }
-    return transcript;
+    return { transcript, cliMs };
   }
 
   private async runChecked(

@@ -61,24 +61,32 @@ describe('ConfigWriter', () => {
     expect(await writer.read('endpoints')).toBe('back');
   });
 
-  it('stages the last good pair durably under a temp name, visible only after commit', async () => {
+  it('keeps the last good pair in one file with the generated files mode, no temp left', async () => {
     await writer.saveLastGood({ endpoints: 'old-e', routing: 'old-r' });
-    const staged = await writer.stageLastGood({ endpoints: 'new-e', routing: 'new-r' });
-    expect(await writer.readLastGood()).toEqual({ endpoints: 'old-e', routing: 'old-r' });
-    const temps = readdirSync(pjsipDir).filter((n) => n.endsWith('.tmp'));
-    expect(temps).toHaveLength(1);
-    expect(readFileSync(path.join(pjsipDir, temps[0]), 'utf8')).toContain('new-e');
-    await staged.commit();
+    await writer.saveLastGood({ endpoints: 'new-e', routing: 'new-r' });
     expect(await writer.readLastGood()).toEqual({ endpoints: 'new-e', routing: 'new-r' });
-    expect(readdirSync(pjsipDir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(readdirSync(pjsipDir).sort()).toEqual(['.synergycall-last-good.json']);
     expect(statSync(lastGood).mode & 0o777).toBe(0o640);
   });
 
-  it('a discarded stage leaves the last good pair and no temp file', async () => {
-    await writer.saveLastGood({ endpoints: 'old-e', routing: 'old-r' });
-    const staged = await writer.stageLastGood({ endpoints: 'new-e', routing: 'new-r' });
-    await staged.discard();
-    expect(await writer.readLastGood()).toEqual({ endpoints: 'old-e', routing: 'old-r' });
+  it('treats an unreadable last good file as absent', async () => {
+    writeFileSync(lastGood, '{"endpoints":');
+    expect(await writer.readLastGood()).toBeNull();
+    writeFileSync(lastGood, '{"endpoints":"e"}');
+    expect(await writer.readLastGood()).toBeNull();
+  });
+
+  it('a failed write names the file, leaves no temp file and keeps the old content', async () => {
+    await writer.write('endpoints', 'good');
+    mkdirSync(path.join(pjsipDir, 'generated_routing.conf')); // a directory where a file goes
+    const config = {
+      asterisk: { pjsipDir, dialplanDir: pjsipDir, fileMode: 0o640, fileGroup: undefined },
+    } as unknown as PortalConfig;
+    const clash = new ConfigWriter(config);
+    await expect(clash.write('routing', 'new')).rejects.toThrow(
+      /Could not write .*generated_routing\.conf: EISDIR/,
+    );
     expect(readdirSync(pjsipDir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(readFileSync(endpoints, 'utf8')).toBe('good');
   });
 });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { type BigIntStats, constants as fsConstants, promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PortalConfig } from '../config/portal-config.service';
 
@@ -31,14 +31,6 @@ export class ConfigWriteError extends Error {}
  */
 @Injectable()
 export class ConfigWriter {
-  /**
-   * The last content read or written per path, with the identity of the file it is in. An
-   * apply reads all three files (about 0.7 MB for 1,000 users); one fstat shows which are
-   * unchanged since. Any replacement (a new inode) or edit (a new mtime or size) is re-read.
-   */
-  private readonly known = new Map<string, { identity: string; content: string }>();
-  private lastGoodParsed: { text: string; pair: FilePair } | null = null;
-
   constructor(private readonly config: PortalConfig) {}
 
   pathOf(kind: GeneratedFileKind): string {
@@ -81,14 +73,10 @@ export class ConfigWriter {
   async readLastGood(): Promise<FilePair | null> {
     const text = await this.readIfExists(this.lastGoodPath);
     if (text === null) return null;
-    // The same text as last time (usually the very same string): no need to parse it again.
-    if (this.lastGoodParsed?.text === text) return { ...this.lastGoodParsed.pair };
     try {
       const parsed = JSON.parse(text) as Partial<FilePair>;
       if (typeof parsed.endpoints === 'string' && typeof parsed.routing === 'string') {
-        const pair = { endpoints: parsed.endpoints, routing: parsed.routing };
-        this.lastGoodParsed = { text, pair };
-        return { ...pair };
+        return { endpoints: parsed.endpoints, routing: parsed.routing };
       }
     } catch {
       // fall through: treated as absent
@@ -102,23 +90,7 @@ export class ConfigWriter {
 
   /** Records the pair used to roll back a failed apply; one rename, so never half of it. */
   async saveLastGood(pair: FilePair): Promise<void> {
-    await (await this.stageLastGood(pair)).commit();
-  }
-
-  /**
-   * Writes and fsyncs the pair under a temp name, so an apply can do it while Asterisk
-   * reloads and make it the last good pair with one rename once the reload is verified.
-   */
-  async stageLastGood(pair: FilePair): Promise<StagedFile> {
-    const text = JSON.stringify(pair);
-    const staged = await this.prepare(this.lastGoodPath, text);
-    return {
-      commit: async () => {
-        await staged.commit();
-        this.lastGoodParsed = { text, pair: { ...pair } };
-      },
-      discard: () => staged.discard(),
-    };
+    await this.atomicWrite(this.lastGoodPath, JSON.stringify(pair));
   }
 
   /** Removes temp files a crash left behind; returns their paths. Only our own names match. */
@@ -142,22 +114,9 @@ export class ConfigWriter {
   }
 
   private async atomicWrite(target: string, content: string): Promise<void> {
-    await (await this.prepare(target, content)).commit();
-  }
-
-  /** The first half of an atomic write: the content is durable under a temp name. */
-  private async prepare(target: string, content: string): Promise<StagedFile> {
     const { fileMode, fileGroup } = this.config.asterisk;
     const dir = path.dirname(target);
     const tmp = path.join(dir, tempName(path.basename(target)));
-    const discard = (): Promise<void> => fs.rm(tmp, { force: true }).catch(() => undefined);
-    let identity = '';
-    const fail = async (err: unknown): Promise<never> => {
-      await discard();
-      if (err instanceof ConfigWriteError) throw err;
-      const e = err as NodeJS.ErrnoException;
-      throw new ConfigWriteError(`Could not write ${target}: ${e.code ?? ''} ${e.message}`.trim());
-    };
     try {
       const handle = await fs.open(tmp, 'wx', fileMode);
       try {
@@ -166,65 +125,27 @@ export class ConfigWriter {
         await handle.chmod(fileMode);
         if (fileGroup !== undefined) await handle.chown(-1, await resolveGid(fileGroup));
         await handle.sync();
-        identity = fileIdentity(await handle.stat({ bigint: true }));
       } finally {
         await handle.close();
       }
+      await fs.rename(tmp, target);
+      await fsyncDirectory(dir);
     } catch (err) {
-      return fail(err);
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      if (err instanceof ConfigWriteError) throw err;
+      const e = err as NodeJS.ErrnoException;
+      throw new ConfigWriteError(`Could not write ${target}: ${e.code ?? ''} ${e.message}`.trim());
     }
-    return {
-      commit: async () => {
-        this.known.delete(target);
-        try {
-          await fs.rename(tmp, target);
-          await fsyncDirectory(dir);
-        } catch (err) {
-          await fail(err);
-        }
-        this.known.set(target, { identity, content });
-      },
-      discard,
-    };
   }
 
   private async readIfExists(file: string): Promise<string | null> {
-    let handle: fs.FileHandle;
     try {
-      handle = await fs.open(file, 'r');
+      return await fs.readFile(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      this.known.delete(file);
-      return null;
-    }
-    try {
-      // Identity and content come from the same open file, so they always belong together.
-      const identity = fileIdentity(await handle.stat({ bigint: true }));
-      const hit = this.known.get(file);
-      if (hit?.identity === identity) return hit.content;
-      const content = await handle.readFile('utf8');
-      this.known.set(file, { identity, content });
-      return content;
-    } finally {
-      await handle.close();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
     }
   }
-}
-
-/** A file written and fsynced under a temp name: rename it into place, or remove it. */
-export interface StagedFile {
-  commit(): Promise<void>;
-  discard(): Promise<void>;
-}
-
-/**
- * Which file, at which version: inode, size and mtime (nanoseconds). Not ctime: the rename
- * that puts a written file in place changes it. An edit changes mtime, a replacement the inode.
- * It misses only a same-size rewrite in place within the same kernel clock tick (a few ms)
- * as the write the portal last saw.
- */
-function fileIdentity(st: BigIntStats): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {

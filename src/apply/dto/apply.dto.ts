@@ -26,6 +26,30 @@ export class ApplyFileDto {
   sha256!: string;
 }
 
+/** Wall time of each step of a successful apply, and the part of it Asterisk's CLI took. */
+export class ApplyTimingsDto {
+  @ApiProperty({ example: 12, description: 'Load the users, render, read what is on disk' })
+  planMs!: number;
+
+  @ApiProperty({ example: 7, description: 'Write the changed files atomically (fsync, rename)' })
+  writeMs!: number;
+
+  @ApiProperty({ example: 230, description: 'Reload what changed' })
+  reloadMs!: number;
+
+  @ApiProperty({ example: 225, description: 'Of reloadMs, the time the Asterisk CLI took' })
+  reloadCliMs!: number;
+
+  @ApiProperty({ example: 45, description: "Read Asterisk's state back and compare it" })
+  verifyMs!: number;
+
+  @ApiProperty({ example: 40, description: 'Of verifyMs, the time the Asterisk CLI took' })
+  verifyCliMs!: number;
+
+  @ApiProperty({ example: 4, description: 'Keep the new pair as last good, close the audit row' })
+  finishMs!: number;
+}
+
 export class ApplyResultDto {
   @ApiProperty({ format: 'uuid', description: 'Audit log id of this apply' })
   id!: string;
@@ -44,6 +68,9 @@ export class ApplyResultDto {
 
   @ApiProperty({ type: [ApplyFileDto] })
   files!: ApplyFileDto[];
+
+  @ApiPropertyOptional({ type: ApplyTimingsDto, description: 'Where the time went (200 only)' })
+  timings?: ApplyTimingsDto;
 
   @ApiPropertyOptional({ description: 'Why the apply failed (502 only)' })
   reason?: string;

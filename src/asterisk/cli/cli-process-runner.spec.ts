@@ -2,29 +2,8 @@ import { CliProcessRunner } from './cli-process-runner';
 
 const OPTS = { timeoutMs: 5_000, maxBuffer: 64 * 1024 * 1024 };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntil(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('CliProcessRunner', () => {
-  let runner: CliProcessRunner;
-  beforeEach(() => {
-    runner = new CliProcessRunner();
-  });
-  afterEach(() => runner.onApplicationShutdown());
+  const runner = new CliProcessRunner();
 
   it('returns stdout, stderr and the exit code, arguments passed without a shell', async () => {
     const out = await runner.run(
@@ -40,16 +19,6 @@ describe('CliProcessRunner', () => {
       killed: false,
       signal: null,
     });
-  });
-
-  it('forks from one long-lived helper process, not from this process', async () => {
-    const first = await runner.run('/bin/sh', ['-c', 'echo $PPID'], OPTS);
-    const helper = runner.helperPid();
-    expect(helper).not.toBeNull();
-    expect(Number(first.stdout)).toBe(helper);
-    expect(helper).not.toBe(process.pid);
-    const second = await runner.run('/bin/sh', ['-c', 'echo $PPID'], OPTS);
-    expect(Number(second.stdout)).toBe(helper);
   });
 
   it('reports a program that cannot be run by its error code', async () => {
@@ -81,25 +50,5 @@ describe('CliProcessRunner', () => {
       maxBuffer: 1000,
     });
     expect(over.errno).toBe('ERR_CHILD_PROCESS_STDIO_MAXBUFFER');
-  });
-
-  it('fails the calls of a helper that dies, and starts a new one for the next call', async () => {
-    await runner.run('/bin/true', [], OPTS);
-    const helper = runner.helperPid()!;
-    const waiting = runner.run('/bin/sleep', ['5'], OPTS);
-    process.kill(helper, 'SIGKILL');
-    await expect(waiting).rejects.toThrow(/helper process that runs it exited \(SIGKILL\)/);
-    const next = await runner.run('/bin/sh', ['-c', 'echo $PPID'], OPTS);
-    expect(Number(next.stdout)).toBe(runner.helperPid());
-    expect(runner.helperPid()).not.toBe(helper);
-  });
-
-  it('stops the helper when the application shuts down', async () => {
-    await runner.run('/bin/true', [], OPTS);
-    const helper = runner.helperPid()!;
-    expect(alive(helper)).toBe(true);
-    runner.onApplicationShutdown();
-    expect(runner.helperPid()).toBeNull();
-    await waitUntil(() => !alive(helper));
   });
 });

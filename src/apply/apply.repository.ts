@@ -1,31 +1,53 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { ApplyLogDto } from './dto/apply.dto';
+import type { SipAccountRow } from '../asterisk/generation/types';
+import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { ApplyAuditLog, ApplyOutcome } from './entities/apply-audit-log.entity';
 
 const SUMMARY_LIMIT = 8000;
 
-export function toApplyLogDto(row: ApplyAuditLog): ApplyLogDto {
-  return {
-    id: row.id,
-    startedAt: row.startedAt.toISOString(),
-    finishedAt: row.finishedAt ? row.finishedAt.toISOString() : null,
-    outcome: row.outcome,
-    users: row.userCount,
-    hash: row.contentHash,
-    durationMs: row.durationMs,
-    summary: row.summary,
-    requestId: row.requestId,
-  };
+export interface FinishedApply {
+  outcome: Exclude<ApplyOutcome, 'running'>;
+  userCount: number;
+  contentHash: string | null;
+  durationMs: number;
+  summary: string;
 }
 
-/** The audit trail: a row is written when an apply starts and completed when it ends. */
+/** Every query of the apply module: the rows it renders, and its audit trail. */
 @Injectable()
-export class ApplyAudit {
+export class ApplyRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  async start(
+  /** Everything the generators need, in one query, sorted by extension. */
+  async loadSipAccounts(m: EntityManager = this.db.manager): Promise<SipAccountRow[]> {
+    const rows: {
+      extension: number;
+      name: string;
+      sip_username: string;
+      realm: string;
+      md5_digest: string;
+      sha256_digest: string;
+    }[] = await m.query(
+      `SELECT e.number AS extension, u.name, e.sip_username, e.realm, e.md5_digest, e.sha256_digest
+       FROM extension e JOIN "user" u ON u.id = e.user_id
+       WHERE e.tenant_id = $1
+       ORDER BY e.number`,
+      [DEFAULT_TENANT_ID],
+    );
+    return rows.map((r) => ({
+      extension: r.extension,
+      name: r.name,
+      sipUsername: r.sip_username,
+      realm: r.realm,
+      md5Digest: r.md5_digest,
+      sha256Digest: r.sha256_digest,
+    }));
+  }
+
+  /** Opens the audit row of an apply that starts now. */
+  async startApply(
     m: EntityManager,
     entry: { id: string; startedAt: Date; requestId: string | null },
   ): Promise<void> {
@@ -40,17 +62,7 @@ export class ApplyAudit {
     });
   }
 
-  async finish(
-    m: EntityManager,
-    id: string,
-    result: {
-      outcome: Exclude<ApplyOutcome, 'running'>;
-      userCount: number;
-      contentHash: string | null;
-      durationMs: number;
-      summary: string;
-    },
-  ): Promise<void> {
+  async finishApply(m: EntityManager, id: string, result: FinishedApply): Promise<void> {
     const summary =
       result.summary.length > SUMMARY_LIMIT
         ? `${result.summary.slice(0, SUMMARY_LIMIT)}...`
@@ -76,15 +88,11 @@ export class ApplyAudit {
     return res.affected ?? 0;
   }
 
-  async list(limit: number): Promise<ApplyLogDto[]> {
-    const rows = await this.db.getRepository(ApplyAuditLog).find({
-      order: { startedAt: 'DESC' },
-      take: limit,
-    });
-    return rows.map(toApplyLogDto);
+  list(limit: number): Promise<ApplyAuditLog[]> {
+    return this.db.getRepository(ApplyAuditLog).find({ order: { startedAt: 'DESC' }, take: limit });
   }
 
-  async latest(): Promise<ApplyAuditLog | null> {
+  latest(): Promise<ApplyAuditLog | null> {
     return this.db
       .getRepository(ApplyAuditLog)
       .findOne({ where: {}, order: { startedAt: 'DESC' } });
