@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { extensionPoolExhausted } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
+import { ExtensionsRepository, UserToInsert, UserWithExtensionRow } from './extensions.repository';
 import { sipDigests } from './sip-credentials';
 
 /** Advisory-lock namespace (first key) of the apply lock, shared by every portal process. */
@@ -11,7 +10,6 @@ export const LOCK_NAMESPACE = 0x5359;
 
 /** Enough for the creates that race each other; each costs two hashes (microseconds). */
 const CANDIDATES = 16;
-const POOL_EXHAUSTED = 'SC001';
 /** Calls of allocate_user() before the claiming transaction. */
 const GUESS_ROUNDS = 2;
 
@@ -20,15 +18,6 @@ export interface NewUser {
   email: string;
   realm: string;
   password: string;
-}
-
-export interface AllocatedUserRow {
-  id: string;
-  name: string;
-  email: string;
-  created_at: Date;
-  extension: number;
-  sip_username: string;
 }
 
 /**
@@ -40,7 +29,7 @@ export interface AllocatedUserRow {
 @Injectable()
 export class ExtensionAllocator {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly extensions: ExtensionsRepository,
     private readonly config: PortalConfig,
   ) {}
 
@@ -50,11 +39,19 @@ export class ExtensionAllocator {
    */
   private guess: number | null = null;
 
-  async createUser(user: NewUser): Promise<AllocatedUserRow> {
+  async createUser(user: NewUser): Promise<UserWithExtensionRow> {
     const { min, max } = this.config.extensionRange;
     let start = this.guess !== null && this.guess >= min && this.guess <= max ? this.guess : min;
     for (let round = 0; round < GUESS_ROUNDS; round++) {
-      const row = await this.attempt(user, candidatesFrom(start, max));
+      const candidates = candidatesFrom(start, max);
+      const digests = candidates.map((n) => sipDigests(String(n), user.realm, user.password));
+      const row = await this.extensions.allocateUser(
+        toInsert(user),
+        { min, max },
+        candidates,
+        digests,
+      );
+      if (row === null) throw extensionPoolExhausted(min, max);
       if (row.id !== null) return this.found(row);
       start = row.extension; // the lowest free number the database saw
     }
@@ -63,62 +60,26 @@ export class ExtensionAllocator {
   }
 
   /**
-   * Claims the lowest free number in a transaction, so it stays ours while its digests are
-   * computed (other creates skip it meanwhile instead of waiting), then inserts. Always
-   * succeeds when a number is free, at two more round trips than a right guess.
+   * Claims the lowest free number and inserts it in one transaction. Always succeeds when a
+   * number is free, at two more round trips than a right guess.
    */
-  async createByClaim(user: NewUser): Promise<AllocatedUserRow> {
+  async createByClaim(user: NewUser): Promise<UserWithExtensionRow> {
     const { min, max } = this.config.extensionRange;
-    return this.db.transaction(async (m) => {
-      const [{ n }]: { n: number | null }[] = await m.query(
-        'SELECT claim_free_extension($1, $2) AS n',
-        [min, max],
-      );
-      if (n === null) throw extensionPoolExhausted(min, max);
-      const { md5Digest, sha256Digest } = sipDigests(String(n), user.realm, user.password);
-      const rows: AllocatedUserRow[] = await m.query(
-        'SELECT * FROM insert_user_with_extension($1, $2, $3, $4, $5, $6, $7)',
-        [DEFAULT_TENANT_ID, user.name, user.email, n, user.realm, md5Digest, sha256Digest],
-      );
-      return this.found(rows[0]);
-    });
+    const row = await this.extensions.claimAndInsertUser(toInsert(user), { min, max }, (n) =>
+      sipDigests(String(n), user.realm, user.password),
+    );
+    if (row === null) throw extensionPoolExhausted(min, max);
+    return this.found(row);
   }
 
-  private found(row: AllocatedUserRow): AllocatedUserRow {
+  private found(row: UserWithExtensionRow): UserWithExtensionRow {
     this.guess = row.extension + 1;
     return row;
   }
+}
 
-  /** One call of allocate_user(): the inserted row, or the free number when not a candidate. */
-  private async attempt(
-    user: NewUser,
-    candidates: number[],
-  ): Promise<AllocatedUserRow | { id: null; extension: number }> {
-    const { min, max } = this.config.extensionRange;
-    const digests = candidates.map((n) => sipDigests(String(n), user.realm, user.password));
-    try {
-      const rows: (AllocatedUserRow | { id: null; extension: number })[] = await this.db.query(
-        `SELECT * FROM allocate_user($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [
-          DEFAULT_TENANT_ID,
-          user.name,
-          user.email,
-          min,
-          max,
-          user.realm,
-          candidates,
-          digests.map((d) => d.md5Digest),
-          digests.map((d) => d.sha256Digest),
-        ],
-      );
-      return rows[0];
-    } catch (err) {
-      if ((err as { driverError?: { code?: string } }).driverError?.code === POOL_EXHAUSTED) {
-        throw extensionPoolExhausted(min, max);
-      }
-      throw err;
-    }
-  }
+function toInsert(user: NewUser): UserToInsert {
+  return { tenantId: DEFAULT_TENANT_ID, name: user.name, email: user.email, realm: user.realm };
 }
 
 /** A run of numbers from `first`: racing creates in this process take them in turn. */

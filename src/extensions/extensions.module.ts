@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ExtensionAllocator } from './extension-allocator';
+import { ExtensionsRepository } from './extensions.repository';
 
 @Module({
-  providers: [ExtensionAllocator],
-  exports: [ExtensionAllocator],
+  providers: [ExtensionsRepository, ExtensionAllocator],
+  exports: [ExtensionsRepository, ExtensionAllocator],
 })
 export class ExtensionsModule {}

@@ -5,7 +5,7 @@ export const DEFAULT_TENANT_ID = '00000000-0000-4000-8000-000000000001';
 
 @Entity({ name: 'tenant' })
 export class Tenant {
-  @PrimaryColumn('uuid')
+  @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'tenant_pkey' })
   id!: string;
 
   @Column({ type: 'varchar', length: 100 })

@@ -1,16 +1,7 @@
+import type { UserWithExtensionRow } from '../extensions/extensions.repository';
 import { CreatedUserDto, UserDto } from './dto/user-response.dto';
 
-/** The columns the API shows; digests are never selected for a response. */
-export interface UserRow {
-  id: string;
-  name: string;
-  email: string;
-  extension: number;
-  sip_username: string;
-  created_at: Date;
-}
-
-export function toUserDto(row: UserRow): UserDto {
+export function toUserDto(row: UserWithExtensionRow): UserDto {
   return {
     id: row.id,
     name: row.name,
@@ -21,6 +12,6 @@ export function toUserDto(row: UserRow): UserDto {
   };
 }
 
-export function toCreatedUserDto(row: UserRow, sipPassword: string): CreatedUserDto {
+export function toCreatedUserDto(row: UserWithExtensionRow, sipPassword: string): CreatedUserDto {
   return { ...toUserDto(row), sipPassword };
 }

@@ -1,11 +1,20 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type ApplyOutcome = 'running' | 'success' | 'failed' | 'rolled_back';
 
-/** One row per apply, written before anything touches disk and completed at the end. */
+/**
+ * One row per apply, written before anything touches disk and completed at the end.
+ * Mirrors the migrations (test/schema.e2e-spec.ts checks it).
+ */
 @Entity({ name: 'apply_audit_log' })
+@Check(
+  'apply_audit_log_outcome_check',
+  `"outcome" IN ('running', 'success', 'failed', 'rolled_back')`,
+)
+// On ("started_at" DESC), an order TypeORM cannot declare: the migration owns its definition.
+@Index('IDX_apply_audit_log_started_at', { synchronize: false })
 export class ApplyAuditLog {
-  @PrimaryColumn('uuid')
+  @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'apply_audit_log_pkey' })
   id!: string;
 
   @Column({ name: 'started_at', type: 'timestamptz' })

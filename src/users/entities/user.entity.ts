@@ -2,6 +2,7 @@ import {
   Column,
   CreateDateColumn,
   Entity,
+  Index,
   JoinColumn,
   ManyToOne,
   OneToOne,
@@ -10,16 +11,23 @@ import {
 import { Extension } from '../../extensions/entities/extension.entity';
 import { Tenant } from '../../tenants/tenant.entity';
 
+/**
+ * Mirrors the migrations (test/schema.e2e-spec.ts checks it). Constraint names are
+ * PostgreSQL's defaults, which the migrations use.
+ */
 @Entity({ name: 'user' })
+// Unique on ("tenant_id", lower("email")): TypeORM cannot declare an expression index, so
+// the migration owns its definition and the entity only names it.
+@Index('UQ_user_tenant_email', { synchronize: false })
 export class User {
-  @PrimaryGeneratedColumn('uuid')
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'user_pkey' })
   id!: string;
 
   @Column({ name: 'tenant_id', type: 'uuid' })
   tenantId!: string;
 
   @ManyToOne(() => Tenant, { onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'tenant_id' })
+  @JoinColumn({ name: 'tenant_id', foreignKeyConstraintName: 'user_tenant_id_fkey' })
   tenant?: Tenant;
 
   @Column({ type: 'varchar', length: 100 })

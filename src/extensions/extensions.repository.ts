@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Extension } from './entities/extension.entity';
+import { SipDigests } from './sip-credentials';
+
+/**
+ * A user with its extension, as allocate_user() and insert_user_with_extension() return it
+ * and as the user list selects it. Never holds a digest.
+ */
+export interface UserWithExtensionRow {
+  id: string;
+  name: string;
+  email: string;
+  created_at: Date;
+  extension: number;
+  sip_username: string;
+}
+
+/** allocate_user()'s answer when the lowest free number is not a candidate: nothing inserted. */
+export interface NotACandidate {
+  id: null;
+  extension: number;
+}
+
+export interface UserToInsert {
+  tenantId: string;
+  name: string;
+  email: string;
+  realm: string;
+}
+
+/** Raised by allocate_user() when no number in the range is free. */
+const POOL_EXHAUSTED = 'SC001';
+
+/**
+ * The extension table's queries. Allocation goes through the SQL functions of the
+ * migrations, which lock only the number they take (see 1764000000002-AllocateWithNumberLocks).
+ */
+@Injectable()
+export class ExtensionsRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * One call of allocate_user(): the inserted user, the lowest free number when it is not
+   * among the candidates, or null when the range is full. `digests[i]` is for `candidates[i]`.
+   */
+  async allocateUser(
+    user: UserToInsert,
+    range: { min: number; max: number },
+    candidates: number[],
+    digests: SipDigests[],
+  ): Promise<UserWithExtensionRow | NotACandidate | null> {
+    try {
+      const rows = await this.db.query<(UserWithExtensionRow | NotACandidate)[]>(
+        `SELECT * FROM allocate_user($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          user.tenantId,
+          user.name,
+          user.email,
+          range.min,
+          range.max,
+          user.realm,
+          candidates,
+          digests.map((d) => d.md5Digest),
+          digests.map((d) => d.sha256Digest),
+        ],
+      );
+      return rows[0];
+    } catch (err) {
+      if ((err as { driverError?: { code?: string } }).driverError?.code === POOL_EXHAUSTED) {
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Claims the lowest free number in a transaction, so it stays ours while `digestsFor`
+   * computes its digests (other creates skip it meanwhile instead of waiting), then inserts
+   * the user with it. Null when the range is full.
+   */
+  async claimAndInsertUser(
+    user: UserToInsert,
+    range: { min: number; max: number },
+    digestsFor: (extension: number) => SipDigests,
+  ): Promise<UserWithExtensionRow | null> {
+    return this.db.transaction(async (m) => {
+      const [{ n }] = await m.query<{ n: number | null }[]>(
+        'SELECT claim_free_extension($1, $2) AS n',
+        [range.min, range.max],
+      );
+      if (n === null) return null;
+      const { md5Digest, sha256Digest } = digestsFor(n);
+      const rows = await m.query<UserWithExtensionRow[]>(
+        'SELECT * FROM insert_user_with_extension($1, $2, $3, $4, $5, $6, $7)',
+        [user.tenantId, user.name, user.email, n, user.realm, md5Digest, sha256Digest],
+      );
+      return rows[0];
+    });
+  }
+
+  /**
+   * Replaces the digests of a user's extension, locking the row while `digestsFor` computes
+   * them from its SIP username. False when the user has no extension in the tenant.
+   */
+  async replaceDigests(
+    userId: string,
+    tenantId: string,
+    realm: string,
+    digestsFor: (sipUsername: string) => SipDigests,
+  ): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const extension = await m.findOne(Extension, {
+        select: { number: true, sipUsername: true },
+        where: { userId, tenantId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!extension) return false;
+      const { md5Digest, sha256Digest } = digestsFor(extension.sipUsername);
+      await m.update(Extension, { number: extension.number }, { realm, md5Digest, sha256Digest });
+      return true;
+    });
+  }
+}
