@@ -20,7 +20,7 @@ export class BearerAuthGuard implements CanActivate {
     private readonly limiter: AuthFailureLimiter,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
       context.getHandler(),
       context.getClass(),
@@ -37,7 +37,7 @@ export class BearerAuthGuard implements CanActivate {
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (match && this.token.matches(match[1])) return true;
 
-    const nowBlocked = await this.limiter.fail(ip);
+    const nowBlocked = this.limiter.fail(ip);
     if (nowBlocked > 0) this.tooMany(http.getResponse<Response>(), nowBlocked);
     throw new UnauthorizedException(
       header ? 'Invalid API token' : 'Missing Authorization header: send "Bearer <token>"',
