@@ -216,6 +216,14 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     expect(res.body).toMatchObject({ dryRun: true, changed: true, users: 1 });
     expect(res.body.files[0].content).toContain('callerid="Dry Run" <1000>');
     expect(res.body.files[0].diff).toContain('+callerid="Dry Run" <1000>');
+    // The digests answer a SIP challenge like the password: shown redacted, never as hex.
+    expect(res.body.files[0].content).toContain('\npassword_digest=<redacted>\n');
+    expect(res.body.files[0].diff).toContain('\n+password_digest=<redacted>\n');
+    const [{ md5_digest: md5, sha256_digest: sha256 }] = (
+      await pg.query('SELECT md5_digest, sha256_digest FROM extension')
+    ).rows;
+    expect(JSON.stringify(res.body)).not.toContain(md5);
+    expect(JSON.stringify(res.body)).not.toContain(sha256);
     expect(box.listing()).toEqual([]);
     expect(fake('pjsip show endpoints')).toBe('No objects found.\n\n');
     expect(await auditRows()).toEqual([]);
@@ -223,6 +231,9 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     const again = await apply('?dryRun=true').expect(200);
     expect(again.body.changed).toBe(false);
     expect(again.body.files.map((f: { diff: string }) => f.diff)).toEqual(['', '']);
+    // The file on disk keeps the real digests; only what is shown hides them.
+    expect(box.read(box.endpointsFile)).toContain(`password_digest=MD5:${md5},SHA-256:${sha256}`);
+    expect(again.body.files[0].sha256).toBe(res.body.files[0].sha256);
   });
 
   it('status says pending until an apply, and logs come newest first', async () => {

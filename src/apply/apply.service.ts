@@ -102,12 +102,20 @@ export class ApplyService implements OnApplicationBootstrap {
       changed: files.some((f) => f.changed),
       users: rendered.expected.endpoints.length,
       hash: rendered.hash,
+      // `sha256` describes the real file; what is shown has its digests redacted.
       files: files.map((f) => ({
         path: f.path,
         changed: f.changed,
         sha256: f.sha256,
-        content: f.next,
-        diff: f.changed ? createTwoFilesPatch(f.path, f.path, f.current ?? '', f.next) : '',
+        content: redactDigests(f.next),
+        diff: f.changed
+          ? createTwoFilesPatch(
+              f.path,
+              f.path,
+              redactDigests(f.current ?? ''),
+              redactDigests(f.next),
+            )
+          : '',
       })),
     };
   }
@@ -357,6 +365,14 @@ export class ApplyService implements OnApplicationBootstrap {
       };
     });
   }
+}
+
+/**
+ * An HA1 digest answers a SIP digest challenge as well as the password does, so no response
+ * shows one; this hides every `password_digest` value, on disk or planned.
+ */
+export function redactDigests(text: string): string {
+  return text.replace(/^(\s*password_digest\s*=).*$/gm, '$1<redacted>');
 }
 
 function samePair(a: FilePair, b: FilePair): boolean {
