@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { listPids, readCmdline, readProcStat } from '../test/support/portal-process';
 
 /** Clock ticks per second of /proc/<pid>/stat times; 100 on every Linux this runs on. */
 const TICKS_PER_S = 100;
@@ -24,31 +24,26 @@ export interface CpuShare {
 
 function read(dbName: string): Map<number, ProcTimes> {
   const out = new Map<number, ProcTimes>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      let name = comm;
-      if (comm === 'postgres') {
-        const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-        // A backend names its database in its title; other databases' backends are others' load.
-        const backend = /^postgres: [^:]+: \S+ (\S+) /.exec(cmd);
-        name = backend && backend[1] !== dbName ? 'other-postgres' : 'postgres';
-      } else if (comm === 'node') {
-        const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-        if (cmd.includes('/fake-asterisk/server\0')) name = 'fake-asterisk';
-        else if (cmd.includes('/cli-spawn-helper.js\0')) name = 'cli-helper';
-      }
-      out.set(Number(entry), {
-        name,
-        own: Number(f[11]) + Number(f[12]),
-        reapedChildren: Number(f[13]) + Number(f[14]),
-      });
-    } catch {
-      // The process ended between readdir and read.
+  for (const pid of listPids()) {
+    // Undefined: the process ended between the listing and the read.
+    const stat = readProcStat(pid);
+    if (!stat) continue;
+    let name = stat.comm;
+    if (stat.comm === 'postgres') {
+      const cmd = readCmdline(pid) ?? '';
+      // A backend names its database in its title; other databases' backends are others' load.
+      const backend = /^postgres: [^:]+: \S+ (\S+) /.exec(cmd);
+      name = backend && backend[1] !== dbName ? 'other-postgres' : 'postgres';
+    } else if (stat.comm === 'node') {
+      const cmd = readCmdline(pid) ?? '';
+      if (cmd.includes('/fake-asterisk/server\0')) name = 'fake-asterisk';
+      else if (cmd.includes('/cli-spawn-helper.js\0')) name = 'cli-helper';
     }
+    out.set(pid, {
+      name,
+      own: stat.utime + stat.stime,
+      reapedChildren: stat.cutime + stat.cstime,
+    });
   }
   return out;
 }

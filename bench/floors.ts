@@ -3,10 +3,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { freePort } from '../test/support/portal-process';
-import { type Child, startChild, waitForHttp } from './children';
+import { type Child, freePort, REPO_ROOT, startChild } from '../test/support/portal-process';
 import { load } from './load';
-import { REPO_ROOT } from './portal';
 import { collectGarbage, type Summary, summarize, timeConcurrent, timeSequential } from './stats';
 
 const TENANT = '00000000-0000-4000-8000-000000000001';
@@ -170,9 +168,13 @@ export async function startHttpFloorServer(
     'http floor server',
     process.execPath,
     ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'http-floor-server.ts')],
-    { cwd: REPO_ROOT, env: { ...process.env, FLOOR_BODY: file, FLOOR_PORT: String(port) } },
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, FLOOR_BODY: file, FLOOR_PORT: String(port) },
+      keepOutput: 64 * 1024,
+    },
   );
-  await waitForHttp(child, `http://127.0.0.1:${port}/`);
+  await child.waitForHttp(`http://127.0.0.1:${port}/`, 60_000);
   return { child, port };
 }
 

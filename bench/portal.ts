@@ -1,16 +1,13 @@
 import * as http from 'node:http';
-import * as path from 'node:path';
-import { freePort, portalEnv } from '../test/support/portal-process';
-import { type Child, startChild, waitForHttp } from './children';
-
-export const REPO_ROOT = path.resolve(__dirname, '..');
-export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+import {
+  productionBuild,
+  type PortalProcess,
+  startPortal as startPortalProcess,
+} from '../test/support/portal-process';
 
 export interface Portal {
-  child: Child;
-  port: number;
+  child: PortalProcess;
   baseUrl: string;
-  token: string;
   request(method: string, urlPath: string, body?: unknown): Promise<HttpResult>;
 }
 
@@ -29,29 +26,19 @@ export async function startPortal(
   token: string,
   nodeArgs: string[] = [],
 ): Promise<Portal> {
-  const port = await freePort();
-  // Only the portal settings the bench gives: none leak in from this process's environment.
-  const env = portalEnv({
-    ...vars,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PORTAL_API_TOKEN: token,
-    NODE_ENV: 'production',
-  });
-  const child = startChild('portal', process.execPath, [...nodeArgs, MAIN_JS], {
-    cwd: REPO_ROOT,
-    env,
-  });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitForHttp(child, `${baseUrl}/health`);
+  const child = await startPortalProcess(
+    productionBuild(),
+    { ...vars, PORTAL_API_TOKEN: token, NODE_ENV: 'production' },
+    // Bounded: a chatty portal must not grow the bench's memory during a load phase.
+    { nodeArgs, keepOutput: 64 * 1024 },
+  );
+  await child.waitUntilHealthy(60_000);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   return {
     child,
-    port,
-    baseUrl,
-    token,
+    baseUrl: child.baseUrl,
     request: (method, urlPath, body) =>
-      request(agent, { port, method, path: urlPath, token, body }),
+      request(agent, { port: child.port, method, path: urlPath, token, body }),
   };
 }
 

@@ -13,12 +13,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { loadSipAccounts } from '../src/apply/sip-accounts.query';
+import { ApplyRepository } from '../src/apply/apply.repository';
 import { renderConfig } from '../src/asterisk/render-config';
 import type { SipAccountRow } from '../src/asterisk/generation/types';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { AsteriskSandbox, FAKE_CLI } from '../test/support/asterisk-sandbox';
-import { type Child, killAllChildren } from './children';
+import { type Child, killAllChildren } from '../test/support/portal-process';
+import { adminQuery, withDatabase } from '../test/support/test-database';
 import { CpuMeter, type CpuShare } from './cpu';
 import {
   cliApplySequence,
@@ -83,22 +84,6 @@ const log = (msg: string): void => {
 };
 const started = performance.now();
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const c = new Client({ connectionString: SERVER_URL, connectionTimeoutMillis: 5000 });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 /** Everything to undo, however the run ends. */
 const cleanup: { dbName?: string; box?: AsteriskSandbox; ds?: DataSource; children: Child[] } = {
   children: [],
@@ -106,10 +91,10 @@ const cleanup: { dbName?: string; box?: AsteriskSandbox; ds?: DataSource; childr
 
 async function tearDown(): Promise<void> {
   for (const c of cleanup.children) await c.stop().catch(() => undefined);
-  killAllChildren();
+  await killAllChildren();
   if (cleanup.ds?.isInitialized) await cleanup.ds.destroy().catch(() => undefined);
   if (cleanup.dbName) {
-    await adminQuery(`DROP DATABASE IF EXISTS "${cleanup.dbName}" WITH (FORCE)`).catch(
+    await adminQuery(`DROP DATABASE IF EXISTS "${cleanup.dbName}" WITH (FORCE)`, SERVER_URL).catch(
       (err: unknown) => log(`could not drop database ${cleanup.dbName}: ${String(err)}`),
     );
   }
@@ -118,7 +103,7 @@ async function tearDown(): Promise<void> {
 
 function abort(reason: string): void {
   log(`aborting: ${reason}`);
-  killAllChildren();
+  void killAllChildren();
   void tearDown().finally(() => process.exit(1));
   // Whatever tearDown is waiting on, the process does not outlive this.
   setTimeout(() => process.exit(1), 10_000).unref();
@@ -128,7 +113,7 @@ async function main(): Promise<Results> {
   const dbName = `portal_bench_${process.pid}_${Date.now().toString(36)}`;
   const dbUrl = withDatabase(SERVER_URL, dbName);
   log(`creating database ${dbName} on ${new URL(SERVER_URL).host} and running the migrations`);
-  await adminQuery(`CREATE DATABASE "${dbName}"`);
+  await adminQuery(`CREATE DATABASE "${dbName}"`, SERVER_URL);
   cleanup.dbName = dbName;
   const ds = new DataSource(dataSourceOptions(dbUrl));
   cleanup.ds = ds;
@@ -163,7 +148,7 @@ async function main(): Promise<Results> {
 
   const metrics = new MetricSet();
   const notes: string[] = [];
-  const meter = new CpuMeter(dbName, () => portal.child.proc.pid);
+  const meter = new CpuMeter(dbName, () => portal.child.pid);
   // Each timed phase starts from a vacuumed database and a clean checkpoint: what autovacuum
   // (off on this server) would have done after the phase before, and no flush of that phase's
   // dirty pages (2,000 creates, say) in the middle of the next one.
@@ -355,12 +340,13 @@ async function main(): Promise<Results> {
   });
 
   log('apply floors: generation, file writes, fake CLI');
-  const rows: SipAccountRow[] = await loadSipAccounts(ds.manager);
+  const applyRepository = new ApplyRepository(ds);
+  const rows: SipAccountRow[] = await applyRepository.loadSipAccounts(ds.manager);
   if (rows.length !== USERS) throw new Error(`loadSipAccounts returned ${rows.length} rows`);
   metrics.add(
     'load_sip_accounts_1000',
     `in-process loadSipAccounts (the apply's query through TypeORM) for ${USERS} users`,
-    await timeSequential(50, () => loadSipAccounts(ds.manager), 5),
+    await timeSequential(50, () => applyRepository.loadSipAccounts(ds.manager), 5),
   );
   metrics.add(
     'generate_1000',
@@ -630,7 +616,7 @@ function autocannonVersion(): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
-process.on('exit', killAllChildren);
+process.on('exit', () => void killAllChildren());
 process.on('SIGINT', () => abort('SIGINT'));
 process.on('SIGTERM', () => abort('SIGTERM'));
 setTimeout(

@@ -3,12 +3,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  buildPortal,
   freePort,
   isAlive,
   isListening,
-  killAllPortals,
+  killAllChildren,
   parseJson,
   pidsMentioning,
+  type PortalBuild,
   postmasterPid,
   type PortalProcess,
   startPortal,
@@ -25,6 +27,8 @@ const TOKEN_LINE =
   /PORTAL_API_TOKEN is not set; this run accepts the generated token: ([A-Za-z0-9_-]+)/g;
 
 const roots: string[] = [];
+/** The portal compiled once for the suite; each test starts it as its own process. */
+let build: PortalBuild;
 
 /** A temp dir the postgres user can traverse (mkdtemp creates it 0700). */
 function tempRoot(): string {
@@ -84,17 +88,22 @@ function listedEmails(list: unknown): string[] {
   return items.map((u) => u.email);
 }
 
+beforeAll(async () => {
+  build = await buildPortal();
+}, 60_000);
+
 afterEach(async () => {
-  await killAllPortals();
+  await killAllChildren();
 });
 
 afterAll(async () => {
-  await killAllPortals();
+  await killAllChildren();
   for (const root of roots.splice(0)) {
     // A failed test can leave an embedded server behind: only one running in this temp dir.
     await stopPostgresUnder(root);
     fs.rmSync(root, { recursive: true, force: true });
   }
+  build?.remove();
 });
 
 describe('the portal process with the embedded database', () => {
@@ -108,7 +117,7 @@ describe('the portal process with the embedded database', () => {
     };
 
     // First run: initdb, migrations, a generated token printed once.
-    const first = await startPortal(vars);
+    const first = await startPortal(build, vars);
     await first.waitUntilHealthy(60_000);
     const token = generatedToken(first);
 
@@ -145,7 +154,7 @@ describe('the portal process with the embedded database', () => {
     expect(fs.existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false);
 
     // Second run on the same directory: a new token, the same data.
-    const second = await startPortal(vars);
+    const second = await startPortal(build, vars);
     await second.waitUntilHealthy(30_000);
     const secondToken = generatedToken(second);
     expect(secondToken).not.toBe(token);
@@ -163,7 +172,7 @@ describe('the portal process with the embedded database', () => {
     expect(isAlive(orphan!)).toBe(true);
 
     // Third run: the orphan is stopped, the server restarts on the same data.
-    const third = await startPortal(vars);
+    const third = await startPortal(build, vars);
     await third.waitUntilHealthy(45_000);
     expect(isAlive(orphan!)).toBe(false);
     const thirdToken = generatedToken(third);
@@ -216,13 +225,13 @@ describe('configuration errors', () => {
 
   it('each stops the process with exit code 1 and one line naming the variable', async () => {
     const root = tempRoot();
-    // Side by side: each is a full ts-node start-up.
+    // Side by side: each is a full start-up of Node and the portal's modules.
     const outcomes = await Promise.all(
       cases.map(async ({ name, vars }, i) => {
         const dataDir = path.join(root, `data-${i}`);
         const dbPort = await freePort();
         const httpPort = await freePort();
-        const portal = await startPortal({
+        const portal = await startPortal(build, {
           ...asteriskVars(path.join(root, `asterisk-${i}`)),
           PORT: String(httpPort),
           EMBEDDED_DB_DIR: dataDir,
@@ -270,7 +279,7 @@ describe('the portal process with DATABASE_URL and PORTAL_API_TOKEN', () => {
   let drop: (() => Promise<void>) | undefined;
 
   afterAll(async () => {
-    await killAllPortals();
+    await killAllChildren();
     await drop?.();
   });
 
@@ -279,7 +288,7 @@ describe('the portal process with DATABASE_URL and PORTAL_API_TOKEN', () => {
     drop = db.drop;
     const token = `tok-${randomBytes(24).toString('hex')}`;
     const root = tempRoot();
-    const portal = await startPortal({
+    const portal = await startPortal(build, {
       ...asteriskVars(root),
       DATABASE_URL: db.url,
       PORTAL_API_TOKEN: token,

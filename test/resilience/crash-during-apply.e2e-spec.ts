@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { stripHeader } from '../../src/asterisk/generation/file-header';
 import { AsteriskSandbox } from '../support/asterisk-sandbox';
-import { freePort } from '../support/portal-process';
+import { freePort, type PortalProcess } from '../support/portal-process';
 import { openRig, type Rig } from './support/rig';
 import {
   BodyPair,
@@ -14,7 +14,6 @@ import {
 } from './support/generated-files';
 import { call, describeReply } from './support/http-client';
 import { armKill, PHASE_TRIGGERS, Trigger } from './support/kill-triggers';
-import { launchPortal, Portal, PortalBuild } from './support/portal-launcher';
 import { Random, seedFromEnv } from './support/random';
 
 const KILLS = 20;
@@ -54,19 +53,17 @@ function phaseOf(c: Pick<Cycle, 'audit' | 'files' | 'lastGood' | 'temps'>): stri
 
 describe('resilience: SIGKILL during apply, restart, recover', () => {
   let rig: Rig | undefined;
-  let build: PortalBuild;
   let box: AsteriskSandbox;
-  let db: { url: string; drop: () => Promise<void> };
   let pg: Client;
-  let portal: Portal;
+  let portal: PortalProcess;
+  /** The same port for every restart. */
   let env: Record<string, string>;
 
   beforeAll(async () => {
     rig = await openRig();
-    ({ build, box, db, pg } = rig);
-    env = { DATABASE_URL: db.url, PORT: String(await freePort()), ...box.env() };
-    portal = await launchPortal(build, env);
-    await portal.waitHealthy();
+    ({ box, pg } = rig);
+    env = { PORT: String(await freePort()) };
+    portal = await rig.launch(env);
   }, 30_000);
 
   afterAll(async () => {
@@ -177,8 +174,7 @@ describe('resilience: SIGKILL during apply, restart, recover', () => {
 
       box.clearFaults();
       const t1 = Date.now();
-      portal = await launchPortal(build, env);
-      await portal.waitHealthy();
+      portal = await rig!.launch(env);
       const restartMs = Date.now() - t1;
 
       const files = readFiles(box);

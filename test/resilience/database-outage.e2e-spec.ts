@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { AsteriskSandbox } from '../support/asterisk-sandbox';
+import { killAllChildren, type PortalProcess } from '../support/portal-process';
 import { serverUrl } from '../support/test-database';
 import { openRig, type Rig } from './support/rig';
 import {
@@ -13,7 +14,6 @@ import {
   readFiles,
 } from './support/generated-files';
 import { call, describeReply, Reply, routeTable } from './support/http-client';
-import { killAllPortals, launchPortal, Portal, PortalBuild } from './support/portal-launcher';
 import { OutageMode, TcpProxy } from './support/tcp-proxy';
 
 const OUTAGE_MS = 5_000;
@@ -95,24 +95,21 @@ function logLinesAbout(output: string, requestId: string | undefined): string[] 
 
 describe('resilience: the database goes away and comes back (TCP proxy)', () => {
   let rig: Rig | undefined;
-  let build: PortalBuild;
   let box: AsteriskSandbox;
-  let db: { url: string; drop: () => Promise<void> };
   let pg: Client;
   let proxy: TcpProxy;
-  let portal: Portal;
+  let portal: PortalProcess;
   const acknowledged = new Map<string, string>();
   const summaries: string[] = [];
 
   beforeAll(async () => {
     rig = await openRig();
-    ({ build, box, db, pg } = rig);
+    ({ box, pg } = rig);
     const server = new URL(serverUrl());
     proxy = new TcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
-    const viaProxy = new URL(db.url);
+    const viaProxy = new URL(rig.db.url);
     viaProxy.port = String(await proxy.start());
-    portal = await launchPortal(build, { DATABASE_URL: viaProxy.toString(), ...box.env() });
-    await portal.waitHealthy();
+    portal = await rig.launch({ DATABASE_URL: viaProxy.toString() });
   }, 30_000);
 
   // A test that failed mid-outage must not leave the next one without its database.
@@ -123,7 +120,7 @@ describe('resilience: the database goes away and comes back (TCP proxy)', () => 
 
   afterAll(async () => {
     if (summaries.length) process.stdout.write(`${summaries.join('\n')}\n`);
-    await killAllPortals();
+    await killAllChildren();
     await proxy?.close();
     await rig?.close();
   }, 30_000);
@@ -295,7 +292,7 @@ describe('resilience: the database goes away and comes back (TCP proxy)', () => 
     const files = readFiles(box);
     await proxy.resume();
     box.clearFaults();
-    await portal.waitHealthy(RECOVERY_LIMIT_MS);
+    await portal.waitUntilHealthy(RECOVERY_LIMIT_MS);
     const next = await call(portal.baseUrl, 'POST', '/apply');
     const { rows: audit } = await pg.query<{ id: string; outcome: string; summary: string }>(
       'SELECT id, outcome, summary FROM apply_audit_log ORDER BY started_at',

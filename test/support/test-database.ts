@@ -8,14 +8,16 @@ export function serverUrl(): string {
   return process.env.TEST_DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
 }
 
+/** `url` with its database name replaced. */
 export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();
 }
 
-export async function adminQuery(sql: string): Promise<void> {
-  const client = new Client({ connectionString: serverUrl(), connectionTimeoutMillis: 3000 });
+/** One statement on `server`'s maintenance database (CREATE/DROP DATABASE). */
+export async function adminQuery(sql: string, server = serverUrl()): Promise<void> {
+  const client = new Client({ connectionString: server, connectionTimeoutMillis: 3000 });
   await client.connect();
   try {
     await client.query(sql);

@@ -1,8 +1,8 @@
 import { Client } from 'pg';
 import { AsteriskSandbox } from '../../support/asterisk-sandbox';
 import { loadSummary, runMixedLoad, verifyAfterLoad } from './mixed-load';
+import { type PortalProcess, rssMb } from '../../support/portal-process';
 import { openRig, type Rig } from './rig';
-import { launchPortal, Portal, PortalBuild, rssMb } from './portal-launcher';
 import { seedFromEnv } from './random';
 
 const CLIENTS = 32;
@@ -14,17 +14,14 @@ const CLIENTS = 32;
 export function mixedLoadSuite(title: string, label: string, durationMs: number): void {
   describe(title, () => {
     let rig: Rig | undefined;
-    let build: PortalBuild;
     let box: AsteriskSandbox;
-    let db: { url: string; drop: () => Promise<void> };
     let pg: Client;
-    let portal: Portal;
+    let portal: PortalProcess;
 
     beforeAll(async () => {
       rig = await openRig();
-      ({ build, box, db, pg } = rig);
-      portal = await launchPortal(build, { DATABASE_URL: db.url, ...box.env() });
-      await portal.waitHealthy();
+      ({ box, pg } = rig);
+      portal = await rig.launch();
     }, 60_000);
 
     afterAll(async () => {
