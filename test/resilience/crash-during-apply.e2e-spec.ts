@@ -1,11 +1,10 @@
 import { Client } from 'pg';
-import { stripHeader } from '../../src/asterisk/generation/file-header';
 import { AsteriskSandbox } from '../support/asterisk-sandbox';
 import { freePort, type PortalProcess } from '../support/portal-process';
 import { openRig, type Rig } from './support/rig';
 import {
-  BodyPair,
-  bodiesOf,
+  hashesOf,
+  StateHashes,
   classifyPair,
   headerProblems,
   readFiles,
@@ -123,18 +122,15 @@ describe('resilience: SIGKILL during apply, restart, recover', () => {
       const rotated = rng.pick(items.filter((u) => u.id !== victim.id));
       await ok('POST', `/users/${rotated.id}/sip-password`);
       const dry = (await ok('POST', '/apply?dryRun=true')) as {
-        files: { changed: boolean; content: string }[];
+        files: { changed: boolean; sha256: string }[];
       };
       if (!dry.files.every((f) => f.changed))
         fail('precondition: the dry run does not change both files');
-      const before = bodiesOf(readFiles(box));
+      const before = hashesOf(readFiles(box));
       if (!before) throw new Error('the files of the previous good apply are missing');
-      const states: Record<string, BodyPair> = {
+      const states: Record<string, StateHashes> = {
         old: before,
-        new: {
-          endpoints: stripHeader(dry.files[0].content),
-          routing: stripHeader(dry.files[1].content),
-        },
+        new: { endpoints: dry.files[0].sha256, routing: dry.files[1].sha256 },
       };
       const known = new Set((await auditRows()).map((r) => r.id));
 

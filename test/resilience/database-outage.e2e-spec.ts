@@ -7,8 +7,8 @@ import { killAllChildren, type PortalProcess } from '../support/portal-process';
 import { serverUrl } from '../support/test-database';
 import { openRig, type Rig } from './support/rig';
 import {
-  BodyPair,
-  bodiesOf,
+  hashesOf,
+  StateHashes,
   classifyPair,
   headerProblems,
   readFiles,
@@ -268,17 +268,17 @@ describe('resilience: the database goes away and comes back (TCP proxy)', () => 
 
   it('an apply in flight when the database goes away: the pair stays whole, the audit log recovers', async () => {
     expect((await call(portal.baseUrl, 'POST', '/apply')).status).toBe(200);
-    const old = bodiesOf(readFiles(box));
+    const old = hashesOf(readFiles(box));
     const created = await call(portal.baseUrl, 'POST', '/users', {
       name: 'Mid Apply',
       email: 'mid-apply@outage.example.com',
     });
     expect(created.status).toBe(201);
     const dry = await call(portal.baseUrl, 'POST', '/apply?dryRun=true');
-    const planned = (dry.body as { files: { content: string }[] }).files.map((f) => f.content);
-    const states: Record<string, BodyPair> = {
+    const planned = (dry.body as { files: { sha256: string }[] }).files.map((f) => f.sha256);
+    const states: Record<string, StateHashes> = {
       old: old!,
-      new: bodiesOf({ endpoints: planned[0], routing: planned[1] })!,
+      new: { endpoints: planned[0], routing: planned[1] },
     };
     box.setFaults({ delayMs: { 'module reload res_pjsip.so': 1_500 } });
     const applying = call(portal.baseUrl, 'POST', '/apply', undefined, 30_000);

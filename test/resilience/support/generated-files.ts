@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  contentHash,
   isUnmodified,
   parseHeader,
   stripHeader,
@@ -14,6 +15,11 @@ export const KINDS: Kind[] = ['endpoints', 'routing'];
 export type FilePair = Record<Kind, string | null>;
 /** The bodies (headers stripped) of a known state of the pair. */
 export type BodyPair = Record<Kind, string>;
+/**
+ * A known state of the pair as the SHA-256 of each body: what a dry run's `sha256` gives
+ * (its `content` shows the digests redacted, so only the hash pins the real body).
+ */
+export type StateHashes = Record<Kind, string>;
 
 function readIfExists(file: string): string | null {
   try {
@@ -59,17 +65,23 @@ export function bodiesOf(files: FilePair): BodyPair | null {
   return { endpoints: stripHeader(files.endpoints), routing: stripHeader(files.routing) };
 }
 
+export function hashesOf(files: FilePair): StateHashes | null {
+  const bodies = bodiesOf(files);
+  if (!bodies) return null;
+  return { endpoints: contentHash(bodies.endpoints), routing: contentHash(bodies.routing) };
+}
+
 /**
  * Which known state each file is from: the state's name when both are from the same one,
  * otherwise a description such as `mixed (endpoints: new, routing: old)`.
  */
-export function classifyPair(files: FilePair, states: Record<string, BodyPair>): string {
+export function classifyPair(files: FilePair, states: Record<string, StateHashes>): string {
   const from = (kind: Kind): string => {
     const text = files[kind];
     if (text === null) return 'missing';
-    const body = stripHeader(text);
+    const hash = contentHash(stripHeader(text));
     const names = Object.entries(states)
-      .filter(([, s]) => s[kind] === body)
+      .filter(([, s]) => s[kind] === hash)
       .map(([name]) => name);
     return names.length ? names.join('|') : 'unknown';
   };
