@@ -67,10 +67,17 @@ async function bootstrap(): Promise<void> {
 
   if (!env.DATABASE_URL) {
     const dataDir = path.resolve(env.EMBEDDED_DB_DIR);
-    embedded = await startEmbeddedPostgres({ dataDir, port: env.EMBEDDED_DB_PORT });
+    // The server's own log (and initdb's) becomes part of the portal's log.
+    const dbLog = new BootstrapLogger(env.LOG_LEVEL);
+    embedded = await startEmbeddedPostgres({
+      dataDir,
+      port: env.EMBEDDED_DB_PORT,
+      onLog: (line, level) => dbLog[level === 'info' ? 'log' : level](line, 'EmbeddedPostgres'),
+    });
     process.env.DATABASE_URL = embedded.url;
-    process.stdout.write(
-      `${JSON.stringify({ level: 30, time: Date.now(), msg: `DATABASE_URL is not set; using the embedded PostgreSQL in ${dataDir} on 127.0.0.1:${env.EMBEDDED_DB_PORT}` })}\n`,
+    dbLog.log(
+      `DATABASE_URL is not set; using the embedded PostgreSQL in ${dataDir} on 127.0.0.1:${env.EMBEDDED_DB_PORT}`,
+      'EmbeddedPostgres',
     );
   }
 

@@ -28,8 +28,19 @@ function tempRoot(mode = 0o755): string {
   return dir;
 }
 
-async function start(dataDir: string, port: number): Promise<EmbeddedPostgresHandle> {
-  const handle = await startEmbeddedPostgres({ dataDir, port });
+/** What onLog received, one `level: line` string per call. */
+type LogLines = string[];
+
+async function start(
+  dataDir: string,
+  port: number,
+  logged: LogLines = [],
+): Promise<EmbeddedPostgresHandle> {
+  const handle = await startEmbeddedPostgres({
+    dataDir,
+    port,
+    onLog: (line, level) => logged.push(`${level}: ${line}`),
+  });
   handles.push(handle);
   return handle;
 }
@@ -44,9 +55,13 @@ async function query<T extends object>(url: string, sql: string): Promise<T[]> {
   }
 }
 
-async function startError(dataDir: string, port: number): Promise<EmbeddedPostgresError> {
+async function startError(
+  dataDir: string,
+  port: number,
+  logged: LogLines = [],
+): Promise<EmbeddedPostgresError> {
   try {
-    await start(dataDir, port);
+    await start(dataDir, port, logged);
   } catch (err) {
     expect(err).toBeInstanceOf(EmbeddedPostgresError);
     return err as EmbeddedPostgresError;
@@ -107,14 +122,33 @@ describe('startEmbeddedPostgres', () => {
       const dataDir = path.join(tempRoot(), 'data');
       const port = await freePort();
 
-      const first = await start(dataDir, port);
+      const logged: LogLines = [];
+      const first = await start(dataDir, port, logged);
       expect(first.url).toBe(`postgres://postgres:postgres@127.0.0.1:${port}/portal`);
       expect(fs.existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+      // initdb's output and the server's own log reach onLog, line by line.
+      expect(logged).toContainEqual(expect.stringMatching(/^info: creating subdirectories/));
+      expect(logged).toContainEqual(
+        expect.stringMatching(/^info: .* LOG: +database system is ready to accept connections$/),
+      );
       await query(first.url, 'CREATE TABLE note (id int PRIMARY KEY, body text)');
       await query(first.url, `INSERT INTO note VALUES (1, 'kept')`);
+      await expect(
+        query(first.url, `INSERT INTO note VALUES (1, 'rejected value')`),
+      ).rejects.toThrow(/duplicate key/);
       await Promise.all([first.stop(), first.stop()]);
       await first.stop();
       expect(postmasterPid(dataDir)).toBeUndefined();
+      // A failed statement is a warning of one line, without the statement or the row's values.
+      expect(logged).toContainEqual(
+        expect.stringMatching(/^warn: .* ERROR: +duplicate key value violates unique constraint/),
+      );
+      expect(logged.filter((line) => /rejected value|INSERT|DETAIL/.test(line))).toEqual([]);
+      // The server's shutdown is logged, and nothing "unexpected".
+      expect(logged).toContainEqual(
+        expect.stringMatching(/^info: .*database system is shut down$/),
+      );
+      expect(logged.filter((line) => line.includes('unexpectedly'))).toEqual([]);
 
       const second = await start(dataDir, port);
       expect(second.url).toBe(first.url);
@@ -156,8 +190,8 @@ describe('startEmbeddedPostgres', () => {
         child.on('exit', (code) => reject(new Error(`child exited (${code}): ${err}`)));
       });
 
-      // The package's own SIGINT/SIGTERM/exit/... handlers are gone; only the module's
-      // last-resort exit listener is added.
+      // No signal handlers (main.ts owns the shutdown order); only the module's last-resort
+      // exit listener is added.
       expect(report.after).toEqual({ ...report.before, exit: report.before.exit + 1 });
 
       const orphan = postmasterPid(dataDir);
@@ -186,11 +220,44 @@ describe('startEmbeddedPostgres', () => {
       servers.push(blocker);
       await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
 
-      const err = await startError(dataDir, port);
+      const logged: LogLines = [];
+      const err = await startError(dataDir, port, logged);
       expect(err.message).not.toMatch(/[\r\n]/);
       expect(err.message).toContain(`Port ${port}`);
       expect(err.message).toContain('EMBEDDED_DB_PORT');
       expect(postmasterPid(dataDir)).toBeUndefined();
+      // PostgreSQL's own account of it reached the log, its FATAL line as a warning.
+      expect(logged).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^info: .* LOG: +could not bind IPv4 address "127.0.0.1": Address already in use`,
+          ),
+        ),
+      );
+      expect(logged).toContainEqual(
+        expect.stringMatching(/^warn: .* FATAL: +could not create any TCP\/IP sockets$/),
+      );
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'reports a crash of the running server through onLog',
+    async () => {
+      const dataDir = path.join(tempRoot(), 'data');
+      const logged: LogLines = [];
+      const handle = await start(dataDir, await freePort(), logged);
+      const postmaster = postmasterPid(dataDir)!;
+
+      process.kill(postmaster, 'SIGKILL');
+      for (let i = 0; i < 100 && !logged.some((l) => l.includes('unexpectedly')); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(logged.filter((l) => l.includes('unexpectedly'))).toEqual([
+        'error: embedded PostgreSQL exited unexpectedly (SIGKILL)',
+      ]);
+      await handle.stop();
+      expect(isRunning(postmaster)).toBe(false);
     },
     TIMEOUT_MS,
   );
