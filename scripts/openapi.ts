@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
-import { buildOpenApiDocument } from '../src/app.setup';
 import { AppModule } from '../src/app.module';
+import { buildOpenApiDocument } from '../src/common/http/openapi-document';
 
 /**
  * Writes openapi.json at the repo root. Preview mode builds the route graph without

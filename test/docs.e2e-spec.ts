@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
+import { version } from '../package.json';
 import { bootApp, TestApp } from './support/app';
 
 describe('OpenAPI docs', () => {
@@ -44,8 +45,176 @@ describe('OpenAPI docs', () => {
         'ApplyStatusDto',
         'ErrorResponseDto',
         'HealthDto',
+        'ApplyFailedDto',
+        'ApplyLogListDto',
       ]),
     );
     expect(doc.components.schemas.CreateUserDto.properties.name.example).toBe('Alice Smith');
+  });
+
+  describe('for a generated client', () => {
+    // The document as JSON: the test reads it by path, as a client generator would.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    type Schema = Record<string, any>;
+    let doc: Schema;
+    const schema = (name: string): Schema => doc.components.schemas[name];
+    const operations = (): [string, Schema][] =>
+      Object.entries<Record<string, Schema>>(doc.paths).flatMap(([path, ops]) =>
+        Object.entries(ops).map(([method, op]): [string, Schema] => [
+          `${method.toUpperCase()} ${path}`,
+          op,
+        ]),
+      );
+    beforeAll(async () => {
+      doc = (await request(t.app.getHttpServer()).get('/docs-json')).body;
+    });
+
+    it('names each operation as a method of a client', () => {
+      expect(
+        Object.fromEntries(operations().map(([route, op]) => [route, op.operationId])),
+      ).toEqual({
+        'POST /users': 'createUser',
+        'GET /users': 'listUsers',
+        'DELETE /users/{id}': 'deleteUser',
+        'POST /users/{id}/sip-password': 'rotateSipPassword',
+        'POST /apply': 'applyConfig',
+        'GET /apply/status': 'getApplyStatus',
+        'GET /apply/logs': 'listApplyLogs',
+        'GET /health': 'getHealth',
+      });
+      // The same style for any route added later: a verb and a noun, no controller names.
+      for (const [, op] of operations()) expect(op.operationId).toMatch(/^[a-z]+(?:[A-Z][a-z]+)+$/);
+    });
+
+    it('documents every response a route gives, each with a description and a schema', () => {
+      const statuses = Object.fromEntries(
+        operations().map(([route, op]) => [route, Object.keys(op.responses).sort()]),
+      );
+      const token = ['400', '401', '429', '500', '503'];
+      const body = ['413', '415'];
+      expect(statuses).toEqual({
+        'POST /users': ['201', ...token, '409', ...body].sort(),
+        'GET /users': ['200', ...token].sort(),
+        'DELETE /users/{id}': ['204', ...token, '404'].sort(),
+        'POST /users/{id}/sip-password': ['200', ...token, '404', ...body].sort(),
+        'POST /apply': ['200', ...token, '502', ...body].sort(),
+        'GET /apply/status': ['200', ...token].sort(),
+        'GET /apply/logs': ['200', ...token].sort(),
+        'GET /health': ['200', '503'],
+      });
+      for (const [route, op] of operations()) {
+        for (const [status, response] of Object.entries<Schema>(op.responses)) {
+          const where = `${route} ${status}`;
+          expect({ where, description: response.description }).toEqual({
+            where,
+            description: expect.stringMatching(/\S{3}/),
+          });
+          if (status === '204') continue;
+          const s = response.content?.['application/json']?.schema;
+          expect({ where, schema: s }).toEqual({ where, schema: expect.any(Object) });
+          if (Number(status) >= 400 && status !== '502' && route !== 'GET /health') {
+            expect({ where, s }).toEqual({
+              where,
+              s: { $ref: '#/components/schemas/ErrorResponseDto' },
+            });
+          }
+        }
+      }
+      expect(doc.paths['/users'].get.responses['429'].headers['Retry-After'].schema.type).toBe(
+        'integer',
+      );
+    });
+
+    it('has the 502 of POST /apply and every error body name what the real body holds', () => {
+      expect(doc.paths['/apply'].post.responses['502'].content['application/json'].schema).toEqual({
+        $ref: '#/components/schemas/ApplyFailedDto',
+      });
+      expect(schema('ApplyFailedDto').required.sort()).toEqual(
+        [
+          'statusCode',
+          'error',
+          'message',
+          'requestId',
+          'id',
+          'outcome',
+          'users',
+          'hash',
+          'durationMs',
+          'files',
+          'reason',
+        ].sort(),
+      );
+      expect(schema('ErrorResponseDto').required.sort()).toEqual(
+        ['error', 'message', 'requestId', 'statusCode'].sort(),
+      );
+    });
+
+    it('gives types and formats: integers, uuids, emails, names, timestamps, closed bodies', () => {
+      const prop = (name: string, property: string) => schema(name).properties[property];
+      for (const path of ['/users', '/apply/logs']) {
+        for (const p of doc.paths[path].get.parameters.filter((q: Schema) =>
+          ['limit', 'offset'].includes(q.name),
+        )) {
+          expect({ path, name: p.name, type: p.schema.type }).toEqual({
+            path,
+            name: p.name,
+            type: 'integer',
+          });
+        }
+      }
+      expect(doc.paths['/apply/logs'].get.parameters.map((p: Schema) => p.name).sort()).toEqual([
+        'limit',
+        'offset',
+      ]);
+      expect(prop('UserDto', 'extension').type).toBe('integer');
+      expect(prop('ErrorResponseDto', 'statusCode').type).toBe('integer');
+      // No count anywhere is a float.
+      expect(JSON.stringify(doc)).not.toContain('"type":"number"');
+
+      for (const [name, property] of [
+        ['UserDto', 'id'],
+        ['CreatedUserDto', 'id'],
+        ['ApplyResultDto', 'id'],
+        ['ApplyFailedDto', 'id'],
+        ['ApplyLogDto', 'id'],
+      ]) {
+        expect({ name, format: prop(name, property).format }).toEqual({ name, format: 'uuid' });
+      }
+      for (const path of ['/users/{id}', '/users/{id}/sip-password']) {
+        const ops = Object.values<Schema>(doc.paths[path]);
+        for (const op of ops) {
+          expect(op.parameters.find((p: Schema) => p.name === 'id').schema).toEqual({
+            type: 'string',
+            format: 'uuid',
+          });
+        }
+      }
+      for (const name of ['CreateUserDto', 'UserDto', 'CreatedUserDto']) {
+        expect(prop(name, 'email')).toMatchObject({ format: 'email', maxLength: 254 });
+        expect(prop(name, 'name')).toMatchObject({ maxLength: 100, minLength: 1 });
+        expect(new RegExp(prop(name, 'name').pattern, 'u').test("Zoë O'Brien (Sales)")).toBe(true);
+        expect(new RegExp(prop(name, 'name').pattern, 'u').test('Eve\n[x]')).toBe(false);
+      }
+      for (const [name, property] of [
+        ['UserDto', 'createdAt'],
+        ['ApplyLogDto', 'startedAt'],
+        ['ApplyLogDto', 'finishedAt'],
+      ]) {
+        expect({ name, format: prop(name, property).format }).toEqual({
+          name,
+          format: 'date-time',
+        });
+      }
+
+      const bodies = operations()
+        .map(([, op]) => op.requestBody?.content['application/json'].schema.$ref)
+        .filter(Boolean);
+      expect(bodies).toEqual(['#/components/schemas/CreateUserDto']);
+      expect(schema('CreateUserDto').additionalProperties).toBe(false);
+
+      expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(['apply', 'health', 'users']);
+      for (const tag of doc.tags) expect(tag.description).toMatch(/\S/);
+      expect(doc.info.version).toBe(version);
+    });
   });
 });

@@ -85,12 +85,32 @@ describe('Users API (real PostgreSQL)', () => {
     expect(past.body).toEqual({ items: [], total: 3 });
   });
 
-  it('rejects bad list parameters with 400', async () => {
-    for (const q of ['limit=0', 'limit=1001', 'limit=abc', 'offset=-1', 'sort=name']) {
+  it('rejects bad list parameters with 400 and one message per problem', async () => {
+    const limit = 'limit must be an integer from 1 to 1000';
+    const offset = 'offset must be an integer from 0 to 1000000';
+    const cases: [string, string][] = [
+      ['limit=0', limit],
+      ['limit=1001', limit],
+      ['limit=abc', limit],
+      ['limit=', limit],
+      ['limit=1.5', limit],
+      ['limit=1e3', limit],
+      ['limit=0x10', limit],
+      ['limit=%207', limit],
+      ['offset=-1', offset],
+      ['offset=99999999999999999999', offset],
+      ['sort=name', 'property sort should not exist'],
+      ['limit=2&limit=3', 'limit must be given once'],
+      ['offset=1&offset=1', 'offset must be given once'],
+      ['search=a&search=b', 'search must be given once'],
+      ['limit=abc&offset=-1', `${limit}; ${offset}`],
+    ];
+    const answers = [];
+    for (const [q] of cases) {
       const res = await http().get(`/users?${q}`).set('Authorization', t.auth);
-      expect(res.status).toBe(400);
-      expect(res.body.message).toEqual(expect.any(String));
+      answers.push([q, res.status, res.body.message]);
     }
+    expect(answers).toEqual(cases.map(([q, message]) => [q, 400, message]));
   });
 
   it('deletes a user, frees the extension for the next create, 404s the second time', async () => {
@@ -153,6 +173,136 @@ describe('Users API (real PostgreSQL)', () => {
     expect(await rowCount()).toEqual({ users: 0, extensions: 0 });
     const health = await http().get('/health').expect(200);
     expect(health.body).toEqual({ status: 'ok', database: 'up' });
+  });
+
+  it('says which part of the Authorization header is wrong', async () => {
+    const token = t.auth.replace(/^Bearer /, '');
+    const answers = [];
+    for (const header of [
+      undefined,
+      token,
+      'Basic abc',
+      'Bearer',
+      `Bearer ${token} x`,
+      'Bearer nope',
+    ]) {
+      let req = http().get('/users');
+      if (header !== undefined) req = req.set('Authorization', header);
+      const res = await req;
+      answers.push([header === token ? '<token>' : header, res.status, res.body.message]);
+    }
+    const form = 'Authorization header must be "Bearer <token>"';
+    expect(answers).toEqual([
+      [undefined, 401, 'Missing Authorization header: send "Bearer <token>"'],
+      ['<token>', 401, form],
+      ['Basic abc', 401, form],
+      ['Bearer', 401, form],
+      [`Bearer ${token} x`, 401, form],
+      ['Bearer nope', 401, 'Invalid API token'],
+    ]);
+  });
+
+  it('a create with problems gets one message for each, the one that matters', async () => {
+    const cases: [unknown, string][] = [
+      [{ email: 'x@example.com' }, 'name is required'],
+      [{ name: 'Eve' }, 'email is required'],
+      [{}, 'name is required; email is required'],
+      [{ name: null, email: 'x@example.com' }, 'name is required'],
+      [{ name: 42, email: 'x@example.com' }, 'name must be a string'],
+      [{ name: ['Eve'], email: 'x@example.com' }, 'name must be a string'],
+      [{ name: '   ', email: 'x@example.com' }, 'name must be 1 to 100 characters after trimming'],
+      [
+        { name: 'a'.repeat(101), email: 'x@example.com' },
+        'name must be 1 to 100 characters after trimming',
+      ],
+      [
+        { name: 'Eve; x', email: 'x@example.com' },
+        'name may contain only letters, digits, spaces and . , \' - _ ( ) & (no control characters or ; " [ ] < > \\)',
+      ],
+      [{ name: 'Eve', email: 7 }, 'email must be a string'],
+      [
+        { name: 'Eve', email: 'nope' },
+        'email must be a valid email address of at most 254 characters',
+      ],
+      [{ name: 'Eve', email: 'e@example.com', admin: true }, 'property admin should not exist'],
+    ];
+    const answers = [];
+    for (const [body] of cases) {
+      const res = await http()
+        .post('/users')
+        .set('Authorization', t.auth)
+        .send(body as object);
+      answers.push([body, res.status, res.body.message]);
+    }
+    expect(answers).toEqual(cases.map(([body, message]) => [body, 400, message]));
+    expect(await rowCount()).toEqual({ users: 0, extensions: 0 });
+  });
+
+  // POST /apply is checked the same way in apply-api.e2e-spec.ts, beside a sandbox.
+  it('a body that is not JSON gets 415, and JSON that is not an object gets 400', async () => {
+    const post = (path: string, type: string, data: string) =>
+      http().post(path).set('Authorization', t.auth).set('Content-Type', type).send(data);
+    const u = await create('Body', 'body@example.com').expect(201);
+    const answers = [];
+    for (const path of ['/users', `/users/${u.body.id}/sip-password`]) {
+      for (const [type, data] of [
+        ['application/x-www-form-urlencoded', 'name=Eve&email=eve%40example.com'],
+        ['text/plain', '{"name":"Eve","email":"eve@example.com"}'],
+        ['application/octet-stream', '{}'],
+        ['application/json', 'null'],
+        ['application/json', '"str"'],
+        ['application/json', '[]'],
+        ['application/json', '42'],
+        ['application/json', 'true'],
+      ]) {
+        const res = await post(path, type, data);
+        answers.push([path, type, data, res.status, res.body.message]);
+      }
+    }
+    const notJson = 'Request body must be JSON (Content-Type: application/json)';
+    const notObject = 'Request body must be a JSON object';
+    expect(answers).toEqual(
+      ['/users', `/users/${u.body.id}/sip-password`].flatMap((path) => [
+        [path, 'application/x-www-form-urlencoded', expect.any(String), 415, notJson],
+        [path, 'text/plain', expect.any(String), 415, notJson],
+        [path, 'application/octet-stream', '{}', 415, notJson],
+        [path, 'application/json', 'null', 400, notObject],
+        [path, 'application/json', '"str"', 400, notObject],
+        [path, 'application/json', '[]', 400, notObject],
+        [path, 'application/json', '42', 400, notObject],
+        [path, 'application/json', 'true', 400, notObject],
+      ]),
+    );
+    expect(await rowCount()).toEqual({ users: 1, extensions: 1 });
+  });
+
+  it('rotating refuses a body or query field by name, like every other route', async () => {
+    const u = await create('Rotate Body', 'rb@example.com').expect(201);
+    const digest = async () =>
+      (await pg.query('SELECT md5_digest FROM extension')).rows[0].md5_digest as string;
+    const before = await digest();
+    const rotate = (query = '') =>
+      http().post(`/users/${u.body.id}/sip-password${query}`).set('Authorization', t.auth);
+    const withField = await rotate().send({ sipPassword: 'mine' });
+    expect([withField.status, withField.body.message]).toEqual([
+      400,
+      'property sipPassword should not exist',
+    ]);
+    const withQuery = await rotate('?password=mine');
+    expect([withQuery.status, withQuery.body.message]).toEqual([
+      400,
+      'property password should not exist',
+    ]);
+    expect(await digest()).toBe(before);
+    await rotate().send({}).expect(200);
+    await rotate().expect(200);
+  });
+
+  it('deleting refuses a query parameter by name', async () => {
+    const u = await create('Delete Query', 'dq@example.com').expect(201);
+    const res = await http().delete(`/users/${u.body.id}?force=1`).set('Authorization', t.auth);
+    expect([res.status, res.body.message]).toEqual([400, 'property force should not exist']);
+    expect(await rowCount()).toEqual({ users: 1, extensions: 1 });
   });
 
   describe('hostile input gets a 4xx and writes no row', () => {

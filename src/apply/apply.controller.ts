@@ -1,20 +1,20 @@
-import { Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiBearerAuth,
   ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
-  ApiServiceUnavailableResponse,
   ApiTags,
-  ApiUnauthorizedResponse,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import type { Request } from 'express';
+import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/api-error-responses';
+import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
 import { ApplyService } from './apply.service';
 import {
-  ApplyLogDto,
+  ApplyFailedDto,
+  ApplyLogListDto,
   ApplyLogsQueryDto,
   ApplyQueryDto,
   ApplyResultDto,
@@ -24,7 +24,6 @@ import {
 
 @ApiTags('apply')
 @ApiBearerAuth()
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing or wrong bearer token' })
 @ApiExtraModels(ApplyResultDto, DryRunResultDto)
 @Controller('apply')
 export class ApplyController {
@@ -33,22 +32,30 @@ export class ApplyController {
   @Post()
   @HttpCode(200)
   @ApiOperation({
+    operationId: 'applyConfig',
     summary: 'Write the Asterisk config from the database, reload and verify it',
     description:
-      'Serialized across all portal processes. On failure the last good files are restored and Asterisk reloaded with them.',
+      'Serialized across all portal processes. On failure the last good files are restored and Asterisk reloaded with them. Takes no body: options are query parameters (a body field such as "dryRun" is refused, so it never runs a real apply by mistake).',
   })
   @ApiOkResponse({
+    description: 'The apply succeeded (ApplyResultDto), or the dry run (DryRunResultDto)',
     schema: {
       oneOf: [{ $ref: getSchemaPath(ApplyResultDto) }, { $ref: getSchemaPath(DryRunResultDto) }],
     },
   })
-  @ApiBadGatewayResponse({ type: ApplyResultDto, description: 'Asterisk or the disk failed' })
-  @ApiServiceUnavailableResponse({
-    type: ErrorResponseDto,
-    description: 'The database is unreachable',
+  @ApiErrorResponses({
+    400: 'dryRun is not true or false, or is repeated; or an unknown parameter or body field',
+    ...TOKEN_ERRORS,
+    ...BODY_ERRORS,
+  })
+  @ApiBadGatewayResponse({
+    type: ApplyFailedDto,
+    description:
+      'Asterisk or the disk failed; the outcome says whether the last good files are back',
   })
   apply(
     @Query() query: ApplyQueryDto,
+    @Body(NoFieldsPipe) _body: unknown,
     @Req() req: Request & { id?: unknown },
   ): Promise<ApplyResultDto | DryRunResultDto> {
     if (query.dryRun) return this.applies.dryRun();
@@ -56,16 +63,27 @@ export class ApplyController {
   }
 
   @Get('status')
-  @ApiOperation({ summary: 'Whether the database differs from the last successful apply' })
-  @ApiOkResponse({ type: ApplyStatusDto })
-  status(): Promise<ApplyStatusDto> {
+  @ApiOperation({
+    operationId: 'getApplyStatus',
+    summary: 'Whether the database differs from the last successful apply',
+  })
+  @ApiOkResponse({ type: ApplyStatusDto, description: 'Pending or not, and the latest apply' })
+  @ApiErrorResponses({ 400: 'A query parameter was sent (this route takes none)', ...TOKEN_ERRORS })
+  status(@Query(NoFieldsPipe) _query: unknown): Promise<ApplyStatusDto> {
     return this.applies.status();
   }
 
   @Get('logs')
-  @ApiOperation({ summary: 'Audit log of applies, newest first' })
-  @ApiOkResponse({ type: [ApplyLogDto] })
-  logs(@Query() query: ApplyLogsQueryDto): Promise<ApplyLogDto[]> {
-    return this.applies.logs(query.limit);
+  @ApiOperation({ operationId: 'listApplyLogs', summary: 'Audit log of applies, newest first' })
+  @ApiOkResponse({
+    type: ApplyLogListDto,
+    description: 'One page of entries, and how many there are',
+  })
+  @ApiErrorResponses({
+    400: 'A parameter is invalid, repeated or unknown (e.g. "limit must be an integer from 1 to 500")',
+    ...TOKEN_ERRORS,
+  })
+  logs(@Query() query: ApplyLogsQueryDto): Promise<ApplyLogListDto> {
+    return this.applies.logs(query.limit, query.offset);
   }
 }

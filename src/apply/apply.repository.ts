@@ -88,8 +88,13 @@ export class ApplyRepository {
     return res.affected ?? 0;
   }
 
-  list(limit: number): Promise<ApplyAuditLog[]> {
-    return this.db.getRepository(ApplyAuditLog).find({ order: { startedAt: 'DESC' }, take: limit });
+  /** A page of the audit log, newest first, and how many rows there are in all. */
+  async list(limit: number, offset: number): Promise<{ rows: ApplyAuditLog[]; total: number }> {
+    const [rows, total] = await this.db
+      .getRepository(ApplyAuditLog)
+      // id breaks ties, so a page boundary never repeats or skips a row of the same instant.
+      .findAndCount({ order: { startedAt: 'DESC', id: 'DESC' }, take: limit, skip: offset });
+    return { rows, total };
   }
 
   latest(): Promise<ApplyAuditLog | null> {

@@ -17,7 +17,7 @@ import { toApplyLogDto } from './apply-log.mapper';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
 import { ApplyRepository } from './apply.repository';
-import { ApplyLogDto, ApplyResultDto, ApplyStatusDto, DryRunResultDto } from './dto/apply.dto';
+import { ApplyLogListDto, ApplyResultDto, ApplyStatusDto, DryRunResultDto } from './dto/apply.dto';
 
 const KINDS: GeneratedFileKind[] = ['endpoints', 'routing'];
 
@@ -132,8 +132,9 @@ export class ApplyService implements OnApplicationBootstrap {
     };
   }
 
-  async logs(limit: number): Promise<ApplyLogDto[]> {
-    return (await this.repo.list(limit)).map(toApplyLogDto);
+  async logs(limit: number, offset: number): Promise<ApplyLogListDto> {
+    const { rows, total } = await this.repo.list(limit, offset);
+    return { items: rows.map(toApplyLogDto), total };
   }
 
   private async applyLocked(m: EntityManager, requestId: string | null): Promise<ApplyResultDto> {

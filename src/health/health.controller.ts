@@ -1,7 +1,7 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import {
   ApiOkResponse,
-  ApiProperty,
+  ApiOperation,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -9,14 +9,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/auth/public.decorator';
-
-export class HealthDto {
-  @ApiProperty({ enum: ['ok', 'error'], example: 'ok' })
-  status!: 'ok' | 'error';
-
-  @ApiProperty({ enum: ['up', 'down'], example: 'up' })
-  database!: 'up' | 'down';
-}
+import { HealthDto } from './dto/health.dto';
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -27,8 +20,16 @@ export class HealthController {
 
   @Public()
   @Get()
-  @ApiOkResponse({ type: HealthDto })
-  @ApiServiceUnavailableResponse({ type: HealthDto, description: 'The database is unreachable' })
+  // No token, and no query validation: a load balancer may add a cache-buster parameter.
+  @ApiOperation({
+    operationId: 'getHealth',
+    summary: 'Whether the portal is up and reaches its database',
+  })
+  @ApiOkResponse({ type: HealthDto, description: 'Up, and the database answers' })
+  @ApiServiceUnavailableResponse({
+    type: HealthDto,
+    description: 'The database is unreachable, or does not answer within 2 s',
+  })
   async check(@Res({ passthrough: true }) res: Response): Promise<HealthDto> {
     const up = await this.probe();
     if (!up) res.status(HttpStatus.SERVICE_UNAVAILABLE);

@@ -1,17 +1,25 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsOptional } from 'class-validator';
+import { IntegerQueryParam } from '../../common/validation/query-params';
+import { SingleValue } from '../../common/validation/validators';
+
+/** A SHA-256 in hex, as the files and the audit log name content. */
+const SHA256 = { pattern: '^[0-9a-f]{64}$', minLength: 64, maxLength: 64 } as const;
+const SHA256_EXAMPLE = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export class ApplyQueryDto {
   @ApiPropertyOptional({
     default: false,
-    description: 'Generate and diff only: nothing is written and Asterisk is not reloaded',
+    description:
+      'true: generate and diff only, nothing is written and Asterisk is not reloaded. Only `true` and `false` are accepted.',
   })
   @IsOptional()
   @Transform(({ value }: { value: unknown }) =>
     value === 'true' ? true : value === 'false' ? false : value,
   )
-  @IsBoolean({ message: 'dryRun must be true or false' })
+  @SingleValue()
+  @IsBoolean({ message: '$property must be true or false' })
   dryRun: boolean = false;
 }
 
@@ -22,31 +30,59 @@ export class ApplyFileDto {
   @ApiProperty({ example: true, description: 'Whether this apply changed the file' })
   changed!: boolean;
 
-  @ApiProperty({ example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' })
+  @ApiProperty({
+    ...SHA256,
+    example: SHA256_EXAMPLE,
+    description: 'SHA-256 of the generated body (the file without its header)',
+  })
   sha256!: string;
 }
 
 /** Wall time of each step of a successful apply, and the part of it Asterisk's CLI took. */
 export class ApplyTimingsDto {
-  @ApiProperty({ example: 12, description: 'Load the users, render, read what is on disk' })
+  @ApiProperty({
+    type: 'integer',
+    example: 12,
+    description: 'Load the users, render, read what is on disk',
+  })
   planMs!: number;
 
-  @ApiProperty({ example: 7, description: 'Write the changed files atomically (fsync, rename)' })
+  @ApiProperty({
+    type: 'integer',
+    example: 7,
+    description: 'Write the changed files atomically (fsync, rename)',
+  })
   writeMs!: number;
 
-  @ApiProperty({ example: 230, description: 'Reload what changed' })
+  @ApiProperty({ type: 'integer', example: 230, description: 'Reload what changed' })
   reloadMs!: number;
 
-  @ApiProperty({ example: 225, description: 'Of reloadMs, the time the Asterisk CLI took' })
+  @ApiProperty({
+    type: 'integer',
+    example: 225,
+    description: 'Of reloadMs, the time the Asterisk CLI took',
+  })
   reloadCliMs!: number;
 
-  @ApiProperty({ example: 45, description: "Read Asterisk's state back and compare it" })
+  @ApiProperty({
+    type: 'integer',
+    example: 45,
+    description: "Read Asterisk's state back and compare it",
+  })
   verifyMs!: number;
 
-  @ApiProperty({ example: 40, description: 'Of verifyMs, the time the Asterisk CLI took' })
+  @ApiProperty({
+    type: 'integer',
+    example: 40,
+    description: 'Of verifyMs, the time the Asterisk CLI took',
+  })
   verifyCliMs!: number;
 
-  @ApiProperty({ example: 4, description: 'Keep the new pair as last good, close the audit row' })
+  @ApiProperty({
+    type: 'integer',
+    example: 4,
+    description: 'Keep the new pair as last good, close the audit row',
+  })
   finishMs!: number;
 }
 
@@ -54,61 +90,129 @@ export class ApplyResultDto {
   @ApiProperty({ format: 'uuid', description: 'Audit log id of this apply' })
   id!: string;
 
-  @ApiProperty({ enum: ['success', 'failed', 'rolled_back'], example: 'success' })
-  outcome!: 'success' | 'failed' | 'rolled_back';
+  @ApiProperty({ enum: ['success'], example: 'success' })
+  outcome!: 'success';
 
-  @ApiProperty({ example: 3, description: 'Users in the generated config' })
+  @ApiProperty({ type: 'integer', example: 3, description: 'Users in the generated config' })
   users!: number;
 
-  @ApiProperty({ example: 'a3f1...', description: 'SHA-256 over both generated bodies' })
+  @ApiProperty({ ...SHA256, example: SHA256_EXAMPLE, description: 'SHA-256 over both bodies' })
   hash!: string;
 
-  @ApiProperty({ example: 310 })
+  @ApiProperty({ type: 'integer', example: 310 })
   durationMs!: number;
 
   @ApiProperty({ type: [ApplyFileDto] })
   files!: ApplyFileDto[];
 
-  @ApiPropertyOptional({ type: ApplyTimingsDto, description: 'Where the time went (200 only)' })
-  timings?: ApplyTimingsDto;
+  @ApiProperty({ type: ApplyTimingsDto, description: 'Where the time went' })
+  timings!: ApplyTimingsDto;
+}
 
-  @ApiPropertyOptional({ description: 'Why the apply failed (502 only)' })
-  reason?: string;
+/**
+ * The 502 of a real apply: the error body every route gives, plus what the apply did.
+ * Flat rather than allOf of the error body, so a client generator makes one plain type.
+ */
+export class ApplyFailedDto {
+  @ApiProperty({ type: 'integer', enum: [502], example: 502 })
+  statusCode!: number;
+
+  @ApiProperty({ enum: ['APPLY_FAILED'], example: 'APPLY_FAILED' })
+  error!: string;
+
+  @ApiProperty({ description: 'What went wrong, for a person' })
+  message!: string;
+
+  @ApiProperty({ example: '5b0c2f7e-3d4a-4d8e-9a61-0f2b7c1d9e33', description: 'As X-Request-Id' })
+  requestId!: string;
+
+  @ApiProperty({ format: 'uuid', description: 'Audit log id of this apply' })
+  id!: string;
+
+  @ApiProperty({
+    enum: ['failed', 'rolled_back'],
+    example: 'rolled_back',
+    description:
+      'rolled_back: the last good files are back and Asterisk reloaded with them; failed: nothing was written, or the rollback failed too',
+  })
+  outcome!: 'failed' | 'rolled_back';
+
+  @ApiProperty({ type: 'integer', example: 3, description: 'Users loaded for this apply' })
+  users!: number;
+
+  @ApiProperty({
+    ...SHA256,
+    type: String,
+    nullable: true,
+    description: 'SHA-256 over both bodies; null when the config could not be generated',
+  })
+  hash!: string | null;
+
+  @ApiProperty({ type: 'integer', example: 310 })
+  durationMs!: number;
+
+  @ApiProperty({ type: [ApplyFileDto], description: 'The files as this apply planned them' })
+  files!: ApplyFileDto[];
+
+  @ApiProperty({ description: 'Why the apply failed' })
+  reason!: string;
 }
 
 export class DryRunFileDto extends ApplyFileDto {
-  @ApiProperty({ description: 'The file as an apply would write it' })
+  @ApiProperty({
+    description:
+      'The file as an apply would write it, with every password_digest value shown as <redacted>',
+  })
   content!: string;
 
-  @ApiProperty({ description: 'Unified diff from the file on disk; empty when unchanged' })
+  @ApiProperty({
+    description: 'Unified diff from the file on disk (digests redacted); empty when unchanged',
+  })
   diff!: string;
 }
 
 export class DryRunResultDto {
-  @ApiProperty({ example: true })
+  @ApiProperty({ type: 'boolean', enum: [true], example: true })
   dryRun!: true;
 
   @ApiProperty({ example: true, description: 'Whether an apply would change any file' })
   changed!: boolean;
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   users!: number;
 
-  @ApiProperty({ example: 'a3f1...' })
+  @ApiProperty({ ...SHA256, example: SHA256_EXAMPLE })
   hash!: string;
 
   @ApiProperty({ type: [DryRunFileDto] })
   files!: DryRunFileDto[];
 }
 
+export const MAX_LOG_PAGE = 500;
+/** Past any audit log this portal writes (years of applies); inside PostgreSQL's bigint. */
+export const MAX_LOG_OFFSET = 1_000_000;
+
+/** Pages like GET /users: `limit` and `offset`, answered with `{items, total}`. */
 export class ApplyLogsQueryDto {
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be a whole number' })
-  @Min(1)
-  @Max(500)
+  @ApiPropertyOptional({
+    type: 'integer',
+    default: 50,
+    minimum: 1,
+    maximum: MAX_LOG_PAGE,
+    description: 'Page size',
+  })
+  @IntegerQueryParam(1, MAX_LOG_PAGE)
   limit: number = 50;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    default: 0,
+    minimum: 0,
+    maximum: MAX_LOG_OFFSET,
+    description: 'Entries to skip, newest first',
+  })
+  @IntegerQueryParam(0, MAX_LOG_OFFSET)
+  offset: number = 0;
 }
 
 export class ApplyLogDto {
@@ -118,26 +222,44 @@ export class ApplyLogDto {
   @ApiProperty({ format: 'date-time' })
   startedAt!: string;
 
-  @ApiProperty({ format: 'date-time', nullable: true, type: String })
+  @ApiProperty({
+    format: 'date-time',
+    nullable: true,
+    type: String,
+    description: 'null while running',
+  })
   finishedAt!: string | null;
 
   @ApiProperty({ enum: ['running', 'success', 'failed', 'rolled_back'] })
   outcome!: string;
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   users!: number;
 
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({
+    ...SHA256,
+    nullable: true,
+    type: String,
+    description: 'null when the config was not generated',
+  })
   hash!: string | null;
 
-  @ApiProperty({ nullable: true, type: Number })
+  @ApiProperty({ nullable: true, type: 'integer', description: 'null while running' })
   durationMs!: number | null;
 
   @ApiProperty({ description: 'What Asterisk printed, or the error' })
   summary!: string;
 
-  @ApiProperty({ nullable: true, type: String })
+  @ApiProperty({ nullable: true, type: String, description: 'X-Request-Id of the apply' })
   requestId!: string | null;
+}
+
+export class ApplyLogListDto {
+  @ApiProperty({ type: [ApplyLogDto], description: 'Newest first' })
+  items!: ApplyLogDto[];
+
+  @ApiProperty({ type: 'integer', example: 1, description: 'All entries, before limit/offset' })
+  total!: number;
 }
 
 export class ApplyStatusDto {
@@ -146,6 +268,12 @@ export class ApplyStatusDto {
   })
   pending!: boolean;
 
-  @ApiProperty({ type: ApplyLogDto, nullable: true })
+  // oneOf rather than Nest's `type: object, allOf`: there `nullable` does not reach the $ref,
+  // so a validator (and some generators) would refuse the null.
+  @ApiProperty({
+    nullable: true,
+    oneOf: [{ $ref: getSchemaPath(ApplyLogDto) }],
+    description: 'null before the first apply',
+  })
   lastApply!: ApplyLogDto | null;
 }

@@ -37,11 +37,10 @@ export class BearerAuthGuard implements CanActivate {
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (match && this.token.matches(match[1])) return true;
 
+    // Every refusal counts as a failure, a malformed header too: it may be a guess.
     const nowBlocked = this.limiter.fail(ip);
     if (nowBlocked > 0) this.tooMany(http.getResponse<Response>(), nowBlocked);
-    throw new UnauthorizedException(
-      header ? 'Invalid API token' : 'Missing Authorization header: send "Bearer <token>"',
-    );
+    throw new UnauthorizedException(refusal(header, match !== null));
   }
 
   private tooMany(res: Response, seconds: number): never {
@@ -51,4 +50,11 @@ export class BearerAuthGuard implements CanActivate {
       HttpStatus.TOO_MANY_REQUESTS,
     );
   }
+}
+
+/** Says which of the three things is wrong: no header, its form, or the token in it. */
+function refusal(header: string | undefined, wellFormed: boolean): string {
+  if (!header) return 'Missing Authorization header: send "Bearer <token>"';
+  if (!wellFormed) return 'Authorization header must be "Bearer <token>"';
+  return 'Invalid API token';
 }

@@ -7,6 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { requestIdOf } from '../http/request-id';
 import { DomainError, DomainErrorCode } from './domain-errors';
 import { isConnectionError } from './pg-errors';
 
@@ -28,7 +29,7 @@ export interface ErrorBody {
   statusCode: number;
   error: string;
   message: string;
-  requestId?: string;
+  requestId: string;
   [extra: string]: unknown;
 }
 
@@ -43,9 +44,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
-    const req = ctx.getRequest<Request & { id?: unknown }>();
-    const requestId =
-      typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : undefined;
+    const requestId = requestIdOf(ctx.getRequest<Request>(), res);
     const body = this.toBody(exception, requestId);
     if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
       this.logger.error(
@@ -56,7 +55,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (!res.headersSent) res.status(body.statusCode).json(body);
   }
 
-  private toBody(exception: unknown, requestId: string | undefined): ErrorBody {
+  private toBody(exception: unknown, requestId: string): ErrorBody {
     if (exception instanceof DomainError) {
       const statusCode = statusFor(exception.code);
       return {
@@ -97,7 +96,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     return {
       statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
       error: 'INTERNAL_ERROR',
-      message: `Internal error; quote request id ${requestId ?? 'unknown'} to the operator`,
+      message: `Internal error; quote request id ${requestId} to the operator`,
       requestId,
     };
   }

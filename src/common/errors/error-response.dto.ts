@@ -1,18 +1,25 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 
 /** The body of every error response. */
 export class ErrorResponseDto {
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', example: 400, description: 'The HTTP status, repeated' })
   statusCode!: number;
 
-  @ApiProperty({ example: 'BAD_REQUEST', description: 'Machine-readable error code' })
+  // A string rather than an enum: a generated client then keeps working when a code is
+  // added (some generators refuse an enum value they were not built with).
+  @ApiProperty({
+    example: 'BAD_REQUEST',
+    description:
+      'Machine-readable code: BAD_REQUEST, UNAUTHORIZED, NOT_FOUND, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, TOO_MANY_REQUESTS, USER_NOT_FOUND, DUPLICATE_EMAIL, EXTENSION_POOL_EXHAUSTED, DATABASE_UNAVAILABLE or INTERNAL_ERROR',
+  })
   error!: string;
 
-  @ApiProperty({
-    example: 'property extension should not exist; name must be 1 to 100 characters after trimming',
-  })
+  @ApiProperty({ example: 'name is required', description: 'What was wrong, for a person' })
   message!: string;
 
-  @ApiPropertyOptional({ example: '5b0c2f7e-3d4a-4d8e-9a61-0f2b7c1d9e33' })
-  requestId?: string;
+  @ApiProperty({
+    example: '5b0c2f7e-3d4a-4d8e-9a61-0f2b7c1d9e33',
+    description: 'Also sent as X-Request-Id; quote it to find the request in the log',
+  })
+  requestId!: string;
 }

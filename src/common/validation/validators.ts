@@ -44,3 +44,36 @@ export function IsMailbox(options?: ValidationOptions) {
     options,
   );
 }
+
+/** A safe integer from `min` to `max`; one message for every way to miss it. */
+export function IntegerInRange(min: number, max: number, options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'integerInRange',
+      constraints: [min, max],
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max,
+        defaultMessage: () => `$property must be an integer from ${min} to ${max}`,
+      },
+    },
+    options,
+  );
+}
+
+/**
+ * Not an array: a query parameter given twice (`?limit=2&limit=3`) arrives as one, and the
+ * answer should say that rather than how the array fails every other rule.
+ */
+export function SingleValue(options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'singleValue',
+      validator: {
+        validate: (value: unknown) => !Array.isArray(value),
+        defaultMessage: () => '$property must be given once',
+      },
+    },
+    options,
+  );
+}

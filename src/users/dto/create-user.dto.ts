@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsString, Matches } from 'class-validator';
+import { IsDefined, IsString, Matches } from 'class-validator';
 import { CodePointLength, IsMailbox } from '../../common/validation/validators';
 
 /**
@@ -9,6 +9,8 @@ import { CodePointLength, IsMailbox } from '../../common/validation/validators';
  * start a comment or close the quoted value is accepted.
  */
 export const NAME_PATTERN = /^[\p{L}\p{M}\p{N} .,'\-_()&]+$/u;
+export const NAME_MAX_LENGTH = 100;
+export const EMAIL_MAX_LENGTH = 254;
 
 const trim = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim() : value;
@@ -17,21 +19,33 @@ export class CreateUserDto {
   @ApiProperty({
     example: 'Alice Smith',
     minLength: 1,
-    maxLength: 100,
-    description: "Letters of any script, digits, space and . , ' - _ ( ) & only",
+    maxLength: NAME_MAX_LENGTH,
+    // ECMAScript with the u flag, as JSON Schema reads a pattern.
+    pattern: NAME_PATTERN.source,
+    description:
+      "Letters of any script, digits, space and . , ' - _ ( ) & only; checked (and stored) after trimming, and the length counts code points",
   })
   @Transform(trim)
-  @IsString()
-  @CodePointLength(1, 100, { message: 'name must be 1 to 100 characters after trimming' })
+  @IsDefined({ message: '$property is required' })
+  @IsString({ message: '$property must be a string' })
+  @CodePointLength(1, NAME_MAX_LENGTH, {
+    message: `$property must be 1 to ${NAME_MAX_LENGTH} characters after trimming`,
+  })
   @Matches(NAME_PATTERN, {
     message:
-      'name may contain only letters, digits, spaces and . , \' - _ ( ) & (no control characters or ; " [ ] < > \\)',
+      '$property may contain only letters, digits, spaces and . , \' - _ ( ) & (no control characters or ; " [ ] < > \\)',
   })
   name!: string;
 
-  @ApiProperty({ example: 'alice@example.com', maxLength: 254 })
+  @ApiProperty({
+    example: 'alice@example.com',
+    format: 'email',
+    maxLength: EMAIL_MAX_LENGTH,
+    description: 'Unique, compared case-insensitively; trimmed',
+  })
   @Transform(trim)
-  @IsString()
+  @IsDefined({ message: '$property is required' })
+  @IsString({ message: '$property must be a string' })
   @IsMailbox()
   email!: string;
 }

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IntegerQueryParam } from '../../common/validation/query-params';
+import { SingleValue } from '../../common/validation/validators';
 
 export const MAX_PAGE = 1000;
 /** More than any extension range can hold; keeps the value inside PostgreSQL's bigint. */
@@ -9,28 +10,36 @@ export const MAX_OFFSET = 1_000_000;
 export class ListUsersQueryDto {
   @ApiPropertyOptional({
     example: 'alice',
+    maxLength: 254,
     description: 'Case-insensitive match on name, email or extension number',
   })
   @IsOptional()
-  @IsString()
-  @MaxLength(254)
+  @SingleValue()
+  @IsString({ message: '$property must be a string' })
+  @MaxLength(254, { message: '$property must be at most 254 characters' })
   // PostgreSQL text cannot hold NUL, and no name or email contains a control character.
-  @Matches(/^\P{Cc}*$/u, { message: 'search must not contain control characters' })
+  @Matches(/^\P{Cc}*$/u, { message: '$property must not contain control characters' })
   search?: string;
 
-  @ApiPropertyOptional({ example: 1000, default: MAX_PAGE, minimum: 1, maximum: MAX_PAGE })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be a whole number' })
-  @Min(1)
-  @Max(MAX_PAGE)
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 100,
+    default: MAX_PAGE,
+    minimum: 1,
+    maximum: MAX_PAGE,
+    description: 'Page size',
+  })
+  @IntegerQueryParam(1, MAX_PAGE)
   limit: number = MAX_PAGE;
 
-  @ApiPropertyOptional({ example: 0, default: 0, minimum: 0, maximum: MAX_OFFSET })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'offset must be a whole number' })
-  @Min(0)
-  @Max(MAX_OFFSET)
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 0,
+    default: 0,
+    minimum: 0,
+    maximum: MAX_OFFSET,
+    description: 'Users to skip, in extension order',
+  })
+  @IntegerQueryParam(0, MAX_OFFSET)
   offset: number = 0;
 }

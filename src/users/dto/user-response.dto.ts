@@ -1,16 +1,29 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN } from './create-user.dto';
+
+const SIP_PASSWORD = {
+  example: 'q3Vb7xK2mT9pLw4ZcR8sN1eY',
+  pattern: '^[A-Za-z0-9]{24}$',
+  minLength: 24,
+  maxLength: 24,
+} as const;
 
 export class UserDto {
   @ApiProperty({ format: 'uuid', example: '3f2b8c1e-6d0a-4c35-9d1e-2a7b5c9e8f10' })
   id!: string;
 
-  @ApiProperty({ example: 'Alice Smith' })
+  @ApiProperty({
+    example: 'Alice Smith',
+    minLength: 1,
+    maxLength: NAME_MAX_LENGTH,
+    pattern: NAME_PATTERN.source,
+  })
   name!: string;
 
-  @ApiProperty({ example: 'alice@example.com' })
+  @ApiProperty({ example: 'alice@example.com', format: 'email', maxLength: EMAIL_MAX_LENGTH })
   email!: string;
 
-  @ApiProperty({ example: 1000, description: 'SIP extension number' })
+  @ApiProperty({ type: 'integer', example: 1000, description: 'SIP extension number' })
   extension!: number;
 
   @ApiProperty({ example: '1000', description: 'SIP digest username' })
@@ -22,7 +35,7 @@ export class UserDto {
 
 export class CreatedUserDto extends UserDto {
   @ApiProperty({
-    example: 'q3Vb7xK2mT9pLw4ZcR8sN1eY',
+    ...SIP_PASSWORD,
     description: 'SIP password: shown in this response only and never again',
   })
   sipPassword!: string;
@@ -32,13 +45,17 @@ export class UserListDto {
   @ApiProperty({ type: [UserDto] })
   items!: UserDto[];
 
-  @ApiProperty({ example: 1, description: 'Users matching the search, before limit/offset' })
+  @ApiProperty({
+    type: 'integer',
+    example: 1,
+    description: 'Users matching the search, before limit/offset',
+  })
   total!: number;
 }
 
 export class SipPasswordDto {
   @ApiProperty({
-    example: 'q3Vb7xK2mT9pLw4ZcR8sN1eY',
+    ...SIP_PASSWORD,
     description: 'The new SIP password; Asterisk uses it after the next apply',
   })
   sipPassword!: string;

@@ -1,0 +1,56 @@
+import type { INestApplication } from '@nestjs/common';
+import {
+  DocumentBuilder,
+  OpenAPIObject,
+  ReferenceObject,
+  SchemaObject,
+  SwaggerModule,
+} from '@nestjs/swagger';
+import { version } from '../../../package.json';
+
+/** The OpenAPI document served at /docs-json and committed as openapi.json. */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('SynergyCall PBX portal')
+    .setDescription(
+      'Administers an Asterisk 22 PBX: users and their SIP extensions, and an explicit apply that writes the PJSIP and dialplan include files and reloads Asterisk. Every error is `{statusCode, error, message, requestId}`.',
+    )
+    .setVersion(version)
+    .addTag(
+      'users',
+      'Users, their extensions and SIP credentials; changes reach Asterisk at the next apply',
+    )
+    .addTag('apply', 'Writing the Asterisk config from the database, and the audit log of applies')
+    .addTag('health', 'Liveness and database reachability, without a token')
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'opaque token',
+      description: 'The value of PORTAL_API_TOKEN',
+    })
+    .build();
+  return closeRequestBodies(SwaggerModule.createDocument(app, config));
+}
+
+/**
+ * The validation pipe refuses unknown fields, so every request body's schema says so
+ * (`additionalProperties: false`); @nestjs/swagger has no class-level option for it.
+ */
+function closeRequestBodies(doc: OpenAPIObject): OpenAPIObject {
+  const schemas = doc.components?.schemas ?? {};
+  for (const item of Object.values(doc.paths)) {
+    for (const op of [item.get, item.put, item.post, item.delete, item.patch]) {
+      const body = op?.requestBody;
+      if (!body || '$ref' in body) continue;
+      for (const media of Object.values(body.content)) {
+        const schema = media.schema;
+        const target: SchemaObject | ReferenceObject | undefined =
+          schema && '$ref' in schema
+            ? schemas[schema.$ref.replace('#/components/schemas/', '')]
+            : schema;
+        if (target && !('$ref' in target)) target.additionalProperties = false;
+      }
+    }
+  }
+  return doc;
+}

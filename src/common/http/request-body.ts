@@ -1,0 +1,42 @@
+import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { shapeProblem } from '../validation/object-shape';
+
+export const BODY_LIMIT = '16kb';
+export const NOT_JSON = 'Request body must be JSON (Content-Type: application/json)';
+export const NOT_AN_OBJECT = 'Request body must be a JSON object';
+
+/*
+ * Only POST routes take a body here. Other methods' bodies are not read (RFC 9110 gives a
+ * GET or DELETE body no meaning), so those routes answer as documented whatever is attached.
+ */
+
+/** As body-parser's type-is decides it: a Content-Length above 0, or a chunked body. */
+const hasBody = (req: Request): boolean =>
+  req.headers['transfer-encoding'] !== undefined ||
+  (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+
+/** The requests the JSON parser reads: a POST whose body says it is JSON. */
+export const isJsonPost = (req: Request): boolean =>
+  req.method === 'POST' && req.is('application/json') !== false;
+
+/**
+ * A POST body that is not JSON (form-encoded, text/plain, none declared) gets 415 before it
+ * is read, instead of every field error as if the body were empty.
+ */
+export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
+  const refused = req.method === 'POST' && hasBody(req) && !isJsonPost(req);
+  next(refused ? new UnsupportedMediaTypeException(NOT_JSON) : undefined);
+}
+
+/**
+ * After parsing: the body is an object (the parser accepts any JSON value, so `null`,
+ * `"str"` and `[]` get this one message), and nothing in it would choke validation.
+ */
+export function checkBodyShape(req: Request, _res: Response, next: NextFunction): void {
+  const body: unknown = req.body;
+  if (body === undefined) return next();
+  const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
+  const problem = isObject ? shapeProblem(body) : NOT_AN_OBJECT;
+  next(problem ? new BadRequestException(problem) : undefined);
+}
