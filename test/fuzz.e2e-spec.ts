@@ -5,6 +5,7 @@ import request from 'supertest';
 import { stripHeader } from '../src/asterisk/generation/file-header';
 import { bootApp, TestApp } from './support/app';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
+import { ContractChecker } from './support/contract';
 import {
   applyQueryCase,
   CreateCase,
@@ -66,6 +67,7 @@ describe('fuzz: 10,000 generated requests across every route', () => {
   let t: TestApp;
   let pg: Client;
   let baseUrl: string;
+  let contract: ContractChecker;
   const http = () => request(baseUrl);
 
   const live = new Map<string, LiveUser>();
@@ -99,8 +101,24 @@ describe('fuzz: 10,000 generated requests across every route', () => {
       .map(([key, v]) => `${key} (x${v.count}), e.g.\n    ${v.examples.join('\n    ')}`);
 
   /** Sends with the right token and checks what holds for every answer. */
-  const send = async (route: Route, input: unknown, req: request.Test, kind?: string) => {
+  /**
+   * Sends with the right token and checks what holds for every answer, its OpenAPI
+   * contract included (`contract: false` for a path that may reach another route).
+   */
+  const send = async (
+    route: Route,
+    input: unknown,
+    req: request.Test,
+    kind?: string,
+    { contract: checkContract = true } = {},
+  ) => {
     const res = await req.set('Authorization', t.auth);
+    if (checkContract) {
+      contract.check(route.replace(':id', '{id}'), res);
+      for (const problem of contract.problems.splice(0)) {
+        violation(route, `answer outside the OpenAPI document: ${problem.slice(0, 200)}`, input);
+      }
+    }
     const stat = stats[route];
     stat.sent++;
     stat.statuses[res.status] = (stat.statuses[res.status] ?? 0) + 1;
@@ -177,6 +195,7 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     await t.app.listen(0, '127.0.0.1');
     baseUrl = await t.app.getUrl();
     pg = t.pg;
+    contract = new ContractChecker((await request(baseUrl).get('/docs-json').expect(200)).body);
   });
 
   afterAll(async () => {
@@ -334,7 +353,15 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     await fuzz(route, idCase(2), async (c) => {
       const to = target(c, false);
       const input = { ...c, id: to.id };
-      const res = await send(route, input, http().post(`/users/${to.path}/sip-password`));
+      const res = await send(
+        route,
+        input,
+        http().post(`/users/${to.path}/sip-password`),
+        undefined,
+        {
+          contract: to.expect !== 'any',
+        },
+      );
       expectStatus(route, to.expect, 200, input, res);
       if (res.status === 200) {
         rotations++;
@@ -352,7 +379,9 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     await fuzz(route, idCase(1), async (c) => {
       const to = target(c, true);
       const input = { ...c, id: to.id };
-      const res = await send(route, input, http().delete(`/users/${to.path}`));
+      const res = await send(route, input, http().delete(`/users/${to.path}`), undefined, {
+        contract: to.expect !== 'any',
+      });
       expectStatus(route, to.expect, 204, input, res);
       if (res.status === 204) {
         expectedUsers--;
@@ -389,18 +418,24 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     expect(report(route)).toEqual([]);
   }, 120_000);
 
-  it(`GET /apply/logs: ${RUNS['GET /apply/logs']} generated limits`, async () => {
+  it(`GET /apply/logs: ${RUNS['GET /apply/logs']} generated limits and offsets`, async () => {
     const route = 'GET /apply/logs';
     await fuzz(route, logsQueryCase, async (c) => {
       const res = await send(route, c.query, http().get(`/apply/logs?${c.query}`));
-      if (unknownParams(c.query, ['limit']).length > 0 && res.status !== 400) {
+      if (unknownParams(c.query, ['limit', 'offset']).length > 0 && res.status !== 400) {
         violation(route, 'unknown parameter not refused with 400', c, res);
       }
-      if (c.validLimit === undefined) return;
-      const rows = res.body as { id: string; outcome: string }[];
-      if (res.status !== 200 || !Array.isArray(rows) || rows.length > c.validLimit) {
-        violation(route, 'valid limit refused or ignored', c, res);
-      } else if (rows.some((r) => !UUID_RULE.test(r.id) || typeof r.outcome !== 'string')) {
+      if (c.valid === undefined) return;
+      const body = res.body as { items?: { id: string; outcome: string }[]; total?: number };
+      const { limit, offset } = c.valid;
+      if (
+        res.status !== 200 ||
+        !Array.isArray(body.items) ||
+        typeof body.total !== 'number' ||
+        body.items.length !== Math.max(0, Math.min(limit, body.total - offset))
+      ) {
+        violation(route, 'valid page refused, or limit/offset ignored', c, res);
+      } else if (body.items.some((r) => !UUID_RULE.test(r.id) || typeof r.outcome !== 'string')) {
         violation(route, 'malformed log entry', c, res);
       }
     });

@@ -694,23 +694,37 @@ export const applyQueryCase = (realWeight: number): fc.Arbitrary<ApplyQueryCase>
 
 export interface LogsQueryCase {
   query: string;
-  validLimit?: number;
+  /** Set when the case is valid by the README; the suite then checks the page it gets. */
+  valid?: { limit: number; offset: number };
 }
 
+/** GET /apply/logs pages like GET /users: `limit` (1 to 500, 50 by default) and `offset`. */
 export const logsQueryCase: fc.Arbitrary<LogsQueryCase> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .option(fc.integer({ min: 1, max: 500 }), { freq: 10 })
-      .map((n) =>
-        n === null ? { query: '', validLimit: 50 } : { query: `limit=${n}`, validLimit: n },
-      ),
+      .record({
+        limit: fc.option(fc.integer({ min: 1, max: 500 }), { freq: 10 }),
+        offset: fc.option(fc.integer({ min: 0, max: 200 }), { freq: 3 }),
+      })
+      .map(({ limit, offset }) => ({
+        query: joinQuery([
+          limit === null ? undefined : `limit=${limit}`,
+          offset === null ? undefined : `offset=${offset}`,
+        ]),
+        valid: { limit: limit ?? 50, offset: offset ?? 0 },
+      })),
   },
-  { weight: 4, arbitrary: numericValue.map((v) => ({ query: `limit=${encode(v)}` })) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.constantFrom('limit', 'offset'), numericValue)
+      .map(([key, v]) => ({ query: `${key}=${encode(v)}` })),
+  },
   {
     weight: 2,
     arbitrary: fc
-      .array(queryPair(['limit']), { minLength: 1, maxLength: 3 })
+      .array(queryPair(['limit', 'offset']), { minLength: 1, maxLength: 3 })
       .map((pairs) => ({ query: pairs.join('&') })),
   },
 );

@@ -1,0 +1,323 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import request from 'supertest';
+import type { OpenAPIV3 } from 'openapi-types';
+import { bootApp, TestApp } from './support/app';
+import { AsteriskSandbox } from './support/asterisk-sandbox';
+import { ContractChecker } from './support/contract';
+import { createTestDatabase, serverUrl } from './support/test-database';
+
+/** Every route, as the document names it. */
+const ROUTES = {
+  createUser: 'POST /users',
+  listUsers: 'GET /users',
+  deleteUser: 'DELETE /users/{id}',
+  rotateSipPassword: 'POST /users/{id}/sip-password',
+  applyConfig: 'POST /apply',
+  getApplyStatus: 'GET /apply/status',
+  listApplyLogs: 'GET /apply/logs',
+  getHealth: 'GET /health',
+} as const;
+type Route = (typeof ROUTES)[keyof typeof ROUTES];
+const PROTECTED = Object.values(ROUTES).filter((r) => r !== ROUTES.getHealth);
+const WITH_BODY = [ROUTES.createUser, ROUTES.rotateSipPassword, ROUTES.applyConfig];
+
+interface Call {
+  /** The real path and query; the route's own path by default. */
+  path?: string;
+  /** Authorization header; the right token by default, none with null. */
+  auth?: string | null;
+  body?: unknown;
+  raw?: { type: string; data: string };
+  app?: TestApp;
+  label?: string;
+}
+
+/**
+ * The app's answers against its own OpenAPI document (/docs-json): every route, every
+ * documented status of it, each body validated by openapi-response-validator against the
+ * schema of its status, with no field the schema does not name.
+ */
+describe('OpenAPI contract: real answers match the document', () => {
+  let box: AsteriskSandbox;
+  let db: { url: string; drop: () => Promise<void> };
+  let t: TestApp;
+  let contract: ContractChecker;
+  /** A user that exists for the routes that need one. */
+  let userId: string;
+
+  /** Sends one request of `route` and checks the answer against the document. */
+  const send = async (route: Route, call: Call = {}): Promise<request.Response> => {
+    const [method, template] = route.split(' ');
+    const app = call.app ?? t;
+    const agent = request(app.app.getHttpServer());
+    const path = call.path ?? template.replace('{id}', userId);
+    let req =
+      method === 'GET'
+        ? agent.get(path)
+        : method === 'POST'
+          ? agent.post(path)
+          : agent.delete(path);
+    if (call.auth !== null) req = req.set('Authorization', call.auth ?? app.auth);
+    if (call.raw) req = req.set('Content-Type', call.raw.type).send(call.raw.data);
+    else if (call.body !== undefined) req = req.send(call.body as object);
+    return contract.check(route, await req, call.label);
+  };
+  const expectNoProblems = (): void => {
+    expect(contract.problems.splice(0)).toEqual([]);
+  };
+
+  beforeAll(async () => {
+    box = new AsteriskSandbox();
+    db = await createTestDatabase();
+    // A range of four numbers, so the pool can be exhausted; a failure limit the 401 cases
+    // here stay under (the 429 cases use an app of their own).
+    t = await bootApp(
+      box.env({ EXTENSION_MIN: '1000', EXTENSION_MAX: '1003', AUTH_FAILURE_LIMIT: '1000' }),
+      { database: db },
+    );
+    const doc = (await request(t.app.getHttpServer()).get('/docs-json').expect(200))
+      .body as OpenAPIV3.Document;
+    contract = new ContractChecker(doc);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+    box?.remove();
+  });
+
+  it('the checker itself refuses an unnamed field, a wrong format and an undocumented status', () => {
+    const answer = (status: number, body: unknown) => ({
+      status,
+      body,
+      text: JSON.stringify(body),
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    const good = { sipPassword: 'q3Vb7xK2mT9pLw4ZcR8sN1eY' };
+    contract.check(ROUTES.rotateSipPassword, answer(200, good));
+    expect(contract.problems.splice(0)).toEqual([]);
+    contract.check(ROUTES.rotateSipPassword, answer(200, { ...good, md5Digest: 'x' }));
+    contract.check(ROUTES.getHealth, answer(418, { status: 'ok', database: 'up' }));
+    contract.check(
+      ROUTES.getApplyStatus,
+      answer(200, {
+        pending: false,
+        lastApply: {
+          id: 'not-a-uuid',
+          startedAt: '2026-01-01T00:00:00.000Z',
+          finishedAt: null,
+          outcome: 'success',
+          users: 1,
+          hash: null,
+          durationMs: null,
+          summary: '',
+          requestId: null,
+        },
+      }),
+    );
+    const problems = contract.problems.splice(0);
+    expect(problems).toEqual([
+      expect.stringMatching(/additionalProperties/),
+      expect.stringMatching(/status not documented/),
+      expect.stringMatching(/lastApply\/id.*must match format/),
+    ]);
+    contract.seen.clear();
+  });
+
+  it('every success answer, of every route', async () => {
+    const status0 = await send(ROUTES.getApplyStatus);
+    expect(status0.body).toEqual({ pending: true, lastApply: null });
+    const logs0 = await send(ROUTES.listApplyLogs);
+    expect(logs0.body).toEqual({ items: [], total: 0 });
+
+    const alice = await send(ROUTES.createUser, {
+      body: { name: 'Alice Smith', email: 'alice@example.com' },
+    });
+    expect(alice.status).toBe(201);
+    userId = alice.body.id;
+    const bob = await send(ROUTES.createUser, { body: { name: 'Bob', email: 'bob@example.com' } });
+    expect(bob.status).toBe(201);
+
+    expect((await send(ROUTES.listUsers)).status).toBe(200);
+    expect(
+      (await send(ROUTES.listUsers, { path: '/users?search=alice&limit=1&offset=0' })).body,
+    ).toMatchObject({ total: 1, items: [{ name: 'Alice Smith' }] });
+    expect((await send(ROUTES.rotateSipPassword)).status).toBe(200);
+    expect((await send(ROUTES.rotateSipPassword, { body: {}, label: 'empty body' })).status).toBe(
+      200,
+    );
+
+    const dry = await send(ROUTES.applyConfig, { path: '/apply?dryRun=true' });
+    expect(dry.body).toMatchObject({ dryRun: true, changed: true, users: 2 });
+    const applied = await send(ROUTES.applyConfig);
+    expect(applied.body).toMatchObject({ outcome: 'success', users: 2 });
+    expect((await send(ROUTES.getApplyStatus)).body).toMatchObject({
+      pending: false,
+      lastApply: { id: applied.body.id, outcome: 'success' },
+    });
+    expect(
+      (await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=1&offset=0' })).body,
+    ).toMatchObject({ total: 1, items: [{ id: applied.body.id }] });
+
+    expect((await send(ROUTES.deleteUser, { path: `/users/${bob.body.id}` })).status).toBe(204);
+    expect((await send(ROUTES.getHealth, { auth: null })).status).toBe(200);
+    expectNoProblems();
+  });
+
+  it('every 4xx a client can cause, with the message that names the problem', async () => {
+    const messages: [string, string][] = [];
+    const message = (label: string, res: request.Response) =>
+      messages.push([label, res.body.message]);
+
+    message(
+      'no name',
+      await send(ROUTES.createUser, { body: { email: 'x@example.com' }, label: 'no name' }),
+    );
+    message('limit=abc', await send(ROUTES.listUsers, { path: '/users?limit=abc' }));
+    message('bad id', await send(ROUTES.deleteUser, { path: '/users/not-a-uuid' }));
+    message('rotate body', await send(ROUTES.rotateSipPassword, { body: { password: 'mine' } }));
+    message('dryRun=maybe', await send(ROUTES.applyConfig, { path: '/apply?dryRun=maybe' }));
+    message('status query', await send(ROUTES.getApplyStatus, { path: '/apply/status?all=1' }));
+    message('logs limit=0', await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=0' }));
+    expect(messages).toEqual([
+      ['no name', 'name is required'],
+      ['limit=abc', 'limit must be an integer from 1 to 1000'],
+      ['bad id', 'id must be a UUID'],
+      ['rotate body', 'property password should not exist'],
+      ['dryRun=maybe', 'dryRun must be true or false'],
+      ['status query', 'property all should not exist'],
+      ['logs limit=0', 'limit must be an integer from 1 to 500'],
+    ]);
+
+    for (const route of PROTECTED) {
+      expect((await send(route, { auth: null, label: 'no token' })).status).toBe(401);
+    }
+    const unknown = randomUUID();
+    for (const route of [ROUTES.deleteUser, ROUTES.rotateSipPassword]) {
+      const path = route.split(' ')[1].replace('{id}', unknown);
+      expect((await send(route, { path })).body.error).toBe('USER_NOT_FOUND');
+    }
+
+    const create = (name: string, email: string) =>
+      send(ROUTES.createUser, { body: { name, email } });
+    expect((await create('Alice Again', 'ALICE@example.com')).body.error).toBe('DUPLICATE_EMAIL');
+    for (let i = 0; i < 3; i++)
+      expect((await create(`Filler ${i}`, `f${i}@example.com`)).status).toBe(201);
+    expect((await create('One Too Many', 'late@example.com')).body.error).toBe(
+      'EXTENSION_POOL_EXHAUSTED',
+    );
+
+    for (const route of WITH_BODY) {
+      const big = JSON.stringify({ pad: 'x'.repeat(17 * 1024) });
+      const tooLarge = await send(route, { raw: { type: 'application/json', data: big } });
+      expect({ route, status: tooLarge.status }).toEqual({ route, status: 413 });
+      const form = await send(route, {
+        raw: { type: 'application/x-www-form-urlencoded', data: 'name=Eve' },
+      });
+      expect({ route, status: form.status, message: form.body.message }).toEqual({
+        route,
+        status: 415,
+        message: 'Request body must be JSON (Content-Type: application/json)',
+      });
+    }
+    expectNoProblems();
+  });
+
+  it('429 with Retry-After on every route that needs the token, once an address is blocked', async () => {
+    const limited = await bootApp(box.env({ AUTH_FAILURE_LIMIT: '1' }), { database: db });
+    try {
+      const wrong = { app: limited, auth: 'Bearer wrong-token-0123456789', label: 'wrong token' };
+      // The limit is one failure: the second is over it and blocks the address.
+      expect((await send(ROUTES.listUsers, wrong)).status).toBe(401);
+      expect((await send(ROUTES.listUsers, wrong)).status).toBe(429);
+      for (const route of PROTECTED) {
+        const res = await send(route, { app: limited, label: 'blocked' });
+        expect({ route, status: res.status }).toEqual({ route, status: 429 });
+        expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      }
+    } finally {
+      await limited.close();
+    }
+    expectNoProblems();
+  });
+
+  it('502 from POST /apply has the error body and the apply fields, as documented', async () => {
+    box.setFaults({ down: true });
+    try {
+      const res = await send(ROUTES.applyConfig, { label: 'Asterisk down' });
+      expect(res.status).toBe(502);
+      expect(res.body).toMatchObject({
+        statusCode: 502,
+        error: 'APPLY_FAILED',
+        message: expect.any(String),
+        requestId: res.headers['x-request-id'],
+      });
+    } finally {
+      box.clearFaults();
+    }
+    expectNoProblems();
+  });
+
+  it('500 on every route that needs the token, when a query fails unexpectedly', async () => {
+    const tables = ['user', 'extension', 'apply_audit_log'];
+    const rename = async (from: (t: string) => string, to: (t: string) => string) => {
+      for (const table of tables) {
+        await t.pg.query(`ALTER TABLE "${from(table)}" RENAME TO "${to(table)}"`);
+      }
+    };
+    const gone = (table: string) => `${table}_gone`;
+    const same = (table: string) => table;
+    await rename(same, gone);
+    try {
+      for (const route of PROTECTED) {
+        const res = await send(route, {
+          body: route === ROUTES.createUser ? { name: 'Late', email: 'x@example.com' } : undefined,
+          label: 'tables renamed',
+        });
+        expect({ route, status: res.status, error: res.body.error }).toEqual({
+          route,
+          status: 500,
+          error: 'INTERNAL_ERROR',
+        });
+      }
+    } finally {
+      await rename(gone, same);
+    }
+    expectNoProblems();
+  });
+
+  it('503 on every route that reads the database, /health included, while it refuses connections', async () => {
+    const admin = new Client({ connectionString: serverUrl() });
+    await admin.connect();
+    const dbName = decodeURIComponent(new URL(db.url).pathname.slice(1));
+    const allow = (yes: boolean) =>
+      admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS ${yes}`);
+    try {
+      await allow(false);
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [dbName],
+      );
+      for (const route of Object.values(ROUTES)) {
+        const res = await send(route, {
+          auth: route === ROUTES.getHealth ? null : undefined,
+          body:
+            route === ROUTES.createUser ? { name: 'Down', email: 'down@example.com' } : undefined,
+          label: 'database down',
+        });
+        expect({ route, status: res.status }).toEqual({ route, status: 503 });
+      }
+    } finally {
+      await allow(true);
+      await admin.end();
+    }
+    expectNoProblems();
+  });
+
+  it('exercised every response the document names, and no other', () => {
+    const documented = contract.documented();
+    expect(documented.filter((r) => !contract.seen.has(r))).toEqual([]);
+    expect([...contract.seen].filter((r) => !documented.includes(r))).toEqual([]);
+    expect(documented.length).toBeGreaterThan(50);
+  });
+});
