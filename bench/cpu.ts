@@ -1,92 +1,77 @@
 import { listPids, readCmdline, readProcStat } from '../test/support/portal-process';
 
-/** Clock ticks per second of /proc/<pid>/stat times; 100 on every Linux this runs on. */
-const TICKS_PER_S = 100;
-
-interface ProcTimes {
-  name: string;
-  own: number;
-  reapedChildren: number;
-}
-
-/** Per phase, % of one core used by each party: tells a lock wait from a busy CPU. */
+/**
+ * % of one core each party used during a phase: tells a lock wait from a busy CPU, and shows
+ * when other jobs on the machine were competing for it.
+ */
 export interface CpuShare {
   portal: number;
-  /** The fake Asterisk: the CLI clients the portal's helper ran and reaped, plus the fake's server. */
-  portal_children: number;
-  /** Backends of the bench database plus PostgreSQL's shared background processes. */
+  /** The Asterisk CLI runs the portal started and reaped (the fake's client and its work). */
+  cli: number;
+  /** The bench database's backends and its server's own processes. */
   postgres: number;
-  /** The load generator and in-process floors. */
+  /** The load generator, the in-process floors and the bench's other children. */
   bench: number;
-  /** Everything else on the machine: other jobs sharing the CPUs skew the figures. */
+  /** Everything else on the machine. */
   other: number;
 }
 
-function read(dbName: string): Map<number, ProcTimes> {
-  const out = new Map<number, ProcTimes>();
+type Party = keyof CpuShare;
+
+/** Clock ticks per second of /proc/<pid>/stat; 100 on every Linux this runs on. */
+const TICKS_PER_S = 100;
+
+/** Who is who: the bench database, the pid of its server's postmaster, the portal's pid. */
+export interface Parties {
+  dbName: string;
+  postmaster: number;
+  portal: number;
+}
+
+function sample(p: Parties): Map<number, { party: Party; ticks: number }> {
+  const out = new Map<number, { party: Party; ticks: number }>();
   for (const pid of listPids()) {
-    // Undefined: the process ended between the listing and the read.
     const stat = readProcStat(pid);
-    if (!stat) continue;
-    let name = stat.comm;
-    if (stat.comm === 'postgres') {
-      const cmd = readCmdline(pid) ?? '';
+    if (!stat) continue; // gone since the listing
+    let party: Party = 'other';
+    if (pid === p.portal) {
+      party = 'portal';
+      // The children the portal reaped are the CLI runs of its applies (kept under -pid).
+      out.set(-pid, { party: 'cli', ticks: stat.cutime + stat.cstime });
+    } else if (pid === process.pid || stat.ppid === process.pid) {
+      party = 'bench';
+    } else if (pid === p.postmaster || stat.ppid === p.postmaster) {
       // A backend names its database in its title; other databases' backends are others' load.
-      const backend = /^postgres: [^:]+: \S+ (\S+) /.exec(cmd);
-      name = backend && backend[1] !== dbName ? 'other-postgres' : 'postgres';
-    } else if (stat.comm === 'node') {
-      const cmd = readCmdline(pid) ?? '';
-      if (cmd.includes('/fake-asterisk/server\0')) name = 'fake-asterisk';
-      else if (cmd.includes('/cli-spawn-helper.js\0')) name = 'cli-helper';
+      const backend = /^postgres: [^:]+: \S+ (\S+) /.exec(readCmdline(pid) ?? '');
+      party = backend && backend[1] !== p.dbName ? 'other' : 'postgres';
     }
-    out.set(pid, {
-      name,
-      own: stat.utime + stat.stime,
-      reapedChildren: stat.cutime + stat.cstime,
-    });
+    out.set(pid, { party, ticks: stat.utime + stat.stime });
   }
   return out;
 }
 
-export class CpuMeter {
-  constructor(
-    private readonly dbName: string,
-    private readonly portalPid: () => number | undefined,
-  ) {}
-
-  /** Runs `fn` and returns its result with the CPU each party used meanwhile. */
-  async measure<T>(fn: () => Promise<T>): Promise<{ value: T; cpu: CpuShare }> {
-    const before = read(this.dbName);
-    const t0 = performance.now();
-    const value = await fn();
-    const wallMs = performance.now() - t0;
-    const after = read(this.dbName);
-    const ticks = { portal: 0, portal_children: 0, postgres: 0, bench: 0, other: 0 };
-    const portal = this.portalPid();
-    for (const [pid, now] of after) {
-      const was = before.get(pid);
-      const own = now.own - (was?.own ?? 0);
-      const reaped = now.reapedChildren - (was?.reapedChildren ?? 0);
-      // The portal runs the CLI through its helper process: the helper's own work is the
-      // portal's, the clients it reaped are the fake's.
-      if (pid === portal || now.name === 'cli-helper') {
-        ticks.portal += own;
-        ticks.portal_children += reaped;
-      } else if (pid === process.pid) ticks.bench += own;
-      else if (now.name === 'postgres') ticks.postgres += own;
-      else if (now.name === 'fake-asterisk') ticks.portal_children += own;
-      else ticks.other += own;
-    }
-    const pct = (t: number): number => Math.round(((t / TICKS_PER_S) * 1000 * 100) / wallMs);
-    return {
-      value,
-      cpu: {
-        portal: pct(ticks.portal),
-        portal_children: pct(ticks.portal_children),
-        postgres: pct(ticks.postgres),
-        bench: pct(ticks.bench),
-        other: pct(ticks.other),
-      },
-    };
+/** Runs `fn` and returns its result with the CPU each party used meanwhile. */
+export async function withCpu<T>(
+  parties: Parties,
+  fn: () => Promise<T>,
+): Promise<{ value: T; cpu: CpuShare }> {
+  const before = sample(parties);
+  const t0 = performance.now();
+  const value = await fn();
+  const wallS = (performance.now() - t0) / 1000;
+  const ticks: CpuShare = { portal: 0, cli: 0, postgres: 0, bench: 0, other: 0 };
+  for (const [pid, now] of sample(parties)) {
+    ticks[now.party] += now.ticks - (before.get(pid)?.ticks ?? 0);
   }
+  const pct = (t: number): number => Math.round((100 * t) / TICKS_PER_S / wallS);
+  return {
+    value,
+    cpu: {
+      portal: pct(ticks.portal),
+      cli: pct(ticks.cli),
+      postgres: pct(ticks.postgres),
+      bench: pct(ticks.bench),
+      other: pct(ticks.other),
+    },
+  };
 }

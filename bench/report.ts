@@ -2,17 +2,25 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as prettier from 'prettier';
 import type { CpuShare } from './cpu';
-import { round, type Summary } from './stats';
+import type { Summary } from './measure';
 
-/** One line of results.json: the required keys first, then what explains the line. */
-export interface Metric extends Omit<Summary, 'rps'> {
-  /** Null for a derived line that is not a stream of requests. */
-  rps: number | null;
-  floor_p50_ms: number | null;
-  ratio: number | null;
+/** One line of the main table: a figure, what it measures, and its floor when it has one. */
+export interface Metric extends Summary {
   what: string;
-  floor?: string;
-  cpu?: CpuShare;
+  floor: string | null;
+  floor_p50_ms: number | null;
+  /** p50 / floor p50. */
+  ratio: number | null;
+  cpu: CpuShare | null;
+}
+
+/** p50/p99 of one step of the apply, for the changed and the unchanged runs. */
+export interface ApplyStep {
+  what: string;
+  changed: Summary;
+  nochange: Summary;
+  /** p50 of the same work done in the bench process, where there is one. */
+  floor_p50_ms: number | null;
 }
 
 export interface Goal {
@@ -29,146 +37,111 @@ export interface Results {
   cpu_model: string;
   setup: string[];
   metrics: Record<string, Metric>;
+  apply: Record<string, ApplyStep>;
   goals: Goal[];
   notes: string[];
 }
 
-export class MetricSet {
-  readonly metrics: Record<string, Metric> = {};
+const num = (v: number | null, digits = 2): string => (v === null ? '-' : v.toFixed(digits));
 
-  add(
-    name: string,
-    what: string,
-    s: Omit<Summary, 'rps'> & { rps: number | null },
-    extra: { floor?: { name: string; p50_ms: number }; cpu?: CpuShare } = {},
-  ): Metric {
-    const { floor, cpu } = extra;
-    const m: Metric = {
-      ...s,
-      floor_p50_ms: floor ? round(floor.p50_ms) : null,
-      ratio: floor && floor.p50_ms > 0 ? round(s.p50_ms / floor.p50_ms, 2) : null,
-      what,
-      ...(floor ? { floor: floor.name } : {}),
-      ...(cpu ? { cpu } : {}),
-    };
-    this.metrics[name] = m;
-    return m;
-  }
-
-  /** The metrics in `order`, then any not listed, so a new line is never dropped. */
-  ordered(order: readonly string[]): Record<string, Metric> {
-    const names = [
-      ...order.filter((n) => n in this.metrics),
-      ...Object.keys(this.metrics).filter((n) => !order.includes(n)),
-    ];
-    return Object.fromEntries(names.map((n) => [n, this.metrics[n]]));
-  }
-
-  get(name: string): Metric {
-    const m = this.metrics[name];
-    if (!m) throw new Error(`no metric ${name}`);
-    return m;
-  }
+/** A Markdown table; prettier pads it. Columns in `left` are text, the others numbers. */
+function table(head: string[], rows: string[][], left = [0]): string {
+  const rule = head.map((_, i) => (left.includes(i) ? '---' : '--:'));
+  return [head, rule, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
-const fmt = (v: number | null, digits = 2): string => (v === null ? '-' : v.toFixed(digits));
-
-/** A Markdown table, padded so it also reads as plain text on a terminal. */
-export function renderTable(results: Results): string {
-  const head = [
-    'metric',
-    'N',
-    'p50 ms',
-    'p99 ms',
-    'req/s',
-    'floor',
-    'floor p50 ms',
-    'ratio',
-    'cpu % portal/cli/pg/bench/other',
-  ];
-  const rows = Object.entries(results.metrics).map(([name, m]) => [
-    name,
-    String(m.n),
-    fmt(m.p50_ms),
-    fmt(m.p99_ms),
-    fmt(m.rps, 1),
-    m.floor ?? '-',
-    fmt(m.floor_p50_ms),
-    m.ratio === null ? '-' : `${m.ratio.toFixed(2)}x`,
-    m.cpu
-      ? [m.cpu.portal, m.cpu.portal_children, m.cpu.postgres, m.cpu.bench, m.cpu.other].join('/')
-      : '-',
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const numeric = (i: number): boolean => i !== 0 && i !== 5;
-  const line = (cells: string[]): string =>
-    `| ${cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (numeric(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
-  return [line(head), rule, ...rows.map(line)].join('\n');
+function metricsTable(metrics: Record<string, Metric>): string {
+  const head = ['metric', 'N', 'p50 ms', 'p99 ms', 'req/s', 'floor', 'floor p50 ms', 'ratio'];
+  return table(
+    [...head, 'cpu % portal/cli/pg/bench/other'],
+    Object.entries(metrics).map(([name, m]) => [
+      name,
+      String(m.n),
+      num(m.p50_ms),
+      num(m.p99_ms),
+      num(m.rps, 1),
+      m.floor ?? '-',
+      num(m.floor_p50_ms),
+      m.ratio === null ? '-' : `${m.ratio.toFixed(2)}x`,
+      m.cpu ? [m.cpu.portal, m.cpu.cli, m.cpu.postgres, m.cpu.bench, m.cpu.other].join('/') : '-',
+    ]),
+    [0, 5],
+  );
 }
 
-export function renderGoals(goals: Goal[]): string {
-  return goals
-    .map((g) => `- ${g.result} ${g.metric}: ${g.goal} (measured ${g.measured})`)
-    .join('\n');
+function applyTable(apply: Record<string, ApplyStep>): string {
+  return table(
+    ['apply step, ms', 'changed p50', 'changed p99', 'unchanged p50', 'unchanged p99', 'floor p50'],
+    Object.entries(apply).map(([name, s]) => [
+      name,
+      num(s.changed.p50_ms, 1),
+      num(s.changed.p99_ms, 1),
+      num(s.nochange.p50_ms, 1),
+      num(s.nochange.p99_ms, 1),
+      num(s.floor_p50_ms, 1),
+    ]),
+  );
 }
 
-export function renderDefinitions(results: Results): string {
-  return Object.entries(results.metrics)
-    .map(([name, m]) => `- \`${name}\`: ${m.what}`)
-    .join('\n');
-}
+/** RESULTS.md, formatted like every other file so `prettier --check` stays clean after a run. */
+export async function writeResults(dir: string, r: Results): Promise<string> {
+  await fs.writeFile(path.join(dir, 'results.json'), toJson(r));
+  const list = (items: string[]): string => items.map((s) => `- ${s}`).join('\n');
+  const md = `# Benchmark results
 
-export function renderText(results: Results): string {
-  return [
-    `Portal benchmark ${results.date}, node ${results.node}, ${results.cpus} CPUs (${results.cpu_model})`,
-    '',
-    ...results.setup.map((s) => `- ${s}`),
-    '',
-    renderTable(results),
-    '',
-    'Goals (reported, not asserted):',
-    renderGoals(results.goals),
-    '',
-    'Notes:',
-    ...results.notes.map((n) => `- ${n}`),
-  ].join('\n');
-}
+Latest \`npm run bench\` (\`bench/run.ts\`); raw numbers in \`bench/results.json\`. Every
+request figure is compared with a floor measured in the same run on the same machine (ratio =
+portal p50 / floor p50). The apply is reported as the portal's own time per step: the fake
+Asterisk CLI's time is taken out and not judged, since it says nothing about a real Asterisk.
 
-export async function writeResults(dir: string, results: Results): Promise<void> {
-  await fs.writeFile(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  const md = [
-    '# Benchmark results',
-    '',
-    'Latest `npm run bench` (see `bench/run.ts`). Every portal figure is compared with a floor',
-    'measured in the same run on the same machine; ratio = portal p50 / floor p50. Raw numbers:',
-    '`bench/results.json`.',
-    '',
-    `Run: ${results.date}, node ${results.node}, ${results.cpus} CPUs (${results.cpu_model}).`,
-    '',
-    '## Set-up',
-    '',
-    ...results.setup.map((s) => `- ${s}`),
-    '',
-    '## Results',
-    '',
-    renderTable(results),
-    '',
-    '## Goals (reported, not asserted)',
-    '',
-    renderGoals(results.goals),
-    '',
-    '## What each line measures',
-    '',
-    renderDefinitions(results),
-    '',
-    '## Notes',
-    '',
-    ...results.notes.map((n) => `- ${n}`),
-    '',
-  ].join('\n');
-  // Formatted like every other file, so `npm run format:check` stays clean after a run.
+Run: ${r.date}, node ${r.node}, ${r.cpus} CPUs (${r.cpu_model}).
+
+## Set-up
+
+${list(r.setup)}
+
+## Requests and floors
+
+${metricsTable(r.metrics)}
+
+## Apply of 1,000 users per step: the portal's own share (the fake CLI shown, not judged)
+
+${applyTable(r.apply)}
+
+## Goals (reported, not asserted)
+
+${list(r.goals.map((g) => `${g.result} ${g.metric}: ${g.goal} (measured ${g.measured})`))}
+
+## What each line measures
+
+${list([
+  ...Object.entries(r.metrics).map(([name, m]) => `\`${name}\`: ${m.what}`),
+  ...Object.entries(r.apply).map(([name, s]) => `\`${name}\`: ${s.what}`),
+])}
+
+## Notes
+
+${list(r.notes)}
+`;
   const file = path.join(dir, 'RESULTS.md');
-  const options = (await prettier.resolveConfig(file)) ?? {};
-  await fs.writeFile(file, await prettier.format(md, { ...options, filepath: file }));
+  const formatted = await prettier.format(md, {
+    ...((await prettier.resolveConfig(file)) ?? {}),
+    filepath: file,
+  });
+  await fs.writeFile(file, formatted);
+  return formatted;
+}
+
+/** results.json with one line per metric, apply step, goal and note: two runs diff line by line. */
+function toJson(r: Results): string {
+  const block = (v: unknown): string => {
+    if (typeof v !== 'object' || v === null) return JSON.stringify(v);
+    const lines = Array.isArray(v)
+      ? v.map((x) => JSON.stringify(x))
+      : Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${JSON.stringify(x)}`);
+    const [open, close] = Array.isArray(v) ? ['[', ']'] : ['{', '}'];
+    return `${open}\n${lines.map((l) => `    ${l}`).join(',\n')}\n  ${close}`;
+  };
+  const top = Object.entries(r).map(([k, v]) => `  ${JSON.stringify(k)}: ${block(v)}`);
+  return `{\n${top.join(',\n')}\n}\n`;
 }
