@@ -17,6 +17,8 @@ export function configureApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
   app.use(assignRequestId);
   app.use(helmet());
+  // The body is read and checked before the guard runs, so a 415, a 413 or a malformed-JSON
+  // 400 answers before a 401 would.
   app.use(requireJsonBody);
   // Any JSON value is parsed (strict: false), so a body that is valid JSON but not an object
   // gets checkBodyShape's one clear message rather than a parser's syntax error.

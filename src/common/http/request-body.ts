@@ -11,7 +11,10 @@ export const NOT_AN_OBJECT = 'Request body must be a JSON object';
  * GET or DELETE body no meaning), so those routes answer as documented whatever is attached.
  */
 
-/** As body-parser's type-is decides it: a Content-Length above 0, or a chunked body. */
+/**
+ * A chunked body or a Content-Length above 0. Unlike type-is, an empty body is none, whatever
+ * its type: fetch sends Content-Length 0 on a POST without a body.
+ */
 const hasBody = (req: Request): boolean =>
   req.headers['transfer-encoding'] !== undefined ||
   (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');

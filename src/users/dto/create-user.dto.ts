@@ -26,6 +26,7 @@ export class CreateUserDto {
       "Letters of any script, digits, space and . , ' - _ ( ) & only; checked (and stored) after trimming, and the length counts code points",
   })
   @Transform(trim)
+  // null counts as missing: "name is required" rather than a type error.
   @IsDefined({ message: '$property is required' })
   @IsString({ message: '$property must be a string' })
   @CodePointLength(1, NAME_MAX_LENGTH, {
