@@ -249,7 +249,8 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     expect(s2.body.pending).toBe(true);
     const second = await apply().expect(200);
     const logs = await http().get('/apply/logs?limit=1').set('Authorization', t.auth).expect(200);
-    expect(logs.body.map((l: { id: string }) => l.id)).toEqual([second.body.id]);
+    expect(logs.body.items.map((l: { id: string }) => l.id)).toEqual([second.body.id]);
+    expect(logs.body.total).toBe(2);
     await http().get('/apply/logs?limit=0').set('Authorization', t.auth).expect(400);
   });
 
