@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -236,6 +236,51 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     expect(again.body.files[0].sha256).toBe(res.body.files[0].sha256);
   });
 
+  it('dry run checks what a real apply needs: directories, the CLI, Asterisk', async () => {
+    await createUser('Checked', 'checked@example.com');
+    const checks = async (env: Record<string, string> = {}) => {
+      const other = await bootApp(box.env(env), { database: db });
+      try {
+        const res = await request(other.app.getHttpServer())
+          .post('/apply?dryRun=true')
+          .set('Authorization', other.auth)
+          .expect(200);
+        return Object.fromEntries(
+          (res.body.checks as { name: string; ok: boolean; message: string }[]).map((c) => [
+            c.name,
+            c.ok ? 'ok' : c.message,
+          ]),
+        );
+      } finally {
+        await other.close();
+      }
+    };
+    expect(await checks()).toEqual({
+      pjsipDir: 'ok',
+      dialplanDir: 'ok',
+      cli: 'ok',
+      asterisk: 'ok',
+    });
+    const missing = path.join(box.root, 'missing');
+    expect(await checks({ ASTERISK_PJSIP_DIR: missing })).toMatchObject({
+      pjsipDir: expect.stringMatching(/^ASTERISK_PJSIP_DIR .*missing does not exist/),
+      dialplanDir: 'ok',
+    });
+    const cli = path.join(box.root, 'no-such-asterisk');
+    expect(await checks({ ASTERISK_CLI: cli })).toMatchObject({
+      cli: `Asterisk CLI not found: "${cli}" (ASTERISK_CLI)`,
+      asterisk: 'not asked: the CLI could not be run',
+    });
+    box.setFaults({ down: true });
+    expect(await checks()).toMatchObject({
+      cli: 'ok',
+      asterisk: expect.stringMatching(/^Unable to connect to remote asterisk/),
+    });
+    // Checking changed nothing.
+    expect(box.listing()).toEqual([]);
+    expect(await auditRows()).toEqual([]);
+  });
+
   it('status says pending until an apply, and logs come newest first', async () => {
     const s0 = await http().get('/apply/status').set('Authorization', t.auth).expect(200);
     expect(s0.body).toEqual({ pending: true, lastApply: null });
@@ -302,6 +347,16 @@ describe('POST /apply with the fake Asterisk CLI', () => {
         });
         expect(box.snapshot()).toEqual(lastGood);
         expect(box.listing().filter((n) => n.endsWith('.tmp'))).toEqual([]);
+        // The answer says what is on disk now: the last good files, unchanged by this apply.
+        expect(res.body.files).toEqual(
+          [box.endpointsFile, box.routingFile].map((file, i) => ({
+            path: file,
+            changed: false,
+            sha256: good.body.files[i].sha256,
+          })),
+        );
+        expect(res.body.message).not.toBe(res.body.reason);
+        expect(res.body.message.startsWith(res.body.reason.replace(/\.$/, ''))).toBe(true);
         const rows = await auditRows();
         expect(rows.map((r) => r.id)).toEqual([good.body.id, res.body.id]);
         expect(rows[1].outcome).toBe(res.body.outcome);
@@ -324,14 +379,39 @@ describe('POST /apply with the fake Asterisk CLI', () => {
       expect(row.summary.match(/already in progress/g)).toHaveLength(2);
     });
 
-    it('a missing Asterisk CLI is a recorded failure naming ASTERISK_CLI', async () => {
+    it('a first apply without an Asterisk CLI says so once and leaves the directories as they were', async () => {
       await createUser('No Cli', 'nocli@example.com');
-      const res = await applyWith({ ASTERISK_CLI: path.join(box.root, 'no-such-asterisk') });
+      const cli = path.join(box.root, 'no-such-asterisk');
+      const res = await applyWith({ ASTERISK_CLI: cli });
       expect(res.status).toBe(502);
-      expect(res.body.reason).toMatch(/Cannot run the Asterisk CLI .*ENOENT \(ASTERISK_CLI\)/);
-      // Before the first success the last good state was "no files": empty ones load nothing.
-      expect(box.snapshot()).toEqual({ endpoints: '', routing: '' });
-      expect((await auditRows()).map((r) => r.outcome)).toEqual(['failed']);
+      const reason = `Asterisk CLI not found: "${cli}" (ASTERISK_CLI)`;
+      expect(res.body.reason).toBe(reason);
+      expect(res.body.message).toBe(
+        `${reason}. The include directories are as they were before this apply, but Asterisk could not be reloaded with them for the same reason.`,
+      );
+      // Nothing had ever been good: no generated file, no last good pair, no temp file.
+      expect(box.listing()).toEqual([]);
+      expect(res.body.files).toEqual([
+        { path: box.endpointsFile, changed: false, sha256: null },
+        { path: box.routingFile, changed: false, sha256: null },
+      ]);
+      const rows = await auditRows();
+      expect(rows.map((r) => r.outcome)).toEqual(['failed']);
+      expect(rows[0].summary.startsWith(res.body.message)).toBe(true);
+    });
+
+    it('a failed first apply puts back the files that were there before it', async () => {
+      await createUser('Hand Made', 'hand@example.com');
+      writeFileSync(box.endpointsFile, '; written by hand before the portal\n');
+      box.setFaults({ down: true });
+      const res = await apply();
+      expect(res.status).toBe(502);
+      expect(box.snapshot()).toEqual({
+        endpoints: '; written by hand before the portal\n',
+        routing: null,
+      });
+      expect(box.listing()).toEqual(['pjsip/generated_endpoints.conf']);
+      expect(res.body.files.map((f: { changed: boolean }) => f.changed)).toEqual([false, false]);
     });
 
     it('a missing include directory fails before writing anything', async () => {
@@ -339,7 +419,13 @@ describe('POST /apply with the fake Asterisk CLI', () => {
       const res = await applyWith({ ASTERISK_DIALPLAN_DIR: path.join(box.root, 'missing') });
       expect(res.status).toBe(502);
       expect(res.body.outcome).toBe('failed');
-      expect(res.body.reason).toMatch(/ASTERISK_DIALPLAN_DIR .*missing does not exist/);
+      expect(res.body.reason).toMatch(
+        /^ASTERISK_DIALPLAN_DIR .*missing does not exist; create it \(README, "Include directories"\)$/,
+      );
+      // The section it points to exists.
+      expect(readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')).toMatch(
+        /^### Include directories$/m,
+      );
       expect(box.listing()).toEqual([]);
       const rows = await auditRows();
       expect(rows.map((r) => r.outcome)).toEqual(['failed']);
@@ -352,8 +438,18 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     await pg.query(`UPDATE extension SET realm = 'bad realm' WHERE number = 1000`);
     const res = await apply();
     expect(res.status).toBe(502);
-    expect(res.body).toMatchObject({ outcome: 'failed', users: 1, files: [] });
-    expect(res.body.reason).toMatch(/Nothing was written: could not generate the config: .*realm/);
+    expect(res.body).toMatchObject({
+      outcome: 'failed',
+      users: 1,
+      files: [
+        { path: box.endpointsFile, changed: false, sha256: null },
+        { path: box.routingFile, changed: false, sha256: null },
+      ],
+    });
+    expect(res.body.reason).toMatch(/^Could not generate the config: .*realm/);
+    expect(res.body.message).toMatch(
+      /^Could not generate the config: .*realm.*\. Nothing was written\.$/,
+    );
     expect(box.listing()).toEqual([]);
     const [row] = await auditRows();
     expect(row.outcome).toBe('failed');
@@ -426,7 +522,7 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     expect(rows[1].request_id).toBe('req-load-fails');
     expect(rows[1].finished_at).not.toBeNull();
     expect(rows[1].summary).toMatch(
-      /^Nothing was written: could not load the users: .*md5_digest.* does not exist/,
+      /^Could not load the users: .*md5_digest.* does not exist\. Nothing was written\./,
     );
 
     await pg.query('ALTER TABLE extension RENAME COLUMN md5_digest_gone TO md5_digest');

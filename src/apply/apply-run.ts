@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CliExchange } from '../asterisk/asterisk-reloader';
+import type { GeneratedFileKind } from '../asterisk/config-writer';
 import type { ApplyFileDto, ApplyTimingsDto } from './dto/apply.dto';
 
 export const errorMessage = (err: unknown): string =>
@@ -7,14 +8,18 @@ export const errorMessage = (err: unknown): string =>
 export const asError = (err: unknown): Error =>
   err instanceof Error ? err : new Error(String(err));
 
-/** A failure whose outcome and reason the audit row records; `rethrow` answers the request. */
+/**
+ * A failure the audit row and the answer record: `reason` says what is wrong, once; the
+ * message adds what the apply did about it. `rethrow`, when set, answers the request instead.
+ */
 export class ApplyFailure extends Error {
   constructor(
     readonly outcome: 'failed' | 'rolled_back',
-    reason: string,
+    readonly reason: string,
+    done: string,
     readonly rethrow?: Error,
   ) {
-    super(reason);
+    super(`${reason.replace(/\.$/, '')}. ${done}`);
   }
 }
 
@@ -28,6 +33,8 @@ export class ApplyRun {
   durationMs = 0;
   hash: string | null = null;
   files: ApplyFileDto[] = [];
+  /** Both files as they were before this apply, once read. */
+  before: Record<GeneratedFileKind, string | null> | null = null;
   readonly transcript: string[] = [];
   readonly timings: ApplyTimingsDto = {
     planMs: 0,

@@ -9,7 +9,7 @@ import {
   FilePair,
   GeneratedFileKind,
 } from '../asterisk/config-writer';
-import { stripHeader, withHeader } from '../asterisk/generation/file-header';
+import { contentHash, stripHeader, withHeader } from '../asterisk/generation/file-header';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
@@ -17,7 +17,14 @@ import { toApplyLogDto } from './apply-log.mapper';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
 import { ApplyRepository } from './apply.repository';
-import { ApplyLogListDto, ApplyResultDto, ApplyStatusDto, DryRunResultDto } from './dto/apply.dto';
+import {
+  ApplyLogListDto,
+  ApplyResultDto,
+  ApplyStatusDto,
+  DryRunCheckDto,
+  DryRunResultDto,
+  FileOnDiskDto,
+} from './dto/apply.dto';
 
 const KINDS: GeneratedFileKind[] = ['endpoints', 'routing'];
 
@@ -74,7 +81,7 @@ export class ApplyService implements OnApplicationBootstrap {
         if (good) {
           for (const kind of KINDS) {
             if (good[kind] !== (await this.writer.read(kind))) {
-              await this.writer.write(kind, good[kind]);
+              await this.writer.restore(kind, good[kind]);
               restored++;
             }
           }
@@ -99,6 +106,7 @@ export class ApplyService implements OnApplicationBootstrap {
     const files = this.planFiles(rendered, await this.readCurrent(), 'dry-run', new Date());
     return {
       dryRun: true,
+      checks: await this.preflight(),
       changed: files.some((f) => f.changed),
       users: rendered.expected.endpoints.length,
       hash: rendered.hash,
@@ -118,6 +126,27 @@ export class ApplyService implements OnApplicationBootstrap {
           : '',
       })),
     };
+  }
+
+  /** What a real apply needs and a dry run can check without changing anything. */
+  private async preflight(): Promise<DryRunCheckDto[]> {
+    const check = (name: DryRunCheckDto['name'], problem: string | null, fine: string) => ({
+      name,
+      ok: problem === null,
+      message: problem ?? fine,
+    });
+    const { pjsipDir, dialplanDir, cli } = this.config.asterisk;
+    const probe = await this.reloader.probe(this.config.sipContext);
+    return [
+      check('pjsipDir', await this.writer.directoryProblem('endpoints'), `${pjsipDir} is writable`),
+      check(
+        'dialplanDir',
+        await this.writer.directoryProblem('routing'),
+        `${dialplanDir} is writable`,
+      ),
+      check('cli', probe.cli, `${JSON.stringify(cli)} runs`),
+      check('asterisk', probe.asterisk, 'Asterisk answers'),
+    ];
   }
 
   async status(): Promise<ApplyStatusDto> {
@@ -149,20 +178,20 @@ export class ApplyService implements OnApplicationBootstrap {
       failure =
         err instanceof ApplyFailure
           ? err
-          : new ApplyFailure('failed', errorMessage(err), asError(err));
+          : new ApplyFailure('failed', errorMessage(err), 'The apply stopped.', asError(err));
     }
     await run.time('finishMs', () => this.finish(m, run, failure));
     if (failure?.rethrow !== undefined) throw failure.rethrow;
     if (failure) {
-      const { id, users, hash, files } = run;
+      const { id, users, hash } = run;
       throw new DomainError('APPLY_FAILED', failure.message, {
         id,
         outcome: failure.outcome,
         users,
         hash,
         durationMs: run.durationMs,
-        files,
-        reason: failure.message,
+        files: await this.filesOnDisk(run),
+        reason: failure.reason,
       });
     }
     return {
@@ -179,13 +208,13 @@ export class ApplyService implements OnApplicationBootstrap {
   /** Loads and renders the users and reads what is on disk; nothing is written. */
   private async plan(m: EntityManager, run: ApplyRun): Promise<Plan> {
     const nothingWritten = (what: string, err: unknown, rethrow?: Error): ApplyFailure =>
-      new ApplyFailure('failed', `Nothing was written: ${what}${errorMessage(err)}`, rethrow);
+      new ApplyFailure('failed', `${what}${errorMessage(err)}`, 'Nothing was written.', rethrow);
     let rows;
     try {
       rows = await this.repo.loadSipAccounts(m);
     } catch (err) {
       // A database failure: its own error answers the request (503, or 500 with no internals).
-      throw nothingWritten('could not load the users: ', err, asError(err));
+      throw nothingWritten('Could not load the users: ', err, asError(err));
     }
     run.users = rows.length;
     let rendered: RenderedConfig;
@@ -193,7 +222,7 @@ export class ApplyService implements OnApplicationBootstrap {
       rendered = renderConfig(rows, { context: this.config.sipContext });
     } catch (err) {
       // A row the generator refuses (it re-checks everything) must never reach Asterisk.
-      throw nothingWritten('could not generate the config: ', err);
+      throw nothingWritten('Could not generate the config: ', err);
     }
     run.hash = rendered.hash;
     let onDisk: Record<GeneratedFileKind, string | null>;
@@ -206,15 +235,16 @@ export class ApplyService implements OnApplicationBootstrap {
     } catch (err) {
       throw nothingWritten('', err);
     }
+    run.before = onDisk;
     const files = this.planFiles(rendered, onDisk, run.id, run.startedAt);
     run.files = files.map((f) => ({ path: f.path, changed: f.changed, sha256: f.sha256 }));
-    const pairOf = (pick: (f: FilePlan) => string): FilePair => ({
+    const pairOf = (pick: (f: FilePlan) => string | null): FilePair => ({
       endpoints: pick(files[0]),
       routing: pick(files[1]),
     });
-    // Before the first successful apply, what is on disk now (or nothing: an empty file
-    // loads no objects) is the version to come back to after a failure or a crash.
-    const lastGood = saved ?? pairOf((f) => f.current ?? '');
+    // Before the first successful apply, what is on disk now (no file where there is none) is
+    // the version to come back to after a failure or a crash.
+    const lastGood = saved ?? pairOf((f) => f.current);
     return { rendered, files, saved, lastGood, next: pairOf((f) => f.next) };
   }
 
@@ -224,7 +254,7 @@ export class ApplyService implements OnApplicationBootstrap {
       try {
         await this.writer.saveLastGood(plan.lastGood);
       } catch (err) {
-        throw new ApplyFailure('failed', `Nothing was written: ${errorMessage(err)}`);
+        throw new ApplyFailure('failed', errorMessage(err), 'Nothing was written.');
       }
     }
     try {
@@ -236,10 +266,11 @@ export class ApplyService implements OnApplicationBootstrap {
     } catch (err) {
       if (err instanceof AsteriskError) run.transcript.push(...err.transcript);
       const known = err instanceof AsteriskError || err instanceof ConfigWriteError;
-      const rollback = await this.rollback(plan, run);
+      const rollback = await this.rollback(plan, run, errorMessage(err));
       throw new ApplyFailure(
         rollback.ok ? 'rolled_back' : 'failed',
-        `${errorMessage(err)}. ${rollback.summary}`,
+        errorMessage(err),
+        rollback.summary,
         known ? undefined : asError(err),
       );
     }
@@ -282,32 +313,56 @@ export class ApplyService implements OnApplicationBootstrap {
     }
   }
 
-  /** Puts the last good files back and reloads Asterisk with them; says what happened. */
-  private async rollback(plan: Plan, run: ApplyRun): Promise<{ ok: boolean; summary: string }> {
+  /**
+   * Puts the last good files back and reloads Asterisk with them; says what happened, without
+   * repeating `cause` (the error that made the apply fail). Before the first successful apply
+   * the last good pair is what was on disk before it: the directories end as they were.
+   */
+  private async rollback(
+    plan: Plan,
+    run: ApplyRun,
+    cause: string,
+  ): Promise<{ ok: boolean; summary: string }> {
     let restored = 0;
     try {
       for (const f of plan.files) {
         const good = plan.lastGood[f.kind];
         if (good === (f.changed ? f.next : f.current)) continue;
-        await this.writer.write(f.kind, good);
+        await this.writer.restore(f.kind, good);
         restored++;
       }
+      if (!plan.saved) await this.writer.removeLastGood();
     } catch (err) {
       return { ok: false, summary: `Restoring the last good files failed: ${errorMessage(err)}` };
     }
+    const back = plan.saved
+      ? `the last good files are back on disk (${restored} restored)`
+      : 'the include directories are as they were before this apply';
     try {
       run.transcript.push(...(await this.reloader.reload()).transcript);
     } catch (err) {
       if (err instanceof AsteriskError) run.transcript.push(...err.transcript);
+      const why = errorMessage(err) === cause ? 'for the same reason' : `: ${errorMessage(err)}`;
       return {
         ok: false,
-        summary: `The last good files are back on disk (${restored} restored), but reloading Asterisk with them failed: ${errorMessage(err)}`,
+        summary: `${capitalize(back)}, but Asterisk could not be reloaded with them ${why}.`,
       };
     }
-    return {
-      ok: true,
-      summary: `Rolled back: ${restored} file(s) restored to the last good version and Asterisk reloaded.`,
-    };
+    return { ok: true, summary: `Rolled back: ${back}, and Asterisk reloaded.` };
+  }
+
+  /** After a failure, what each file on disk is now, and whether this apply changed it. */
+  private async filesOnDisk(run: ApplyRun): Promise<FileOnDiskDto[]> {
+    return Promise.all(
+      KINDS.map(async (kind) => {
+        const text = await this.writer.read(kind).catch(() => null);
+        return {
+          path: this.writer.pathOf(kind),
+          changed: run.before !== null && text !== run.before[kind],
+          sha256: text === null ? null : contentHash(stripHeader(text)),
+        };
+      }),
+    );
   }
 
   /** The one place an apply's audit row is closed. */
@@ -374,6 +429,10 @@ export class ApplyService implements OnApplicationBootstrap {
  */
 export function redactDigests(text: string): string {
   return text.replace(/^(\s*password_digest\s*=).*$/gm, '$1<redacted>');
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function samePair(a: FilePair, b: FilePair): boolean {

@@ -43,12 +43,21 @@ export class AsteriskError extends Error {
   constructor(
     message: string,
     readonly transcript: string[],
+    /** True when the CLI itself could not be run (missing, not executable): Asterisk was not asked. */
+    readonly cliUnusable = false,
   ) {
     super(message);
   }
 }
 
+/** What an apply's dry run can know without changing anything: null where all is well. */
+export interface CliProbe {
+  cli: string | null;
+  asterisk: string | null;
+}
+
 const IN_PROGRESS_RETRIES = 4;
+const MAX_OUTPUT_MB = 64;
 const RETRY_BASE_MS = 250;
 
 /**
@@ -70,12 +79,11 @@ export class AsteriskReloader {
     try {
       out = await this.processes.run(cli, ['-rx', command], {
         timeoutMs,
-        maxBuffer: 64 * 1024 * 1024,
+        maxBuffer: MAX_OUTPUT_MB * 1024 * 1024,
       });
     } catch (err) {
-      throw new AsteriskError(`Cannot run the Asterisk CLI ${cli}: ${(err as Error).message}`, [
-        `${command}: ${(err as Error).message}`,
-      ]);
+      const message = `Asterisk CLI could not be run: ${JSON.stringify(cli)}: ${(err as Error).message} (ASTERISK_CLI)`;
+      throw new AsteriskError(message, [`${command}: ${(err as Error).message}`], true);
     }
     const durationMs = Math.round(performance.now() - started);
     if (out.killed) {
@@ -84,12 +92,42 @@ export class AsteriskReloader {
         [`${command}: timeout after ${timeoutMs} ms`],
       );
     }
-    if (out.errno !== null) {
-      throw new AsteriskError(`Cannot run the Asterisk CLI ${cli}: ${out.errno} (ASTERISK_CLI)`, [
-        `${command}: ${out.errno}`,
+    if (out.errno === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+      throw new AsteriskError(`"${command}" printed more than ${MAX_OUTPUT_MB} MB`, [
+        `${command}: output over ${MAX_OUTPUT_MB} MB`,
       ]);
     }
+    if (out.errno !== null) {
+      const what =
+        out.errno === 'ENOENT'
+          ? 'not found'
+          : out.errno === 'EACCES'
+            ? 'not executable'
+            : `could not be run (${out.errno})`;
+      throw new AsteriskError(
+        `Asterisk CLI ${what}: ${JSON.stringify(cli)} (ASTERISK_CLI)`,
+        [`${command}: ${out.errno}`],
+        true,
+      );
+    }
     return { command, stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode, durationMs };
+  }
+
+  /**
+   * Whether the CLI runs and Asterisk answers, asked with a read-only command the apply's
+   * verify uses too (a missing context is still an answer).
+   */
+  async probe(context: string): Promise<CliProbe> {
+    try {
+      const res = await this.run(`dialplan show ${context}`);
+      return { cli: null, asterisk: classifyCliFailure(res.stdout, res.stderr, res.exitCode) };
+    } catch (err) {
+      const message = (err as Error).message;
+      if (err instanceof AsteriskError && err.cliUnusable) {
+        return { cli: message, asterisk: 'not asked: the CLI could not be run' };
+      }
+      return { cli: null, asterisk: message };
+    }
   }
 
   /** Reloads PJSIP then the dialplan (each unless told not to); returns what Asterisk said. */

@@ -69,6 +69,28 @@ describe('ConfigWriter', () => {
     expect(statSync(lastGood).mode & 0o777).toBe(0o640);
   });
 
+  it('keeps "no such file" in the last good pair, and restores it by removing the file', async () => {
+    await writer.saveLastGood({ endpoints: null, routing: 'r' });
+    expect(await writer.readLastGood()).toEqual({ endpoints: null, routing: 'r' });
+    await writer.write('endpoints', 'new');
+    await writer.restore('endpoints', null);
+    expect(await writer.read('endpoints')).toBeNull();
+    await writer.restore('endpoints', null); // already gone: still fine
+    await writer.restore('endpoints', 'back');
+    expect(readFileSync(endpoints, 'utf8')).toBe('back');
+    await writer.removeLastGood();
+    expect(await writer.readLastGood()).toBeNull();
+  });
+
+  it('names a missing directory with its variable and the README section', async () => {
+    rmSync(pjsipDir, { recursive: true });
+    expect(await writer.directoryProblem('endpoints')).toBe(
+      `ASTERISK_PJSIP_DIR ${pjsipDir} does not exist; create it (README, "Include directories")`,
+    );
+    expect(await writer.directoryProblem('routing')).toBeNull();
+    await expect(writer.checkDirectories()).rejects.toThrow(/ASTERISK_PJSIP_DIR/);
+  });
+
   it('treats an unreadable last good file as absent', async () => {
     writeFileSync(lastGood, '{"endpoints":');
     expect(await writer.readLastGood()).toBeNull();

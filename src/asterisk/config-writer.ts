@@ -21,7 +21,11 @@ const tempName = (name: string): string =>
 const STALE_TEMP =
   /^\.(generated_(endpoints|routing)\.conf|synergycall-last-good\.json)\.[0-9a-f]{12}\.tmp$/;
 
-export type FilePair = Record<GeneratedFileKind, string>;
+/** Both files' contents; null where the file does not exist. */
+export type FilePair = Record<GeneratedFileKind, string | null>;
+
+/** Where the README says how to create the include directories. */
+export const INCLUDE_DIRECTORIES_README = 'README, "Include directories"';
 
 export class ConfigWriteError extends Error {}
 
@@ -45,22 +49,24 @@ export class ConfigWriter {
   /** Fails with one clear line when a target directory is missing or not writable. */
   async checkDirectories(): Promise<void> {
     for (const kind of ['endpoints', 'routing'] as const) {
-      const dir = path.dirname(this.pathOf(kind));
-      const variable = kind === 'endpoints' ? 'ASTERISK_PJSIP_DIR' : 'ASTERISK_DIALPLAN_DIR';
-      try {
-        const stat = await fs.stat(dir);
-        if (!stat.isDirectory())
-          throw new ConfigWriteError(`${variable} ${dir} is not a directory`);
-        await fs.access(dir, fsConstants.W_OK | fsConstants.X_OK);
-      } catch (err) {
-        if (err instanceof ConfigWriteError) throw err;
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new ConfigWriteError(
-          code === 'ENOENT'
-            ? `${variable} ${dir} does not exist; create it (see README: include directories)`
-            : `${variable} ${dir} is not writable by the portal (${code ?? 'error'})`,
-        );
-      }
+      const problem = await this.directoryProblem(kind);
+      if (problem) throw new ConfigWriteError(problem);
+    }
+  }
+
+  /** Why the directory of `kind` cannot take the file (one line), or null when it can. */
+  async directoryProblem(kind: GeneratedFileKind): Promise<string | null> {
+    const dir = path.dirname(this.pathOf(kind));
+    const variable = kind === 'endpoints' ? 'ASTERISK_PJSIP_DIR' : 'ASTERISK_DIALPLAN_DIR';
+    try {
+      if (!(await fs.stat(dir)).isDirectory()) return `${variable} ${dir} is not a directory`;
+      await fs.access(dir, fsConstants.W_OK | fsConstants.X_OK);
+      return null;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return code === 'ENOENT'
+        ? `${variable} ${dir} does not exist; create it (${INCLUDE_DIRECTORIES_README})`
+        : `${variable} ${dir} is not writable by the portal (${code ?? 'error'})`;
     }
   }
 
@@ -74,8 +80,9 @@ export class ConfigWriter {
     const text = await this.readIfExists(this.lastGoodPath);
     if (text === null) return null;
     try {
-      const parsed = JSON.parse(text) as Partial<FilePair>;
-      if (typeof parsed.endpoints === 'string' && typeof parsed.routing === 'string') {
+      const parsed = JSON.parse(text) as Partial<Record<GeneratedFileKind, unknown>>;
+      const valid = (v: unknown): v is string | null => typeof v === 'string' || v === null;
+      if (valid(parsed.endpoints) && valid(parsed.routing)) {
         return { endpoints: parsed.endpoints, routing: parsed.routing };
       }
     } catch {
@@ -88,9 +95,27 @@ export class ConfigWriter {
     await this.atomicWrite(this.pathOf(kind), content);
   }
 
+  /** Puts `kind` back to `content`: written atomically, or removed where it is null. */
+  async restore(kind: GeneratedFileKind, content: string | null): Promise<void> {
+    if (content !== null) return this.write(kind, content);
+    const target = this.pathOf(kind);
+    try {
+      await fs.rm(target, { force: true });
+      await fsyncDirectory(path.dirname(target));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new ConfigWriteError(`Could not remove ${target}: ${e.code ?? ''} ${e.message}`.trim());
+    }
+  }
+
   /** Records the pair used to roll back a failed apply; one rename, so never half of it. */
   async saveLastGood(pair: FilePair): Promise<void> {
     await this.atomicWrite(this.lastGoodPath, JSON.stringify(pair));
+  }
+
+  /** Forgets the last good pair: used when it only said "no files" and none are left. */
+  async removeLastGood(): Promise<void> {
+    await fs.rm(this.lastGoodPath, { force: true });
   }
 
   /** Removes temp files a crash left behind; returns their paths. Only our own names match. */

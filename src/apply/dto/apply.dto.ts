@@ -38,6 +38,27 @@ export class ApplyFileDto {
   sha256!: string;
 }
 
+/** A generated file as a failed apply left it. */
+export class FileOnDiskDto {
+  @ApiProperty({ example: '/etc/asterisk/pjsip.d/synergycall/generated_endpoints.conf' })
+  path!: string;
+
+  @ApiProperty({
+    example: false,
+    description: 'Whether the file differs from before this apply (false after a rollback)',
+  })
+  changed!: boolean;
+
+  @ApiProperty({
+    ...SHA256,
+    type: String,
+    nullable: true,
+    example: SHA256_EXAMPLE,
+    description: 'SHA-256 of the body on disk now (the file without its header); null: no file',
+  })
+  sha256!: string | null;
+}
+
 /** Wall time of each step of a successful apply, and the part of it Asterisk's CLI took. */
 export class ApplyTimingsDto {
   @ApiProperty({
@@ -151,8 +172,8 @@ export class ApplyFailedDto {
   @ApiProperty({ type: 'integer', example: 310 })
   durationMs!: number;
 
-  @ApiProperty({ type: [ApplyFileDto], description: 'The files as this apply planned them' })
-  files!: ApplyFileDto[];
+  @ApiProperty({ type: [FileOnDiskDto], description: 'The files on disk now' })
+  files!: FileOnDiskDto[];
 
   @ApiProperty({ description: 'Why the apply failed' })
   reason!: string;
@@ -171,9 +192,31 @@ export class DryRunFileDto extends ApplyFileDto {
   diff!: string;
 }
 
+/** One thing a real apply needs, checked by a dry run without changing anything. */
+export class DryRunCheckDto {
+  @ApiProperty({
+    enum: ['pjsipDir', 'dialplanDir', 'cli', 'asterisk'],
+    description:
+      'pjsipDir, dialplanDir: the include directory exists and is writable; cli: ASTERISK_CLI runs; asterisk: Asterisk answers it',
+  })
+  name!: 'pjsipDir' | 'dialplanDir' | 'cli' | 'asterisk';
+
+  @ApiProperty({ example: true })
+  ok!: boolean;
+
+  @ApiProperty({ example: 'Asterisk answers', description: 'What was found, in one line' })
+  message!: string;
+}
+
 export class DryRunResultDto {
   @ApiProperty({ type: 'boolean', enum: [true], example: true })
   dryRun!: true;
+
+  @ApiProperty({
+    type: [DryRunCheckDto],
+    description: 'Whether a real apply can succeed: every check must be ok',
+  })
+  checks!: DryRunCheckDto[];
 
   @ApiProperty({ example: true, description: 'Whether an apply would change any file' })
   changed!: boolean;
