@@ -1,4 +1,5 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
+import type { RequestHandler } from 'express';
 import { SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
@@ -11,12 +12,31 @@ import {
 } from './common/http/request-body';
 import { assignRequestId } from './common/http/request-id';
 import { ApiValidationPipe } from './common/validation/api-validation.pipe';
+import { PortalConfig } from './config/portal-config.service';
+
+/**
+ * helmet's headers, with the CSP's `upgrade-insecure-requests` only on a request that came
+ * over HTTPS. Sent over plain HTTP, it makes a browser fetch every asset of /docs over HTTPS
+ * from a port that speaks HTTP, and the page stays blank; that is how an admin opens it, by
+ * the machine's address (HOST defaults to 0.0.0.0). Over HTTPS (a TLS proxy that TRUST_PROXY
+ * names and that sends X-Forwarded-Proto) it keeps mixed content off the page.
+ */
+function securityHeaders(): RequestHandler {
+  const overHttps = helmet();
+  const overHttp = helmet({
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
+  return (req, res, next) => (req.secure ? overHttps : overHttp)(req, res, next);
+}
 
 /** Everything main.ts and the e2e tests share, so tests exercise the real HTTP surface. */
 export function configureApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
   app.use(assignRequestId);
-  app.use(helmet());
+  // Whose X-Forwarded-Proto (req.secure) and X-Forwarded-For (req.ip) to believe: by default
+  // nobody's, so a client can neither claim HTTPS nor dodge the failed-auth limit.
+  app.set('trust proxy', app.get(PortalConfig).trustProxy);
+  app.use(securityHeaders());
   // The body is read and checked before the guard runs, so a 415, a 413 or a malformed-JSON
   // 400 answers before a 401 would.
   app.use(requireJsonBody);

@@ -8,14 +8,83 @@ import {
   Max,
   Min,
   MinLength,
+  Validate,
+  ValidationArguments,
+  ValidationError,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
   validateSync,
 } from 'class-validator';
+import { isIP } from 'node:net';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+/** Why a PORTAL_API_TOKEN value cannot work, or undefined when it can. */
+export function apiTokenProblem(token: string): string | undefined {
+  if (!/\S/.test(token)) return 'must not be blank (it is whitespace only)';
+  // HTTP trims a header value, so a client can never send such a token: every client would
+  // be locked out.
+  if (/^\s|\s$/.test(token)) return 'must not begin or end with whitespace';
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (/[\x00-\x1f\x7f]/.test(token)) return 'must not contain control characters';
+  if (token.length < 16) return 'must be at least 16 characters';
+  return undefined;
+}
+
+@ValidatorConstraint({ name: 'apiToken' })
+class ApiTokenShape implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && apiTokenProblem(value) === undefined;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    const value: unknown = args.value;
+    const why = typeof value === 'string' ? apiTokenProblem(value) : 'must be a string';
+    return `${args.property} ${why ?? 'is invalid'}`;
+  }
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** One entry of TRUST_PROXY: an Express subnet name, an address, or an address/prefix. */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.includes(entry)) return true;
+  const [address, prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: which proxies' X-Forwarded-Proto and X-Forwarded-For the portal believes (so an
+ * HTTPS proxy in front makes the CSP upgrade insecure requests, and the failed-auth limit
+ * counts the real client). `false` (the default) trusts none; a number trusts that many hops;
+ * otherwise a comma-separated list of addresses, subnets, or loopback, linklocal, uniquelocal.
+ * `true` is refused: it would let any client claim any address and dodge the limit.
+ */
+@ValidatorConstraint({ name: 'trustProxy' })
+class TrustProxy implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseTrustProxy(value) !== undefined;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    const why = String(args.value).trim() === 'true' ? ' (true would trust every client)' : '';
+    return `${args.property} must be false, a hop count, or the proxies' addresses or subnets, comma-separated (loopback, linklocal, uniquelocal, 10.0.0.5, 10.0.0.0/8)${why}`;
+  }
+}
+
+/** Express's `trust proxy` value for TRUST_PROXY, or undefined when it is not valid. */
+export function parseTrustProxy(raw: string | undefined): false | number | string[] | undefined {
+  const value = (raw ?? '').trim();
+  if (value === '' || value === 'false' || value === '0') return false;
+  if (/^\d+$/.test(value)) return Number(value) <= 100 ? Number(value) : undefined;
+  const entries = value.split(',').map((entry) => entry.trim());
+  return entries.every(isProxyEntry) ? entries : undefined;
+}
 
 /** Every setting the portal reads, with its default. Names are stable: operators script them. */
 export class EnvironmentVariables {
@@ -34,9 +103,13 @@ export class EnvironmentVariables {
   DATABASE_URL?: string;
 
   @IsOptional()
-  @IsString()
-  @MinLength(16, { message: '$property must be at least 16 characters' })
+  @Validate(ApiTokenShape)
   PORTAL_API_TOKEN?: string;
+
+  /** See TrustProxy: unset, a hop count, or the proxies' addresses. */
+  @IsOptional()
+  @Validate(TrustProxy)
+  TRUST_PROXY?: string;
 
   @IsIn(LOG_LEVELS, { message: `$property must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevel = 'info';
@@ -108,33 +181,59 @@ export class EnvironmentVariables {
   EMBEDDED_DB_PORT = 54329;
 }
 
-export class ConfigValidationError extends Error {}
+/** Start-up refused: one line per problem, every problem at once. */
+export class ConfigValidationError extends Error {
+  override name = 'ConfigValidationError';
+
+  constructor(readonly problems: string[]) {
+    super(problems.map((problem) => `Invalid configuration: ${problem}`).join('\n'));
+  }
+}
 
 const SECRET_VARIABLES = new Set(['PORTAL_API_TOKEN', 'DATABASE_URL']);
 
-/** Validates the environment once; the first bad variable stops start-up with one line. */
+/** One sentence for a variable class-validator refused, with the value unless it is secret. */
+function describe(error: ValidationError): string {
+  const constraints = error.constraints ?? {};
+  // A type error explains the value better than a range check on the same value.
+  const why = constraints.isInt ?? Object.values(constraints)[0] ?? `${error.property} is invalid`;
+  // Never echo a value that may be a secret.
+  const shown = SECRET_VARIABLES.has(error.property) ? '' : ` (got ${JSON.stringify(error.value)})`;
+  return `${why}${shown}`;
+}
+
+/**
+ * Validates the environment once. Every bad variable is reported at once, one line each, so
+ * an operator fixes them in one go rather than one per restart.
+ */
 export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
+  // An empty value is unset (`PORTAL_API_TOKEN=` in a .env file), as a shell would treat it.
   const present = Object.fromEntries(
     Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''),
   );
   const env = plainToInstance(EnvironmentVariables, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
-  if (errors.length > 0) {
-    const first = errors[0];
-    const constraints = first.constraints ?? {};
-    // A type error explains the value better than a range check on the same value.
-    const why =
-      constraints.isInt ?? Object.values(constraints)[0] ?? `${first.property} is invalid`;
-    // Never echo a value that may be a secret.
-    const shown = SECRET_VARIABLES.has(first.property)
-      ? ''
-      : ` (got ${JSON.stringify(first.value)})`;
-    throw new ConfigValidationError(`Invalid configuration: ${why}${shown}`);
+  const problems = errors.map(describe);
+  const bad = new Set(errors.map((error) => error.property));
+  if (!bad.has('EXTENSION_MIN') && !bad.has('EXTENSION_MAX')) {
+    if (env.EXTENSION_MIN > env.EXTENSION_MAX) {
+      problems.push(
+        `EXTENSION_MIN (${env.EXTENSION_MIN}) is above EXTENSION_MAX (${env.EXTENSION_MAX})`,
+      );
+    }
   }
-  if (env.EXTENSION_MIN > env.EXTENSION_MAX) {
-    throw new ConfigValidationError(
-      `Invalid configuration: EXTENSION_MIN (${env.EXTENSION_MIN}) is above EXTENSION_MAX (${env.EXTENSION_MAX})`,
+  // An operator who points the portal at their own database runs it for real: a token made up
+  // at each start would lock every client (and a second instance) out at the next restart or
+  // deploy, and put a fresh secret into the log each time; there is no directory of the
+  // portal's own to keep one in (EMBEDDED_DB_DIR belongs to the embedded database, the working
+  // directory may be read-only or thrown away with the container). So the token is required
+  // and a missing one stops the start-up here, where the deploy notices, rather than at the
+  // first 401. Only the embedded database, a trial set-up, generates one and keeps it there.
+  if (env.DATABASE_URL !== undefined && env.PORTAL_API_TOKEN === undefined) {
+    problems.push(
+      'PORTAL_API_TOKEN must be set when DATABASE_URL is set (at least 16 characters, e.g. from `openssl rand -base64 32`); only the embedded database generates and keeps one',
     );
   }
+  if (problems.length > 0) throw new ConfigValidationError(problems);
   return env;
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { EnvironmentVariables, LogLevel } from './env.validation';
+import { EnvironmentVariables, LogLevel, parseTrustProxy } from './env.validation';
 
 /** Typed, read-only access to the validated settings; nothing else reads process.env. */
 @Injectable()
@@ -22,6 +22,10 @@ export class PortalConfig {
   }
   get apiToken(): string | undefined {
     return this.get('PORTAL_API_TOKEN');
+  }
+  /** Express's `trust proxy`: false (the default), a hop count, or the proxies' addresses. */
+  get trustProxy(): false | number | string[] {
+    return parseTrustProxy(this.get('TRUST_PROXY')) ?? false;
   }
   get logLevel(): LogLevel {
     return this.get('LOG_LEVEL');
