@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as net from 'node:net';
 import {
   buildPortal,
   freePort,
@@ -11,12 +12,15 @@ import {
   parseJson,
   pidsMentioning,
   type PortalBuild,
+  portalEnv,
   postmasterPid,
   type PortalProcess,
+  REPO_ROOT,
+  startChild,
   startPortal,
   stopPostgresUnder,
 } from './support/portal-process';
-import { createTestDatabase } from './support/test-database';
+import { adminQuery, createTestDatabase, serverUrl, withDatabase } from './support/test-database';
 
 /**
  * The real entry point as a child process: what an operator gets from `node main.js`, including
@@ -24,7 +28,7 @@ import { createTestDatabase } from './support/test-database';
  */
 
 const TOKEN_LINE =
-  /PORTAL_API_TOKEN is not set; this run accepts the generated token: ([A-Za-z0-9_-]+)/g;
+  /API token: ([A-Za-z0-9_-]+) -- PORTAL_API_TOKEN is not set, so this token (was generated and is kept in|is read from) (\S+) \(mode 0600/g;
 
 const roots: string[] = [];
 /** The portal compiled once for the suite; each test starts it as its own process. */
@@ -47,13 +51,26 @@ function asteriskVars(root: string): Record<string, string> {
   return { ASTERISK_PJSIP_DIR: pjsip, ASTERISK_DIALPLAN_DIR: dialplan, ASTERISK_CLI: '/bin/false' };
 }
 
-/** The token printed at start-up; asserts the line appears exactly once. */
-function generatedToken(portal: PortalProcess): string {
+/**
+ * The token printed at start-up, with the file it names and whether it was generated now;
+ * asserts the line appears exactly once, as the last line of the start-up.
+ */
+function generatedToken(portal: PortalProcess): { token: string; file: string; created: boolean } {
   const matches = [...portal.output().matchAll(TOKEN_LINE)];
   expect(matches).toHaveLength(1);
-  const token = matches[0][1];
+  const [, token, how, file] = matches[0];
   expect(token.length).toBeGreaterThanOrEqual(16);
-  return token;
+  return { token, file, created: how.startsWith('was generated') };
+}
+
+/** The `msg` of every JSON line on stdout with the given context, in order. */
+function messages(portal: PortalProcess, context: string): string[] {
+  return portal
+    .stdout()
+    .split('\n')
+    .map(parseJson)
+    .filter((line) => line?.context === context)
+    .map((line) => String(line?.msg));
 }
 
 /** The output lines that contain `secret`: a failure shows where it leaked. */
@@ -81,6 +98,13 @@ async function request(
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
+}
+
+/** Healthy, and its start-up lines written: `listening on ...` (and the token line, if any). */
+async function started(portal: PortalProcess, timeoutMs: number, tokenLine = true): Promise<void> {
+  await portal.waitUntilHealthy(timeoutMs);
+  await portal.waitForLogLine((l) => /^listening on /.test(String(l.msg)));
+  if (tokenLine) await portal.waitForLogLine((l) => /^API token: /.test(String(l.msg)));
 }
 
 function listedEmails(list: unknown): string[] {
@@ -116,10 +140,29 @@ describe('the portal process with the embedded database', () => {
       EMBEDDED_DB_PORT: String(await freePort()),
     };
 
-    // First run: initdb, migrations, a generated token printed once.
+    // First run: initdb, migrations, a generated token kept in the data directory.
     const first = await startPortal(build, vars);
-    await first.waitUntilHealthy(60_000);
-    const token = generatedToken(first);
+    await started(first, 60_000);
+    const tokenFile = path.join(dataDir, 'api-token');
+    expect(generatedToken(first)).toEqual({
+      token: expect.any(String),
+      file: tokenFile,
+      created: true,
+    });
+    const { token } = generatedToken(first);
+    expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(tokenFile, 'utf8')).toBe(`${token}\n`);
+    // A line per migration run, then where it listens, then the token, prominently last.
+    expect(messages(first, 'Migrations')).toEqual([
+      'running 3 pending migrations',
+      expect.stringMatching(/^migration Initial1764000000000 run in \d+ ms$/),
+      expect.stringMatching(/^migration AllocateUserFunction1764000000001 run in \d+ ms$/),
+      expect.stringMatching(/^migration AllocateWithNumberLocks1764000000002 run in \d+ ms$/),
+    ]);
+    expect(messages(first, 'Portal')).toEqual([
+      `listening on http://127.0.0.1:${first.port} (docs at /docs)`,
+      expect.stringMatching(/^API token: /),
+    ]);
 
     const created = await request(first, 'POST', '/users', token, {
       name: 'Alice Smith',
@@ -148,21 +191,28 @@ describe('the portal process with the embedded database', () => {
     expect(termed).toMatchObject({ code: 0, signal: null });
     expect(termed.ms).toBeLessThan(5_000);
     expect(first.stderr()).toBe('');
+    expect(messages(first, 'Portal').slice(2)).toEqual([
+      'SIGTERM received; shutting down',
+      expect.stringMatching(/^shut down in \d+ ms$/),
+    ]);
     expect(pidsMentioning(dataDir).filter(isAlive)).toEqual([]);
     expect(isAlive(firstPostmaster!)).toBe(false);
     // PostgreSQL removes its lock file only on an orderly shutdown.
     expect(fs.existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false);
 
-    // Second run on the same directory: a new token, the same data.
+    // Second run on the same directory: the same token (a restart does not lock the admin
+    // out), printed once again with its file, and the same data.
     const second = await startPortal(build, vars);
-    await second.waitUntilHealthy(30_000);
-    const secondToken = generatedToken(second);
-    expect(secondToken).not.toBe(token);
-    expect(linesContaining(second.output(), token)).toEqual([]);
-    const listed = await request(second, 'GET', '/users', secondToken);
+    await started(second, 30_000);
+    expect(generatedToken(second)).toEqual({ token, file: tokenFile, created: false });
+    expect(linesContaining(second.output(), token)).toHaveLength(1);
+    expect(messages(second, 'Migrations')).toEqual([
+      'no pending migrations; the schema is up to date',
+    ]);
+    const listed = await request(second, 'GET', '/users', token);
     expect(listed.status).toBe(200);
     expect(listedEmails(listed.json())).toEqual(['alice@example.com']);
-    expect((await request(second, 'GET', '/users', token)).status).toBe(401);
+    expect((await request(second, 'GET', '/users', `${token}x`)).status).toBe(401);
 
     // SIGKILL: no handler runs, so the postmaster is orphaned and still holds the directory.
     const orphan = postmasterPid(dataDir);
@@ -173,9 +223,10 @@ describe('the portal process with the embedded database', () => {
 
     // Third run: the orphan is stopped, the server restarts on the same data.
     const third = await startPortal(build, vars);
-    await third.waitUntilHealthy(45_000);
+    await started(third, 45_000);
     expect(isAlive(orphan!)).toBe(false);
-    const thirdToken = generatedToken(third);
+    const thirdToken = generatedToken(third).token;
+    expect(thirdToken).toBe(token);
     const survived = await request(third, 'GET', '/users', thirdToken);
     expect(survived.status).toBe(200);
     expect(listedEmails(survived.json())).toEqual(['alice@example.com']);
@@ -192,87 +243,218 @@ describe('the portal process with the embedded database', () => {
   }, 120_000);
 });
 
+/** A line that names every one of `names` (as whole words). */
+function naming(names: string[]): unknown {
+  return expect.stringMatching(
+    new RegExp(`^${names.map((n) => `(?=.*\\b${n}\\b)`).join('')}\\S.*$`),
+  );
+}
+
+/** What a refused start-up left behind: its exit, its output, and anything it started. */
+interface Refusal {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderrLines: string[];
+  stackTrace: boolean;
+  stdout: string;
+  embeddedDbCreated: boolean;
+  listening: boolean;
+}
+
+/** Starts the portal on the embedded database with `vars` and waits for it to give up. */
+async function refusedStart(
+  root: string,
+  vars: Record<string, string>,
+  ports: { http?: number; db?: number } = {},
+): Promise<Refusal> {
+  const dataDir = path.join(root, 'data');
+  const dbPort = ports.db ?? (await freePort());
+  const httpPort = ports.http ?? (await freePort());
+  const portal = await startPortal(build, {
+    ...asteriskVars(path.join(root, 'asterisk')),
+    PORT: String(httpPort),
+    EMBEDDED_DB_DIR: dataDir,
+    EMBEDDED_DB_PORT: String(dbPort),
+    ...vars,
+  });
+  const { code, signal } = await portal.waitForExit(30_000);
+  const stderr = portal.stderr();
+  return {
+    code,
+    signal,
+    stderrLines: stderr.split('\n'),
+    stackTrace: /^\s+at |Start-up failed/m.test(stderr),
+    stdout: portal.stdout(),
+    embeddedDbCreated: fs.existsSync(dataDir),
+    listening:
+      (!ports.http && (await isListening(httpPort))) || (!ports.db && (await isListening(dbPort))),
+  };
+}
+
+/** Exit code 1, the given stderr lines then the final newline, and nothing else done. */
+function refused(stderrLines: unknown[]): Refusal {
+  return {
+    code: 1,
+    signal: null,
+    stderrLines: [...stderrLines, ''] as string[],
+    stackTrace: false,
+    // Checked first: no log output, no embedded database, nothing listening.
+    stdout: '',
+    embeddedDbCreated: false,
+    listening: false,
+  };
+}
+
 describe('configuration errors', () => {
-  const cases: { name: string; vars: Record<string, string>; names: string[] }[] = [
-    { name: 'a non-numeric PORT', vars: { PORT: 'abc' }, names: ['PORT'] },
+  const TOKEN = 'a-valid-token-0123456789';
+  const cases: { name: string; vars: Record<string, string>; lines: string[][] }[] = [
+    { name: 'a non-numeric PORT', vars: { PORT: 'abc' }, lines: [['PORT']] },
     {
       name: 'an empty extension range',
       vars: { EXTENSION_MIN: '2000', EXTENSION_MAX: '1000' },
-      names: ['EXTENSION_MIN', 'EXTENSION_MAX'],
+      lines: [['EXTENSION_MIN', 'EXTENSION_MAX']],
     },
-    { name: 'an unknown LOG_LEVEL', vars: { LOG_LEVEL: 'loud' }, names: ['LOG_LEVEL'] },
+    { name: 'an unknown LOG_LEVEL', vars: { LOG_LEVEL: 'loud' }, lines: [['LOG_LEVEL']] },
     {
       name: 'a non-octal ASTERISK_FILE_MODE',
       vars: { ASTERISK_FILE_MODE: '999' },
-      names: ['ASTERISK_FILE_MODE'],
+      lines: [['ASTERISK_FILE_MODE']],
     },
     {
       name: 'a non-postgres DATABASE_URL',
-      vars: { DATABASE_URL: 'mysql://x' },
-      names: ['DATABASE_URL'],
+      vars: { DATABASE_URL: 'mysql://x', PORTAL_API_TOKEN: TOKEN },
+      lines: [['DATABASE_URL']],
     },
     {
       name: 'a short PORTAL_API_TOKEN',
       vars: { PORTAL_API_TOKEN: 'too-short' },
-      names: ['PORTAL_API_TOKEN'],
+      lines: [['PORTAL_API_TOKEN']],
+    },
+    {
+      name: 'a whitespace-only PORTAL_API_TOKEN',
+      vars: { PORTAL_API_TOKEN: ' '.repeat(24) },
+      lines: [['PORTAL_API_TOKEN', 'blank']],
+    },
+    {
+      name: 'DATABASE_URL without PORTAL_API_TOKEN',
+      vars: { DATABASE_URL: 'postgres://portal:secret@127.0.0.1:1/portal' },
+      lines: [['PORTAL_API_TOKEN', 'DATABASE_URL']],
+    },
+    {
+      name: 'TRUST_PROXY=true',
+      vars: { TRUST_PROXY: 'true' },
+      lines: [['TRUST_PROXY']],
     },
     {
       name: 'a privileged EMBEDDED_DB_PORT',
       vars: { EMBEDDED_DB_PORT: '80' },
-      names: ['EMBEDDED_DB_PORT'],
+      lines: [['EMBEDDED_DB_PORT']],
+    },
+    {
+      name: 'four bad variables at once',
+      vars: { PORT: '70000', LOG_LEVEL: 'loud', PORTAL_API_TOKEN: '\t \t', SIP_REALM: 'a b' },
+      lines: [['PORT'], ['PORTAL_API_TOKEN'], ['LOG_LEVEL'], ['SIP_REALM']],
     },
   ];
 
-  it('each stops the process with exit code 1 and one line naming the variable', async () => {
+  it('each stops the process with exit code 1 and one line per bad variable, naming it', async () => {
     const root = tempRoot();
     // Side by side: each is a full start-up of Node and the portal's modules.
     const outcomes = await Promise.all(
       cases.map(async ({ name, vars }, i) => {
-        const dataDir = path.join(root, `data-${i}`);
-        const dbPort = await freePort();
-        const httpPort = await freePort();
-        const portal = await startPortal(build, {
-          ...asteriskVars(path.join(root, `asterisk-${i}`)),
-          PORT: String(httpPort),
-          EMBEDDED_DB_DIR: dataDir,
-          EMBEDDED_DB_PORT: String(dbPort),
-          ...vars,
-        });
-        const { code, signal } = await portal.waitForExit(30_000);
-        const stderr = portal.stderr();
-        return {
-          name,
-          code,
-          signal,
-          stderrLines: stderr.split('\n'),
-          stackTrace: /^\s+at |Start-up failed/m.test(stderr),
-          // Validation comes first: no log output, no embedded database, nothing listening.
-          stdout: portal.stdout(),
-          embeddedDbCreated: fs.existsSync(dataDir),
-          listening: (await isListening(httpPort)) || (await isListening(dbPort)),
-        };
+        const dir = path.join(root, `case-${i}`);
+        fs.mkdirSync(dir);
+        return { name, ...(await refusedStart(dir, vars)) };
       }),
     );
 
     expect(outcomes).toEqual(
-      cases.map(({ name, names }) => ({
-        name,
-        code: 1,
-        signal: null,
-        // One non-empty line (then the final newline) that names every variable involved.
-        stderrLines: [
-          expect.stringMatching(
-            new RegExp(`^${names.map((n) => `(?=.*\\b${n}\\b)`).join('')}\\S.*$`),
-          ),
-          '',
-        ],
-        stackTrace: false,
-        stdout: '',
-        embeddedDbCreated: false,
-        listening: false,
-      })),
+      cases.map(({ name, lines }) => ({ name, ...refused(lines.map(naming)) })),
     );
+    // Secrets are named, never shown.
+    expect(outcomes.flatMap((o) => o.stderrLines).join('\n')).not.toMatch(/secret|too-short/);
   }, 60_000);
+});
+
+describe('a port already in use', () => {
+  const servers: net.Server[] = [];
+  afterEach(async () => {
+    await Promise.all(
+      servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    );
+  });
+
+  async function occupy(host: string): Promise<number> {
+    const server = net.createServer();
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    return (server.address() as net.AddressInfo).port;
+  }
+
+  it('is one line naming the port and its variable, before anything starts', async () => {
+    const root = tempRoot();
+    fs.mkdirSync(path.join(root, 'http'));
+    fs.mkdirSync(path.join(root, 'db'));
+    const [httpPort, dbPort] = [await occupy('127.0.0.1'), await occupy('127.0.0.1')];
+    const [http, db] = await Promise.all([
+      refusedStart(path.join(root, 'http'), {}, { http: httpPort }),
+      refusedStart(path.join(root, 'db'), {}, { db: dbPort }),
+    ]);
+    expect({ http, db }).toEqual({
+      http: refused([
+        `Port ${httpPort} on 127.0.0.1 is already in use, so the portal cannot listen there (PORT); stop what listens on 127.0.0.1:${httpPort} or set PORT to a free port`,
+      ]),
+      db: refused([
+        `Port ${dbPort} on 127.0.0.1 is already in use, so the embedded PostgreSQL cannot listen there (EMBEDDED_DB_PORT); stop what listens on 127.0.0.1:${dbPort} or set EMBEDDED_DB_PORT to a free port`,
+      ]),
+    });
+  }, 60_000);
+});
+
+describe('npm run migration:run', () => {
+  /** The README's command, run as an operator would, from the repository. */
+  async function migrationRun(
+    vars: Record<string, string>,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = startChild('npm run migration:run', 'npm', ['run', 'migration:run'], {
+      cwd: REPO_ROOT,
+      env: portalEnv(vars),
+    });
+    const { code } = await child.waitForExit(60_000);
+    return { code, stdout: child.stdout(), stderr: child.stderr() };
+  }
+
+  it('without DATABASE_URL says so in one line', async () => {
+    const run = await migrationRun({});
+    expect(run).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^DATABASE_URL is not set: [^\n]*\n$/),
+    });
+  }, 60_000);
+
+  it('with DATABASE_URL logs a line per migration run, then that none is pending', async () => {
+    const name = `portal_cli_${randomBytes(4).toString('hex')}`;
+    await adminQuery(`CREATE DATABASE "${name}"`);
+    try {
+      const url = withDatabase(serverUrl(), name);
+      const first = await migrationRun({ DATABASE_URL: url });
+      expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
+      const lines = (text: string) => text.split('\n').filter((l) => l && !/^> /.test(l));
+      expect(lines(first.stdout)).toEqual([
+        'running 3 pending migrations',
+        expect.stringMatching(/^migration Initial1764000000000 run in \d+ ms$/),
+        expect.stringMatching(/^migration AllocateUserFunction1764000000001 run in \d+ ms$/),
+        expect.stringMatching(/^migration AllocateWithNumberLocks1764000000002 run in \d+ ms$/),
+      ]);
+      const again = await migrationRun({ DATABASE_URL: url });
+      expect({ code: again.code, lines: lines(again.stdout) }).toEqual({
+        code: 0,
+        lines: ['no pending migrations; the schema is up to date'],
+      });
+    } finally {
+      await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    }
+  }, 90_000);
 });
 
 describe('the portal process with DATABASE_URL and PORTAL_API_TOKEN', () => {
@@ -283,7 +465,7 @@ describe('the portal process with DATABASE_URL and PORTAL_API_TOKEN', () => {
     await drop?.();
   });
 
-  it('never logs the token, logs each request with its id, and echoes X-Request-Id', async () => {
+  it('never logs the token or a header, logs each request in one short line with its id, and echoes X-Request-Id', async () => {
     const db = await createTestDatabase();
     drop = db.drop;
     const token = `tok-${randomBytes(24).toString('hex')}`;
@@ -295,9 +477,14 @@ describe('the portal process with DATABASE_URL and PORTAL_API_TOKEN', () => {
       // Proves the embedded database is not used when DATABASE_URL is set.
       EMBEDDED_DB_DIR: path.join(root, 'data'),
     });
-    await portal.waitUntilHealthy(30_000);
+    await started(portal, 30_000, false);
     expect(portal.output()).not.toMatch(TOKEN_LINE);
+    expect(portal.output()).not.toMatch(/API token/);
     expect(portal.output()).not.toContain('embedded PostgreSQL');
+    // The template database is migrated already.
+    expect(messages(portal, 'Migrations')).toEqual([
+      'no pending migrations; the schema is up to date',
+    ]);
     expect(fs.existsSync(path.join(root, 'data'))).toBe(false);
 
     const created = await request(
@@ -317,14 +504,37 @@ describe('the portal process with DATABASE_URL and PORTAL_API_TOKEN', () => {
     const generatedId = listed.headers.get('x-request-id');
     expect(generatedId).toMatch(/^[0-9a-f-]{36}$/);
 
+    const refused = await request(portal, 'GET', '/users?limit=2', `${token}-wrong`, undefined, {
+      Cookie: 'session=cookie-value-0123',
+    });
+    expect(refused.status).toBe(401);
+
     const logged = await portal.waitForLogLine(
       (l) => (l.req as { id?: unknown } | undefined)?.id === 'abc-123',
     );
-    expect(logged).toMatchObject({
-      req: { id: 'abc-123', method: 'POST', url: '/users' },
-      res: { statusCode: 201 },
+    // Method, URL, status, duration and request id: nothing else of the request or answer.
+    const requestLine = (method: string, url: string, status: number, id: unknown) => ({
+      level: 30,
+      time: expect.any(Number),
+      pid: portal.pid,
+      hostname: expect.any(String),
+      req: { id, method, url },
+      res: { statusCode: status },
+      responseTime: expect.any(Number),
+      msg: expect.stringMatching(
+        new RegExp(`^${method} ${url.replace(/[?]/g, '\\?')} ${status} \\d+ ms$`),
+      ),
     });
-    await portal.waitForLogLine((l) => (l.req as { id?: unknown } | undefined)?.id === generatedId);
+    expect(logged).toEqual(requestLine('POST', '/users', 201, 'abc-123'));
+    expect(
+      await portal.waitForLogLine(
+        (l) => (l.req as { id?: unknown } | undefined)?.id === generatedId,
+      ),
+    ).toEqual(requestLine('GET', '/users', 200, generatedId));
+    const refusedId = refused.headers.get('x-request-id');
+    expect(
+      await portal.waitForLogLine((l) => (l.req as { id?: unknown } | undefined)?.id === refusedId),
+    ).toEqual(requestLine('GET', '/users?limit=2', 401, refusedId));
 
     const stopped = await portal.stop('SIGTERM', 10_000);
     expect(stopped).toMatchObject({ code: 0, signal: null });
@@ -334,6 +544,29 @@ describe('the portal process with DATABASE_URL and PORTAL_API_TOKEN', () => {
     expect(linesContaining(output, sipPassword)).toEqual([]);
     for (const line of output.split('\n').filter(Boolean)) {
       expect({ line, json: parseJson(line) !== undefined }).toEqual({ line, json: true });
+      // No header at all: neither the Authorization header nor a cookie, nor helmet's headers.
+      expect({
+        line,
+        headers: /authorization|bearer|cookie|content-security-policy/i.test(line),
+      }).toEqual({
+        line,
+        headers: false,
+      });
     }
+    // The health checks that waited for the start, and the three requests above.
+    const requestLines = output.split('\n').filter((line) => parseJson(line)?.req);
+    expect(
+      requestLines
+        .map((line) => (parseJson(line)?.req as { url: string }).url)
+        .filter((url) => url !== '/health'),
+    ).toEqual(['/users', '/users', '/users?limit=2']);
+    for (const line of requestLines) {
+      expect({ line, short: line.length < 300 }).toEqual({ line, short: true });
+    }
+    expect(messages(portal, 'Portal')).toEqual([
+      `listening on http://127.0.0.1:${portal.port} (docs at /docs)`,
+      'SIGTERM received; shutting down',
+      expect.stringMatching(/^shut down in \d+ ms$/),
+    ]);
   }, 60_000);
 });

@@ -1,4 +1,5 @@
-import { DataSourceOptions } from 'typeorm';
+import { Logger as NestLogger } from '@nestjs/common';
+import type { DataSourceOptions, Logger } from 'typeorm';
 import { ApplyAuditLog } from '../apply/entities/apply-audit-log.entity';
 import { Extension } from '../extensions/entities/extension.entity';
 import { Tenant } from '../tenants/tenant.entity';
@@ -14,11 +15,49 @@ export const MIGRATIONS = [
   AllocateWithNumberLocks1764000000002,
 ];
 
+/** Where the migration lines go: the app's log by default, plain text for the CLI. */
+export type MigrationLog = (level: 'log' | 'error', line: string) => void;
+
+const appLog: MigrationLog = (level, line) => new NestLogger('Migrations')[level](line);
+
+/**
+ * TypeORM's logger, for the migrations only: one line when there is nothing to run, one when
+ * pending ones start and one per migration run (with its time). Queries are not logged, as
+ * before (their parameters hold digests); a failure reaches the caller as the thrown error.
+ */
+export function migrationLogger(log: MigrationLog = appLog): Logger {
+  let since = Date.now();
+  return {
+    logQuery: () => undefined,
+    logQueryError: () => undefined,
+    logQuerySlow: () => undefined,
+    log: () => undefined,
+    logSchemaBuild: (message: string) => {
+      const pending = /^(\d+) migrations are new migrations must be executed/.exec(message);
+      const ran = /^Migration (\S+) has been (\(fake\) )?executed successfully/.exec(message);
+      if (message === 'No migrations are pending') {
+        log('log', 'no pending migrations; the schema is up to date');
+      } else if (pending) {
+        log('log', `running ${pending[1]} pending migration${pending[1] === '1' ? '' : 's'}`);
+        since = Date.now();
+      } else if (ran) {
+        log(
+          'log',
+          `migration ${ran[1]} ${ran[2] ? 'marked as run' : 'run'} in ${Date.now() - since} ms`,
+        );
+        since = Date.now();
+      }
+    },
+    logMigration: (message: string) => log('error', message),
+  };
+}
+
 /** One definition shared by the app and the TypeORM CLI, so both see the same schema. */
-export function dataSourceOptions(url: string): DataSourceOptions {
+export function dataSourceOptions(url: string, log?: MigrationLog): DataSourceOptions {
   return {
     type: 'postgres',
     url,
+    logger: migrationLogger(log),
     entities: ENTITIES,
     migrations: MIGRATIONS,
     synchronize: false,

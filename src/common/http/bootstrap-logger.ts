@@ -9,7 +9,9 @@ export class BootstrapLogger implements LoggerService {
   private readonly pino: Logger;
 
   constructor(level: string) {
-    this.pino = pino({ level });
+    // Synchronous: these few lines reach stdout in order, before a start-up failure's line on
+    // stderr and the exit that follows it.
+    this.pino = pino({ level }, pino.destination({ dest: 1, sync: true }));
   }
 
   private write(
