@@ -120,7 +120,7 @@ async function main(): Promise<string> {
   log(`creating database ${dbName} on ${new URL(SERVER_URL).host} and migrating it`);
   await adminQuery(`CREATE DATABASE "${dbName}"`, SERVER_URL);
   cleanup.dbName = dbName;
-  const ds = (cleanup.ds = new DataSource(dataSourceOptions(dbUrl)));
+  const ds = (cleanup.ds = new DataSource(dataSourceOptions(dbUrl, () => undefined)));
   await ds.initialize();
   await ds.runMigrations({ transaction: 'all' });
 

@@ -20,7 +20,7 @@ export default async function globalSetup(): Promise<void> {
   }
   const template = `portal_test_${process.pid}_${Date.now().toString(36)}`;
   await adminQuery(`CREATE DATABASE "${template}"`);
-  const ds = new DataSource(dataSourceOptions(withDatabase(url, template)));
+  const ds = new DataSource(dataSourceOptions(withDatabase(url, template), () => undefined));
   await ds.initialize();
   await ds.runMigrations({ transaction: 'all' });
   await ds.destroy();

@@ -1,25 +1,21 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { PortalConfig } from '../../config/portal-config.service';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
 /**
- * Holds the API token. When PORTAL_API_TOKEN is unset a random one is made at start-up and
- * printed once, so a first run needs no set-up.
+ * Holds the API token. It is always set by the time the app is built: start-up refuses
+ * DATABASE_URL without PORTAL_API_TOKEN, and on the embedded database it reads or generates
+ * the token kept in EMBEDDED_DB_DIR (src/config/api-token-file.ts).
  */
 @Injectable()
 export class ApiToken {
   private readonly expected: Buffer;
 
   constructor(config: PortalConfig) {
-    let token = config.apiToken;
-    if (!token) {
-      token = randomBytes(24).toString('base64url');
-      new Logger('ApiToken').warn(
-        `PORTAL_API_TOKEN is not set; this run accepts the generated token: ${token}`,
-      );
-    }
+    const token = config.apiToken;
+    if (!token) throw new Error('PORTAL_API_TOKEN is not set (start-up should have set it)');
     this.expected = digest(token);
   }
 
