@@ -11,6 +11,7 @@ import {
 import type { Request } from 'express';
 import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
+import { ApplyPreviewService } from './apply-preview.service';
 import { ApplyService } from './apply.service';
 import {
   ApplyFailedDto,
@@ -27,7 +28,10 @@ import {
 @ApiExtraModels(ApplyResultDto, DryRunResultDto)
 @Controller('apply')
 export class ApplyController {
-  constructor(private readonly applies: ApplyService) {}
+  constructor(
+    private readonly applies: ApplyService,
+    private readonly preview: ApplyPreviewService,
+  ) {}
 
   @Post()
   @HttpCode(200)
@@ -58,7 +62,7 @@ export class ApplyController {
     @Body(NoFieldsPipe) _body: unknown,
     @Req() req: Request & { id?: unknown },
   ): Promise<ApplyResultDto | DryRunResultDto> {
-    if (query.dryRun) return this.applies.dryRun();
+    if (query.dryRun) return this.preview.dryRun();
     return this.applies.apply(typeof req.id === 'string' ? req.id : null);
   }
 
@@ -70,7 +74,7 @@ export class ApplyController {
   @ApiOkResponse({ type: ApplyStatusDto, description: 'Pending or not, and the latest apply' })
   @ApiErrorResponses({ 400: 'A query parameter was sent (this route takes none)', ...TOKEN_ERRORS })
   status(@Query(NoFieldsPipe) _query: unknown): Promise<ApplyStatusDto> {
-    return this.applies.status();
+    return this.preview.status();
   }
 
   @Get('logs')
@@ -84,6 +88,6 @@ export class ApplyController {
     ...TOKEN_ERRORS,
   })
   logs(@Query() query: ApplyLogsQueryDto): Promise<ApplyLogListDto> {
-    return this.applies.logs(query.limit, query.offset);
+    return this.preview.logs(query.limit, query.offset);
   }
 }

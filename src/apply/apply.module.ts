@@ -2,12 +2,14 @@ import { Module } from '@nestjs/common';
 import { AsteriskModule } from '../asterisk/asterisk.module';
 import { ApplyController } from './apply.controller';
 import { ApplyLock } from './apply-lock';
+import { ApplyPreviewService } from './apply-preview.service';
+import { ApplyRecovery } from './apply-recovery';
 import { ApplyRepository } from './apply.repository';
 import { ApplyService } from './apply.service';
 
 @Module({
   imports: [AsteriskModule],
   controllers: [ApplyController],
-  providers: [ApplyService, ApplyRepository, ApplyLock],
+  providers: [ApplyService, ApplyPreviewService, ApplyRecovery, ApplyRepository, ApplyLock],
 })
 export class ApplyModule {}

@@ -1,7 +1,5 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { createTwoFilesPatch } from 'diff';
-import { DataSource, EntityManager } from 'typeorm';
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { ALL_PARTS, AsteriskError, AsteriskReloader } from '../asterisk/asterisk-reloader';
 import {
   ConfigWriter,
@@ -9,33 +7,15 @@ import {
   FilePair,
   GeneratedFileKind,
 } from '../asterisk/config-writer';
-import { contentHash, stripHeader, withHeader } from '../asterisk/generation/file-header';
+import { contentHash, stripHeader } from '../asterisk/generation/file-header';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
-import { toApplyLogDto } from './apply-log.mapper';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
 import { ApplyRepository } from './apply.repository';
-import {
-  ApplyLogListDto,
-  ApplyResultDto,
-  ApplyStatusDto,
-  DryRunCheckDto,
-  DryRunResultDto,
-  FileOnDiskDto,
-} from './dto/apply.dto';
-
-const KINDS: GeneratedFileKind[] = ['endpoints', 'routing'];
-
-interface FilePlan {
-  kind: GeneratedFileKind;
-  path: string;
-  current: string | null;
-  next: string;
-  changed: boolean;
-  sha256: string;
-}
+import { ApplyResultDto, FileOnDiskDto } from './dto/apply.dto';
+import { FilePlan, KINDS, planFiles, samePair } from './file-plan';
 
 /** What an apply will write, and the pair it comes back to if anything fails. */
 interface Plan {
@@ -53,11 +33,10 @@ interface Plan {
  * good one, or roll back to it. Every apply leaves an audit row, closed in `finish` only.
  */
 @Injectable()
-export class ApplyService implements OnApplicationBootstrap {
+export class ApplyService {
   private readonly logger = new Logger(ApplyService.name);
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
     private readonly lock: ApplyLock,
     private readonly repo: ApplyRepository,
     private readonly writer: ConfigWriter,
@@ -65,105 +44,8 @@ export class ApplyService implements OnApplicationBootstrap {
     private readonly config: PortalConfig,
   ) {}
 
-  /**
-   * Recovers from a crash mid-apply, but only when no apply runs in any process: removes temp
-   * files, and if an apply was interrupted puts the last good pair of files back, so the two
-   * files are never left from different applies. Asterisk is not reloaded (only an apply
-   * does that); `GET /apply/status` shows the change as pending.
-   */
-  async onApplicationBootstrap(): Promise<void> {
-    try {
-      await this.lock.tryRun(async (runner) => {
-        const removed = await this.writer.removeStaleTempFiles();
-        const interrupted = await this.repo.markInterrupted(runner.manager);
-        let restored = 0;
-        const good = interrupted > 0 ? await this.writer.readLastGood() : null;
-        if (good) {
-          for (const kind of KINDS) {
-            if (good[kind] !== (await this.writer.read(kind))) {
-              await this.writer.restore(kind, good[kind]);
-              restored++;
-            }
-          }
-        }
-        if (removed.length || interrupted) {
-          this.logger.warn(
-            `Recovered from an interrupted apply: removed ${removed.length} temp file(s), restored ${restored} file(s) to the last good version, closed ${interrupted} audit row(s)`,
-          );
-        }
-      });
-    } catch (err) {
-      this.logger.warn(`Start-up recovery skipped: ${errorMessage(err)}`);
-    }
-  }
-
   apply(requestId: string | null): Promise<ApplyResultDto> {
     return this.lock.run((runner) => this.applyLocked(runner.manager, requestId));
-  }
-
-  async dryRun(): Promise<DryRunResultDto> {
-    const rendered = await this.render(this.db.manager);
-    const files = this.planFiles(rendered, await this.readCurrent(), 'dry-run', new Date());
-    return {
-      dryRun: true,
-      checks: await this.preflight(),
-      changed: files.some((f) => f.changed),
-      users: rendered.expected.endpoints.length,
-      hash: rendered.hash,
-      // `sha256` describes the real file; what is shown has its digests redacted.
-      files: files.map((f) => ({
-        path: f.path,
-        changed: f.changed,
-        sha256: f.sha256,
-        content: redactDigests(f.next),
-        diff: f.changed
-          ? createTwoFilesPatch(
-              f.path,
-              f.path,
-              redactDigests(f.current ?? ''),
-              redactDigests(f.next),
-            )
-          : '',
-      })),
-    };
-  }
-
-  /** What a real apply needs and a dry run can check without changing anything. */
-  private async preflight(): Promise<DryRunCheckDto[]> {
-    const check = (name: DryRunCheckDto['name'], problem: string | null, fine: string) => ({
-      name,
-      ok: problem === null,
-      message: problem ?? fine,
-    });
-    const { pjsipDir, dialplanDir, cli } = this.config.asterisk;
-    const probe = await this.reloader.probe(this.config.sipContext);
-    return [
-      check('pjsipDir', await this.writer.directoryProblem('endpoints'), `${pjsipDir} is writable`),
-      check(
-        'dialplanDir',
-        await this.writer.directoryProblem('routing'),
-        `${dialplanDir} is writable`,
-      ),
-      check('cli', probe.cli, `${JSON.stringify(cli)} runs`),
-      check('asterisk', probe.asterisk, 'Asterisk answers'),
-    ];
-  }
-
-  async status(): Promise<ApplyStatusDto> {
-    const [rendered, lastSuccess, latest] = await Promise.all([
-      this.render(this.db.manager),
-      this.repo.lastSuccessHash(),
-      this.repo.latest(),
-    ]);
-    return {
-      pending: rendered.hash !== lastSuccess,
-      lastApply: latest ? toApplyLogDto(latest) : null,
-    };
-  }
-
-  async logs(limit: number, offset: number): Promise<ApplyLogListDto> {
-    const { rows, total } = await this.repo.list(limit, offset);
-    return { items: rows.map(toApplyLogDto), total };
   }
 
   private async applyLocked(m: EntityManager, requestId: string | null): Promise<ApplyResultDto> {
@@ -225,18 +107,21 @@ export class ApplyService implements OnApplicationBootstrap {
       throw nothingWritten('Could not generate the config: ', err);
     }
     run.hash = rendered.hash;
-    let onDisk: Record<GeneratedFileKind, string | null>;
+    let onDisk: FilePair;
     let saved: FilePair | null;
     try {
       await this.writer.checkDirectories();
       await this.writer.removeStaleTempFiles();
-      onDisk = await this.readCurrent();
+      onDisk = await this.writer.readPair();
       saved = await this.writer.readLastGood();
     } catch (err) {
       throw nothingWritten('', err);
     }
     run.before = onDisk;
-    const files = this.planFiles(rendered, onDisk, run.id, run.startedAt);
+    const files = planFiles(rendered, onDisk, (k) => this.writer.pathOf(k), {
+      applyId: run.id,
+      at: run.startedAt,
+    });
     run.files = files.map((f) => ({ path: f.path, changed: f.changed, sha256: f.sha256 }));
     const pairOf = (pick: (f: FilePlan) => string | null): FilePair => ({
       endpoints: pick(files[0]),
@@ -383,58 +268,8 @@ export class ApplyService implements OnApplicationBootstrap {
       );
     }
   }
-
-  private async render(m: EntityManager): Promise<RenderedConfig> {
-    return renderConfig(await this.repo.loadSipAccounts(m), { context: this.config.sipContext });
-  }
-
-  /** Both generated files as they are on disk now (null: no such file). */
-  private async readCurrent(): Promise<Record<GeneratedFileKind, string | null>> {
-    return {
-      endpoints: await this.writer.read('endpoints'),
-      routing: await this.writer.read('routing'),
-    };
-  }
-
-  /** Per file: what is on disk, what an apply writes, and whether that differs. */
-  private planFiles(
-    rendered: RenderedConfig,
-    onDisk: Record<GeneratedFileKind, string | null>,
-    applyId: string,
-    at: Date,
-  ): FilePlan[] {
-    return KINDS.map((kind) => {
-      const current = onDisk[kind];
-      const body = rendered.bodies[kind];
-      // Same body: keep the file byte for byte (its header names the apply that wrote it).
-      const changed = current === null || stripHeader(current) !== body;
-      const next = changed
-        ? withHeader(body, { applyId, generatedAt: at, contentHash: rendered.hashes[kind] })
-        : current;
-      return {
-        kind,
-        path: this.writer.pathOf(kind),
-        current,
-        next,
-        changed,
-        sha256: rendered.hashes[kind],
-      };
-    });
-  }
-}
-
-/**
- * An HA1 digest answers a SIP digest challenge as well as the password does, so no response
- * shows one; this hides every `password_digest` value, on disk or planned.
- */
-export function redactDigests(text: string): string {
-  return text.replace(/^(\s*password_digest\s*=).*$/gm, '$1<redacted>');
 }
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-function samePair(a: FilePair, b: FilePair): boolean {
-  return a.endpoints === b.endpoints && a.routing === b.routing;
 }

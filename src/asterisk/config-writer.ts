@@ -75,6 +75,11 @@ export class ConfigWriter {
     return this.readIfExists(this.pathOf(kind));
   }
 
+  /** Both files as they are on disk now. */
+  async readPair(): Promise<FilePair> {
+    return { endpoints: await this.read('endpoints'), routing: await this.read('routing') };
+  }
+
   /** The last good pair, or null when there is none (or it is unreadable). */
   async readLastGood(): Promise<FilePair | null> {
     const text = await this.readIfExists(this.lastGoodPath);

@@ -8,7 +8,7 @@ import {
   readLastGood,
   tempFiles,
 } from './generated-files';
-import { redactDigests } from '../../../src/apply/apply.service';
+import { redactDigests } from '../../../src/apply/file-plan';
 import { contentHash, stripHeader } from '../../../src/asterisk/generation/file-header';
 import { call, describeReply, Reply, routeTable } from './http-client';
 import { Random } from './random';

@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createTwoFilesPatch } from 'diff';
+import { DataSource } from 'typeorm';
+import { AsteriskReloader } from '../asterisk/asterisk-reloader';
+import { ConfigWriter } from '../asterisk/config-writer';
+import { renderConfig, RenderedConfig } from '../asterisk/render-config';
+import { PortalConfig } from '../config/portal-config.service';
+import { toApplyLogDto } from './apply-log.mapper';
+import { ApplyRepository } from './apply.repository';
+import { ApplyLogListDto, ApplyStatusDto, DryRunCheckDto, DryRunResultDto } from './dto/apply.dto';
+import { planFiles, redactDigests } from './file-plan';
+
+/** What an apply would do and what the applies did: reads only, never under the apply lock. */
+@Injectable()
+export class ApplyPreviewService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly repo: ApplyRepository,
+    private readonly writer: ConfigWriter,
+    private readonly reloader: AsteriskReloader,
+    private readonly config: PortalConfig,
+  ) {}
+
+  async dryRun(): Promise<DryRunResultDto> {
+    const rendered = await this.render();
+    const files = planFiles(rendered, await this.writer.readPair(), (k) => this.writer.pathOf(k), {
+      applyId: 'dry-run',
+      at: new Date(),
+    });
+    return {
+      dryRun: true,
+      checks: await this.preflight(),
+      changed: files.some((f) => f.changed),
+      users: rendered.expected.endpoints.length,
+      hash: rendered.hash,
+      // `sha256` describes the real file; what is shown has its digests redacted.
+      files: files.map((f) => ({
+        path: f.path,
+        changed: f.changed,
+        sha256: f.sha256,
+        content: redactDigests(f.next),
+        diff: f.changed
+          ? createTwoFilesPatch(
+              f.path,
+              f.path,
+              redactDigests(f.current ?? ''),
+              redactDigests(f.next),
+            )
+          : '',
+      })),
+    };
+  }
+
+  /** What a real apply needs and a dry run can check without changing anything. */
+  private async preflight(): Promise<DryRunCheckDto[]> {
+    const check = (name: DryRunCheckDto['name'], problem: string | null, fine: string) => ({
+      name,
+      ok: problem === null,
+      message: problem ?? fine,
+    });
+    const { pjsipDir, dialplanDir, cli } = this.config.asterisk;
+    const probe = await this.reloader.probe(this.config.sipContext);
+    return [
+      check('pjsipDir', await this.writer.directoryProblem('endpoints'), `${pjsipDir} is writable`),
+      check(
+        'dialplanDir',
+        await this.writer.directoryProblem('routing'),
+        `${dialplanDir} is writable`,
+      ),
+      check('cli', probe.cli, `${JSON.stringify(cli)} runs`),
+      check('asterisk', probe.asterisk, 'Asterisk answers'),
+    ];
+  }
+
+  async status(): Promise<ApplyStatusDto> {
+    const [rendered, lastSuccess, latest] = await Promise.all([
+      this.render(),
+      this.repo.lastSuccessHash(),
+      this.repo.latest(),
+    ]);
+    return {
+      pending: rendered.hash !== lastSuccess,
+      lastApply: latest ? toApplyLogDto(latest) : null,
+    };
+  }
+
+  async logs(limit: number, offset: number): Promise<ApplyLogListDto> {
+    const { rows, total } = await this.repo.list(limit, offset);
+    return { items: rows.map(toApplyLogDto), total };
+  }
+
+  private async render(): Promise<RenderedConfig> {
+    return renderConfig(await this.repo.loadSipAccounts(this.db.manager), {
+      context: this.config.sipContext,
+    });
+  }
+}
