@@ -1,17 +1,15 @@
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDialplanShow, parsePjsipList } from '../src/asterisk/cli/cli-output-parsers';
@@ -99,19 +97,18 @@ class Sandbox {
     return path.join(this.state, 'reload.lock');
   }
 
+  /** Runs the fake as the portal does (execFile); `kill` resolving kills it as a timeout would. */
   run(
     command: string,
-    options: { timeout?: number; env?: Record<string, string>; cwd?: string; cli?: string } = {},
+    options: { kill?: Promise<unknown>; env?: Record<string, string>; cwd?: string } = {},
   ): Promise<Run> {
     const started = performance.now();
     return new Promise((resolve) => {
-      execFile(
-        options.cli ?? FAKE,
+      const child = execFile(
+        FAKE,
         ['-rx', command],
         {
           encoding: 'buffer',
-          timeout: options.timeout ?? 0,
-          killSignal: 'SIGKILL',
           cwd: options.cwd,
           env: {
             ...process.env,
@@ -131,6 +128,7 @@ class Sandbox {
           });
         },
       );
+      void options.kill?.then(() => child.kill('SIGKILL'));
     });
   }
 
@@ -186,40 +184,6 @@ async function waitFor(check: () => boolean, ms: number): Promise<void> {
     if (Date.now() > end) throw new Error('condition not reached in time');
     await sleep(20);
   }
-}
-
-/** The port file the client uses for the fake in `dir` when TMPDIR is `tmp` (README.md). */
-function portFileFor(tmp: string, dir = path.dirname(FAKE)): string {
-  const key = dir.replace(/[^A-Za-z0-9._-]/g, '_').slice(-150);
-  return path.join(tmp, `fake-asterisk-${process.getuid!()}-${key}.port`);
-}
-
-const readPort = (file: string): number => Number(readFileSync(file, 'latin1'));
-
-/** The first line a TCP server on `port` sends; null when nothing listens there. */
-function firstLine(port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let text = '';
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      if (text.includes('\n')) {
-        socket.destroy();
-        resolve(text.slice(0, text.indexOf('\n')));
-      }
-    });
-    socket.on('error', () => resolve(null));
-    socket.on('close', () => resolve(text === '' ? null : text));
-  });
-}
-
-/** A port nothing listens on (just closed). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 describe('fake asterisk CLI', () => {
@@ -518,14 +482,22 @@ describe('fake asterisk CLI', () => {
     it('a reload whose client timed out still completes, as on the real server', async () => {
       box.endpoints(THREE_ENDPOINTS);
       box.faults({ delayMs: { 'module reload res_pjsip.so': 1200 } });
-      const res = await box.run('module reload res_pjsip.so', { timeout: 300 });
+      const tmp = path.join(box.root, 'tmp');
+      mkdirSync(tmp);
+      // Killed once the reload runs, as the portal's timeout kills it.
+      const res = await box.run('module reload res_pjsip.so', {
+        kill: waitFor(() => existsSync(box.lockFile), 5000),
+        env: { TMPDIR: tmp },
+      });
       expect(res.killed).toBe(true);
+      expect(res.ms).toBeLessThan(1000);
       expect((await box.run('module reload res_pjsip.so')).stdout.toString()).toMatch(
         /already in progress/,
       );
       expect(await box.out('pjsip show endpoints')).toBe('No objects found.\n\n');
       await waitFor(() => !existsSync(box.lockFile), 5000);
       expect(await box.ids('endpoints')).toEqual(['1000', '1001', '1002']);
+      expect(readdirSync(tmp)).toEqual([]); // its output went to temp files, deleted from the start
     });
 
     it('rejectObjects: a new object is missing, a loaded one is retained', async () => {
@@ -594,75 +566,18 @@ describe('fake asterisk CLI', () => {
       expect(res.stderr.toString()).toMatch(/unknown key "donw"/);
     });
   });
-  describe('client and server', () => {
-    let tmp: string;
-    beforeEach(() => {
-      tmp = mkdtempSync(path.join(os.tmpdir(), 'fake-asterisk-tmp-'));
-    });
-    afterEach(() => rmSync(tmp, { recursive: true, force: true }));
-    // A TMPDIR of its own: its own port file, so its own server.
-    const own = (extra: Record<string, string> = {}) => ({ env: { TMPDIR: tmp, ...extra } });
-
-    it('starts the server on demand when there is no port file, then reuses it', async () => {
-      const portFile = portFileFor(tmp);
-      expect(existsSync(portFile)).toBe(false);
-      const first = await box.run('pjsip show endpoints', own());
-      expect(first.code).toBe(0);
-      expect(first.stdout.equals(fixture('pjsip-show-endpoints.none.txt'))).toBe(true);
-      const port = readPort(portFile);
-      expect(port).toBeGreaterThan(0);
-      expect(await firstLine(port)).toBe(`fake-asterisk 1 ${path.dirname(FAKE)}`);
-      expect((await box.run('pjsip show aors', own())).code).toBe(0);
-      expect(readPort(portFile)).toBe(port);
-    });
-
-    it('recovers from a port file whose server is gone', async () => {
-      const portFile = portFileFor(tmp);
-      const stale = await closedPort();
-      writeFileSync(portFile, `${stale}\n`);
-      const res = await box.run('foo bar', own());
-      expect(res.stdout.toString()).toBe(
-        "No such command 'foo bar' (type 'core show help foo' for other possible commands)\n",
-      );
-      expect({ code: res.code, stderr: res.stderr.toString() }).toEqual({ code: 0, stderr: '' });
-      expect(readPort(portFile)).not.toBe(stale);
-      writeFileSync(portFile, 'not a port\n');
-      expect((await box.run('foo bar', own())).code).toBe(0);
-    });
-
-    it('does not talk to another program that took the port', async () => {
-      const portFile = portFileFor(tmp);
-      let connections = 0;
-      const other = net.createServer((socket) => {
-        connections++;
-        socket.end('SSH-2.0-OpenSSH_9.2\r\n');
-      });
-      await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
-      const { port } = other.address() as net.AddressInfo;
-      try {
-        writeFileSync(portFile, `${port}\n`);
-        box.endpoints(THREE_ENDPOINTS);
-        const res = await box.run('module reload res_pjsip.so', own());
-        expect(res.stdout.toString()).toBe(fixture('module-reload-res_pjsip.ok.txt').toString());
-        expect(await box.ids('endpoints')).toEqual(['1000', '1001', '1002']);
-        expect(connections).toBe(1);
-        expect(readPort(portFile)).not.toBe(port);
-      } finally {
-        await new Promise((r) => other.close(r));
-      }
-    });
-
+  describe('the command line', () => {
     it('passes the exit code, stderr and UTF-8 bytes through unchanged', async () => {
       const cmd = 'Grüße ✓ 命令';
-      const res = await box.run(cmd, own());
+      const res = await box.run(cmd);
       expect(res.code).toBe(0);
       const echoed = Buffer.from(`No such command '${cmd}' `);
       expect(res.stdout.subarray(0, echoed.length).equals(echoed)).toBe(true);
       box.faults({ down: true });
-      const down = await box.run('pjsip show endpoints', own());
+      const down = await box.run('pjsip show endpoints');
       expect(down.code).toBe(1);
       expect(down.stderr.equals(fixture('asterisk-down.stderr.txt'))).toBe(true);
-      const unset = await box.run('pjsip show endpoints', own({ FAKE_ASTERISK_ETC: '' }));
+      const unset = await box.run('pjsip show endpoints', { env: { FAKE_ASTERISK_ETC: '' } });
       expect(unset.code).toBe(2);
       expect(unset.stdout.length).toBe(0);
       expect(unset.stderr.toString()).toBe(
@@ -673,7 +588,7 @@ describe('fake asterisk CLI', () => {
     it("resolves relative FAKE_ASTERISK_ETC and _STATE against the caller's directory", async () => {
       box.endpoints(THREE_ENDPOINTS);
       const relative = {
-        ...own({ FAKE_ASTERISK_ETC: 'etc', FAKE_ASTERISK_STATE: './state' }),
+        env: { FAKE_ASTERISK_ETC: 'etc', FAKE_ASTERISK_STATE: './state' },
         cwd: box.root,
       };
       const res = await box.run('module reload res_pjsip.so', relative);
@@ -681,39 +596,16 @@ describe('fake asterisk CLI', () => {
       expect(await box.ids('endpoints')).toEqual(['1000', '1001', '1002']);
     });
 
-    it('replaces a server whose source file changed', async () => {
-      // A copy of the fake, so its source can be touched without touching the real one.
-      const dir = path.join(tmp, 'fake');
-      mkdirSync(dir);
-      for (const name of ['asterisk', 'server']) {
-        copyFileSync(path.join(path.dirname(FAKE), name), path.join(dir, name));
+    it('refuses loudly a configuration it does not model, instead of guessing', async () => {
+      for (const text of ['[t](!)\ntype=aor\n', ';-- a block\ncomment --;\n']) {
+        box.endpoints(text);
+        const res = await box.run('module reload res_pjsip.so');
+        expect(res.code).toBe(2);
+        expect(res.stderr.toString()).toMatch(
+          /^fake asterisk: .*generated_endpoints\.conf:1: .* not modelled/,
+        );
       }
-      const cli = path.join(dir, 'asterisk');
-      const portFile = portFileFor(tmp, dir);
-      expect((await box.run('pjsip show aors', { ...own(), cli })).code).toBe(0);
-      const before = readPort(portFile);
-      const later = new Date(Date.now() + 60_000);
-      utimesSync(path.join(dir, 'server'), later, later);
-      const res = await box.run('pjsip show aors', { ...own(), cli });
-      expect(res.stdout.equals(fixture('pjsip-show-aors.none.txt'))).toBe(true);
-      const after = readPort(portFile);
-      expect(after).not.toBe(before);
-      // The old server leaves once idle, and leaves the new server's port file alone.
-      let gone = false;
-      for (let i = 0; i < 100 && !gone; i++) {
-        gone = (await firstLine(before)) === null;
-        if (!gone) await sleep(50);
-      }
-      expect(gone).toBe(true);
-      expect(readPort(portFile)).toBe(after);
+      expect(existsSync(box.lockFile)).toBe(false);
     });
-
-    it('exits by itself when idle and removes its port file', async () => {
-      const portFile = portFileFor(tmp);
-      expect((await box.run('pjsip show aors', own())).code).toBe(0);
-      const port = readPort(portFile);
-      await waitFor(() => !existsSync(portFile), 20_000);
-      expect(await firstLine(port)).toBeNull();
-    }, 30_000);
   });
 });
