@@ -29,22 +29,6 @@ export default tseslint.config(
     },
   },
   {
-    // Plain CommonJS run by node as is (the CLI helper process): no type information.
-    files: ['src/**/*.js'],
-    ...tseslint.configs.disableTypeChecked,
-    languageOptions: {
-      ...tseslint.configs.disableTypeChecked.languageOptions,
-      sourceType: 'commonjs',
-      globals: globals.node,
-    },
-    rules: {
-      ...tseslint.configs.disableTypeChecked.rules,
-      '@typescript-eslint/no-floating-promises': 'off',
-      '@typescript-eslint/switch-exhaustiveness-check': 'off',
-      '@typescript-eslint/no-require-imports': 'off',
-    },
-  },
-  {
     files: ['test/**/*.ts', 'src/**/*.spec.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
