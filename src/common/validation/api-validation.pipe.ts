@@ -17,10 +17,10 @@ export class ApiValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    // Before class-transformer sees them: a query is checked here, where it is read, so a
-    // route that reads none (GET /health) never refuses one.
-    // (A custom decorator's value is the app's own, not the client's.)
-    const problem = metadata.type === 'custom' ? undefined : shapeProblem(value);
+    // Before class-transformer sees it: a query is checked here, where it is read, so a
+    // route that reads none (GET /health) never refuses one. Bodies were checked already, by
+    // checkBodyShape before the guard; path parameters are plain strings.
+    const problem = metadata.type === 'query' ? shapeProblem(value) : undefined;
     if (problem) throw new BadRequestException(problem);
     return super.transform(value, metadata);
   }
