@@ -113,6 +113,26 @@ describe('Users API (real PostgreSQL)', () => {
     expect(answers).toEqual(cases.map(([q, message]) => [q, 400, message]));
   });
 
+  it('refuses body keys named after Object.prototype, at any depth, and creates nothing', async () => {
+    for (const body of [
+      '{"name":"Proto","email":"proto@example.com","__proto__":{"admin":true}}',
+      '{"name":"Proto","email":"proto@example.com","constructor":1}',
+      '{"name":"Proto","email":"proto@example.com","x":{"toString":1}}',
+    ]) {
+      const res = await http()
+        .post('/users')
+        .set('Authorization', t.auth)
+        .set('Content-Type', 'application/json')
+        .send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(
+        /^property (__proto__|constructor|toString) should not exist$/,
+      );
+    }
+    const list = await http().get('/users').set('Authorization', t.auth).expect(200);
+    expect(list.body.total).toBe(0);
+  });
+
   it('deletes a user, frees the extension for the next create, 404s the second time', async () => {
     const a = await create('A', 'a@example.com').expect(201);
     await create('B', 'b@example.com').expect(201);
