@@ -246,7 +246,8 @@ async function main(): Promise<string> {
 
   log("apply floors: the plan's load and render in-process, the file writes");
   const repo = new ApplyRepository(ds);
-  const render = async () => renderConfig(await repo.loadSipAccounts(), { context: CONTEXT });
+  const render = async () =>
+    renderConfig(await repo.loadSipAccounts(), { context: CONTEXT, qualifySeconds: 60 });
   const floorPlan = await time(50, 1, render, 5);
   const [endpoints, routing] = [box.read(box.endpointsFile), box.read(box.routingFile)];
   if (endpoints === null || routing === null) throw new Error('the apply wrote no files');

@@ -395,7 +395,7 @@ describe('fake asterisk CLI', () => {
         md5Digest: (i % 16).toString(16).repeat(32),
         sha256Digest: (i % 16).toString(16).repeat(64),
       }));
-      box.endpoints(renderEndpointsBody(rows, { context: CONTEXT }));
+      box.endpoints(renderEndpointsBody(rows, { context: CONTEXT, qualifySeconds: 60 }));
       box.routing(renderRoutingBody(rows, { context: CONTEXT }));
       expect(statSync(box.endpointsFile).size).toBeGreaterThan(400_000);
       const timings: Record<string, number> = {};

@@ -91,8 +91,6 @@ export class ApplyPreviewService {
   }
 
   private async render(): Promise<RenderedConfig> {
-    return renderConfig(await this.repo.loadSipAccounts(this.db.manager), {
-      context: this.config.sipContext,
-    });
+    return renderConfig(await this.repo.loadSipAccounts(this.db.manager), this.config.generation);
   }
 }

@@ -101,7 +101,7 @@ export class ApplyService {
     run.users = rows.length;
     let rendered: RenderedConfig;
     try {
-      rendered = renderConfig(rows, { context: this.config.sipContext });
+      rendered = renderConfig(rows, this.config.generation);
     } catch (err) {
       // A row the generator refuses (it re-checks everything) must never reach Asterisk.
       throw nothingWritten('Could not generate the config: ', err);

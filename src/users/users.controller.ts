@@ -23,7 +23,12 @@ import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/a
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
-import { CreatedUserDto, SipPasswordDto, UserListDto } from './dto/user-response.dto';
+import {
+  CreatedUserDto,
+  SipPasswordDto,
+  UserDetailDto,
+  UserListDto,
+} from './dto/user-response.dto';
 import { UsersService } from './users.service';
 
 const UuidParam = new ParseUUIDPipe({
@@ -64,11 +69,33 @@ export class UsersController {
   })
   @ApiOkResponse({ type: UserListDto, description: 'One page of users, and how many match' })
   @ApiErrorResponses({
-    400: 'A parameter is invalid, repeated or unknown (e.g. "limit must be an integer from 1 to 1000")',
+    400: 'A parameter is invalid, repeated or unknown (e.g. "limit must be an integer from 1 to 1000", "registration must be one of registered, unreachable, unregistered")',
     ...TOKEN_ERRORS,
+    503: 'The database is unreachable (DATABASE_UNAVAILABLE), or a registration filter was given and Asterisk did not answer (ASTERISK_UNAVAILABLE); try again shortly',
   })
   list(@Query() query: ListUsersQueryDto): Promise<UserListDto> {
     return this.users.list(query);
+  }
+
+  @Get(':id')
+  @IdParam
+  @ApiOperation({
+    operationId: 'getUser',
+    summary: 'One user as the list shows it, and whether its phone is registered, from where',
+    description:
+      'Reads Asterisk (a shared listing at most about 2 s old, then one question per contact) but never fails because of it: when Asterisk does not answer, registration.state is unknown and registration.reason says why.',
+  })
+  @ApiOkResponse({ type: UserDetailDto, description: 'The user and its registration' })
+  @ApiErrorResponses({
+    400: 'id is not a UUID, or a query parameter was sent',
+    ...TOKEN_ERRORS,
+    404: 'USER_NOT_FOUND: no user with this id',
+  })
+  get(
+    @Param('id', UuidParam) id: string,
+    @Query(NoFieldsPipe) _query: unknown,
+  ): Promise<UserDetailDto> {
+    return this.users.get(id);
   }
 
   @Delete(':id')

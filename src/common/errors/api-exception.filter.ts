@@ -21,6 +21,7 @@ function statusFor(code: DomainErrorCode): number {
     case 'APPLY_FAILED':
       return HttpStatus.BAD_GATEWAY;
     case 'DATABASE_UNAVAILABLE':
+    case 'ASTERISK_UNAVAILABLE':
       return HttpStatus.SERVICE_UNAVAILABLE;
   }
 }

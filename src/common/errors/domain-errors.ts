@@ -4,7 +4,8 @@ export type DomainErrorCode =
   | 'DUPLICATE_EMAIL'
   | 'EXTENSION_POOL_EXHAUSTED'
   | 'APPLY_FAILED'
-  | 'DATABASE_UNAVAILABLE';
+  | 'DATABASE_UNAVAILABLE'
+  | 'ASTERISK_UNAVAILABLE';
 
 export class DomainError extends Error {
   constructor(
@@ -27,4 +28,11 @@ export const extensionPoolExhausted = (min: number, max: number): DomainError =>
   new DomainError(
     'EXTENSION_POOL_EXHAUSTED',
     `No free extension: every number from ${min} to ${max} is taken; delete a user or widen EXTENSION_MIN..EXTENSION_MAX`,
+  );
+
+/** A read that needs Asterisk's answer (a registration filter) got none. */
+export const asteriskUnavailable = (reason: string): DomainError =>
+  new DomainError(
+    'ASTERISK_UNAVAILABLE',
+    `Asterisk did not answer, so the registration filter cannot be applied: ${reason}`,
   );
