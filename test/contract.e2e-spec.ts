@@ -11,6 +11,7 @@ import { createTestDatabase, serverUrl } from './support/test-database';
 const ROUTES = {
   createUser: 'POST /users',
   listUsers: 'GET /users',
+  getUser: 'GET /users/{id}',
   deleteUser: 'DELETE /users/{id}',
   rotateSipPassword: 'POST /users/{id}/sip-password',
   applyConfig: 'POST /apply',
@@ -159,6 +160,33 @@ describe('OpenAPI contract: real answers match the document', () => {
       (await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=1&offset=0' })).body,
     ).toMatchObject({ total: 1, items: [{ id: applied.body.id }] });
 
+    // Applied, then a registered phone, so the contact schema is checked on real answers too.
+    box.setContacts([
+      {
+        aor: '1000',
+        uri: 'sip:1000@192.0.2.10:5060',
+        expirationTime: Math.floor(Date.now() / 1000) + 300,
+        status: 'Avail',
+        rttMs: 0.581,
+        userAgent: 'Yealink SIP-T46S 66.86.0.15',
+        viaAddress: '192.0.2.10',
+        viaPort: 5060,
+      },
+    ]);
+    const one = await send(ROUTES.getUser);
+    expect(one.body).toMatchObject({
+      id: userId,
+      registration: { state: 'registered', contacts: [{ userAgent: expect.any(String) }] },
+    });
+    const listed = await send(ROUTES.listUsers, { path: '/users?include=registration' });
+    expect(
+      listed.body.items.map((u: { registration: { state: string } }) => u.registration.state),
+    ).toEqual(['registered', 'unregistered']);
+    const filtered = await send(ROUTES.listUsers, {
+      path: '/users?registration=unregistered&limit=1&offset=0',
+    });
+    expect(filtered.body).toMatchObject({ total: 1, items: [{ name: 'Bob' }] });
+
     expect((await send(ROUTES.deleteUser, { path: `/users/${bob.body.id}` })).status).toBe(204);
     expect((await send(ROUTES.getHealth, { auth: null })).status).toBe(200);
     expectNoProblems();
@@ -175,6 +203,11 @@ describe('OpenAPI contract: real answers match the document', () => {
     );
     message('limit=abc', await send(ROUTES.listUsers, { path: '/users?limit=abc' }));
     message('bad id', await send(ROUTES.deleteUser, { path: '/users/not-a-uuid' }));
+    message('get bad id', await send(ROUTES.getUser, { path: '/users/not-a-uuid' }));
+    message(
+      'registration=maybe',
+      await send(ROUTES.listUsers, { path: '/users?registration=maybe' }),
+    );
     message('rotate body', await send(ROUTES.rotateSipPassword, { body: { password: 'mine' } }));
     message('dryRun=maybe', await send(ROUTES.applyConfig, { path: '/apply?dryRun=maybe' }));
     message('status query', await send(ROUTES.getApplyStatus, { path: '/apply/status?all=1' }));
@@ -183,6 +216,8 @@ describe('OpenAPI contract: real answers match the document', () => {
       ['no name', 'name is required'],
       ['limit=abc', 'limit must be an integer from 1 to 1000'],
       ['bad id', 'id must be a UUID'],
+      ['get bad id', 'id must be a UUID'],
+      ['registration=maybe', 'registration must be one of registered, unreachable, unregistered'],
       ['rotate body', 'property password should not exist'],
       ['dryRun=maybe', 'dryRun must be true or false'],
       ['status query', 'property all should not exist'],
@@ -193,7 +228,7 @@ describe('OpenAPI contract: real answers match the document', () => {
       expect((await send(route, { auth: null, label: 'no token' })).status).toBe(401);
     }
     const unknown = randomUUID();
-    for (const route of [ROUTES.deleteUser, ROUTES.rotateSipPassword]) {
+    for (const route of [ROUTES.getUser, ROUTES.deleteUser, ROUTES.rotateSipPassword]) {
       const path = route.split(' ')[1].replace('{id}', unknown);
       expect((await send(route, { path })).body.error).toBe('USER_NOT_FOUND');
     }
@@ -246,6 +281,21 @@ describe('OpenAPI contract: real answers match the document', () => {
     try {
       const res = await send(ROUTES.applyConfig, { label: 'Asterisk down' });
       expect(res.status).toBe(502);
+      // Reading a user still answers; a registration filter cannot. A fresh app has no listing
+      // cached from before.
+      const fresh = await bootApp(box.env(), { database: db });
+      const user = await send(ROUTES.getUser, { app: fresh, label: 'Asterisk down' });
+      expect(user.body.registration).toMatchObject({
+        state: 'unknown',
+        reason: expect.any(String),
+      });
+      const filtered = await send(ROUTES.listUsers, {
+        path: '/users?registration=registered',
+        app: fresh,
+        label: 'Asterisk down',
+      });
+      expect(filtered.body).toMatchObject({ statusCode: 503, error: 'ASTERISK_UNAVAILABLE' });
+      await fresh.close();
       expect(res.body).toMatchObject({
         statusCode: 502,
         error: 'APPLY_FAILED',

@@ -518,6 +518,7 @@ const AOR_LINES = (n: number): (string | RegExp)[] => [
   'type=aor',
   'max_contacts=1',
   'remove_existing=yes',
+  'qualify_frequency=60', // the default SIP_QUALIFY_SECONDS
 ];
 
 /**

@@ -78,9 +78,16 @@ describe('no response carries a SIP digest, and a SIP password only once', () =>
     );
     expect(dry.body.changed).toBe(true);
     keep('status, pending', await api().get('/apply/status').set(auth).expect(200));
+    box.setContacts([
+      { aor: '1000', uri: 'sip:1000@192.0.2.10:5060', expirationTime: 4102444800, userAgent: 'X' },
+    ]);
+    keep('one user', await api().get(`/users/${ids[0]}`).set(auth).expect(200));
+    keep('list with registration', await api().get('/users?include=registration').set(auth));
+    keep('filtered list', await api().get('/users?registration=registered').set(auth).expect(200));
 
     box.setFaults({ down: true });
     keep('failed apply', await api().post('/apply').set(auth).expect(502));
+    keep('one user, Asterisk down', await api().get(`/users/${ids[1]}`).set(auth).expect(200));
     box.clearFaults();
     keep('apply again', await api().post('/apply').set(auth).expect(200));
     keep('status', await api().get('/apply/status').set(auth).expect(200));
@@ -97,6 +104,7 @@ describe('no response carries a SIP digest, and a SIP password only once', () =>
     keep('delete', await api().delete(`/users/${ids[2]}`).set(auth).expect(204));
     keep('delete again', await api().delete(`/users/${ids[2]}`).set(auth).expect(404));
     keep('rotate deleted', await api().post(`/users/${ids[2]}/sip-password`).set(auth).expect(404));
+    keep('read deleted', await api().get(`/users/${ids[2]}`).set(auth).expect(404));
     keep('list after delete', await api().get('/users').set(auth).expect(200));
     keep('health', await api().get('/health').expect(200));
 

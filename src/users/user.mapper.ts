@@ -1,7 +1,7 @@
 import type { UserWithExtensionRow } from '../extensions/extensions.repository';
-import { CreatedUserDto, UserDto } from './dto/user-response.dto';
+import { CreatedUserDto, UserFieldsDto } from './dto/user-response.dto';
 
-export function toUserDto(row: UserWithExtensionRow): UserDto {
+export function toUserDto(row: UserWithExtensionRow): UserFieldsDto {
   return {
     id: row.id,
     name: row.name,

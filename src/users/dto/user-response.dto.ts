@@ -9,7 +9,8 @@ const SIP_PASSWORD = {
   maxLength: 24,
 } as const;
 
-export class UserDto {
+/** What every answer about a user has. */
+export class UserFieldsDto {
   @ApiProperty({ format: 'uuid', example: '3f2b8c1e-6d0a-4c35-9d1e-2a7b5c9e8f10' })
   id!: string;
 
@@ -35,7 +36,7 @@ export class UserDto {
 }
 
 /** A listed user: `registration` only with `include=registration` or a registration filter. */
-export class ListedUserDto extends UserDto {
+export class UserDto extends UserFieldsDto {
   @ApiPropertyOptional({
     type: RegistrationDto,
     description:
@@ -44,7 +45,7 @@ export class ListedUserDto extends UserDto {
   registration?: RegistrationDto;
 }
 
-export class UserDetailDto extends UserDto {
+export class UserDetailDto extends UserFieldsDto {
   @ApiProperty({
     type: RegistrationDto,
     description: 'Whether the phone is registered, and from where',
@@ -52,7 +53,7 @@ export class UserDetailDto extends UserDto {
   registration!: RegistrationDto;
 }
 
-export class CreatedUserDto extends UserDto {
+export class CreatedUserDto extends UserFieldsDto {
   @ApiProperty({
     ...SIP_PASSWORD,
     description: 'SIP password: shown in this response only and never again',
@@ -61,8 +62,8 @@ export class CreatedUserDto extends UserDto {
 }
 
 export class UserListDto {
-  @ApiProperty({ type: [ListedUserDto] })
-  items!: ListedUserDto[];
+  @ApiProperty({ type: [UserDto] })
+  items!: UserDto[];
 
   @ApiProperty({
     type: 'integer',
