@@ -5,6 +5,7 @@
  * character per byte, so padding, truncation and sorting work on bytes like the C code (printf
  * widths, strcmp) and UTF-8 passes through untouched.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -15,7 +16,7 @@ import path from 'node:path';
 /** @typedef {{ etc: string, state: string, faults: Faults, key: string }} Ctx */
 /** @typedef {{ id: string, number: string, auths: string[], aors: string[] }} Endpoint */
 /** @typedef {{ id: string, username: string }} Auth */
-/** @typedef {{ id: string, maxContacts: number }} Aor */
+/** @typedef {{ id: string, maxContacts: number, qualifyFrequency: number, removeExisting: boolean }} Aor */
 /** @typedef {{ endpoint: Endpoint[], auth: Auth[], aor: Aor[] }} Pjsip */
 /** @typedef {{ prio: number, app: string, data: string, file: string, line: number }} Priority */
 /** @typedef {{ exten: string, prios: Priority[] }} Extension */
@@ -47,7 +48,7 @@ const HEADERS = {
 // The commands the fake runs. An unknown command is told its words up to the first that no
 // known command continues with: for the words of these commands, that is the real answer.
 const COMMANDS = ['module reload', 'dialplan reload', 'dialplan show'].concat(
-  words('endpoints aors auths contacts').map((kind) => `pjsip show ${kind}`),
+  words('endpoints aors auths contacts aor contact').map((kind) => `pjsip show ${kind}`),
 );
 const KNOWN_PREFIXES = new Set(
   COMMANDS.flatMap((c) => words(c).map((_w, i, all) => all.slice(0, i + 1).join(' '))),
@@ -193,9 +194,11 @@ async function execute(command, ctx) {
   }
   const pjsip = /^pjsip show (endpoint|aor|auth|contact)s$/.exec(line);
   if (pjsip) {
-    if (pjsip[1] === 'contact') return NO_OBJECTS; // no phone registers
-    return showPjsip(/** @type {keyof Pjsip} */ (pjsip[1]), readPjsip(ctx.state));
+    if (pjsip[1] === 'contact') return showContacts(ctx.state);
+    return showPjsip(/** @type {keyof Pjsip} */ (pjsip[1]), readPjsip(ctx.state), ctx.state);
   }
+  const one = /^pjsip show (aor|contact) [^ ]+$/.exec(line);
+  if (one) return (one[1] === 'aor' ? showAor : showContact)(ctx.state, words(command)[3]);
   if (/^dialplan show( [^ ]+)?$/.test(line)) return showDialplan(ctx, words(command)[2], command);
   // cli.c find_best(): the words up to and including the first that no command continues with.
   const best = w.findIndex((_w, i) => !KNOWN_PREFIXES.has(w.slice(0, i + 1).join(' ')));
@@ -363,7 +366,11 @@ const OPTIONS = {
     ...all('username realm password_digest'), // password_digest is checked whole in buildObject
     ['auth_type', (v) => /^(digest|userpass|md5|google_oauth)$/i.test(v)],
   ]),
-  aor: new Map([...all('remove_existing'), ['max_contacts', (v) => parseUint(v) !== null]]),
+  aor: new Map([
+    ...all('remove_existing'),
+    ['max_contacts', (v) => parseUint(v) !== null],
+    ['qualify_frequency', (v) => (parseUint(v) ?? Infinity) <= 86400],
+  ]),
 };
 
 /** @param {string} state */
@@ -409,7 +416,16 @@ function buildObject(type, id, vars) {
     if (!OPTIONS[type].get(option)?.(v.value)) return null;
     f[option] = v; // the last value of an option wins
   }
-  if (type === 'aor') return { id, maxContacts: parseUint(f.max_contacts?.value ?? '0') ?? 0 };
+  if (type === 'aor') {
+    const uint = (/** @type {Variable | undefined} */ v) => parseUint(v?.value ?? '0') ?? 0;
+    const removeExisting = /^(yes|true|y|t|1|on)$/i.test(f.remove_existing?.value ?? ''); // ast_true
+    return {
+      id,
+      maxContacts: uint(f.max_contacts),
+      qualifyFrequency: uint(f.qualify_frequency),
+      removeExisting,
+    };
+  }
   if (type === 'endpoint') {
     const [auths, aors] = [f.auth, f.aors].map((v) => list(v?.value ?? ''));
     return { id, number: callerIdNumber(f.callerid), auths, aors };
@@ -437,8 +453,10 @@ function callerIdNumber(v) {
 /** printf("%-*.*s", width, precision, s) @param {string} s @param {number} w @param {number} [p] */
 const padRight = (s, w, p) => s.slice(0, p).padEnd(w);
 
-/** @param {keyof Pjsip} kind @param {Pjsip} state */
-function showPjsip(kind, state) {
+/** @param {keyof Pjsip} kind @param {Pjsip} state @param {string} dir the state directory */
+function showPjsip(kind, state, dir) {
+  const contacts = readContacts(dir);
+  const contactsOf = (/** @type {Aor} */ a) => contacts.filter((c) => c.aor === a.id);
   const aor = (/** @type {Aor} */ a, width = 41) =>
     `${padRight(a.id, width, width)} ${String(a.maxContacts).padStart(12)}\n`;
   const auth = (/** @type {Auth} */ a) => `${a.id}/${a.username}\n`;
@@ -449,22 +467,147 @@ function showPjsip(kind, state) {
   /** @param {Endpoint} e */
   const endpoint = (e) => {
     const name = padRight(e.number ? `${e.id}/${e.number}` : e.id, 51, 51);
-    let out = ` Endpoint:  ${name}  Unavailable   0 of inf\n`;
     // Only referenced objects that are loaded are shown; a missing one leaves no line.
+    const loaded = e.aors.flatMap((id) => aors.get(id) ?? []);
+    // Reachable while a contact is not Unavail, the same word as for no contact otherwise.
+    const up = loaded.flatMap(contactsOf).some((c) => c.status !== 'Unavail');
+    let out = ` Endpoint:  ${name}  ${padRight(up ? 'Not in use' : 'Unavailable', 12)}  0 of inf\n`;
     for (const a of e.auths.flatMap((id) => auths.get(id) ?? [])) out += `     InAuth:  ${auth(a)}`;
-    for (const a of e.aors.flatMap((id) => aors.get(id) ?? []))
-      out += `        Aor:  ${aor(a, 39)}`;
+    for (const a of loaded)
+      out += `        Aor:  ${aor(a, 39)}${contactsOf(a)
+        .map((c) => contactLine(c, 2))
+        .join('')}`;
     return `${out}\n`;
   };
   const lines =
     kind === 'endpoint'
       ? state.endpoint.map(endpoint)
       : kind === 'aor'
-        ? state.aor.map((a) => `      Aor:  ${aor(a)}\n`)
+        ? state.aor.map(
+            (a) =>
+              `      Aor:  ${aor(a)}${contactsOf(a)
+                .map((c) => contactLine(c, 1))
+                .join('')}\n`,
+          )
         : state.auth.map((a) => `     Auth:  ${auth(a)}`);
   if (lines.length === 0) return NO_OBJECTS;
   const found = `\nObjects found: ${lines.length}\n\n`;
   return `${HEADERS[kind]}${'='.repeat(90)}\n\n${lines.join('')}${found}`;
+}
+
+// Registered phones: $FAKE_ASTERISK_STATE/contacts.json (README.md) -------------------------------
+
+/** @typedef {{ aor: string, uri: string, expirationTime: number, status: string, rttMs: number | null, userAgent: string, viaAddress: string, viaPort: number, callId: string, endpoint: string, qualifyFrequency: number }} Contact */
+
+const CONTACT_HEADER = `
+  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>
+`;
+const STATUSES = ['Avail', 'Unavail', 'NonQual', 'Unknown'];
+
+/**
+ * The registered phones, sorted by id, whatever their expiration_time: a real Asterisk keeps
+ * listing a contact past it, and a deleted aor's contact until it expires.
+ * @param {string} state @returns {Contact[]}
+ */
+function readContacts(state) {
+  const raw = parse(read(path.join(state, 'contacts.json')) ?? '[]');
+  if (!Array.isArray(raw)) throw new Misuse('contacts.json must be an array of contacts');
+  return raw
+    .map((/** @type {unknown} */ c) => {
+      if (!isObject(c) || typeof c.aor !== 'string' || typeof c.uri !== 'string')
+        throw new Misuse('each contact in contacts.json needs aor and uri strings');
+      if (!Number.isInteger(c.expirationTime))
+        throw new Misuse(`contact ${c.aor}/${c.uri}: expirationTime must be Unix seconds`);
+      const status = c.status ?? 'NonQual';
+      if (typeof status !== 'string' || !STATUSES.includes(status))
+        throw new Misuse(`contact ${c.aor}/${c.uri}: status must be one of ${STATUSES.join(', ')}`);
+      return /** @type {Contact} */ ({
+        rttMs: null,
+        userAgent: '',
+        viaAddress: '',
+        viaPort: 0,
+        callId: '',
+        endpoint: c.aor,
+        qualifyFrequency: 0,
+        ...c,
+        status,
+      });
+    })
+    .sort((a, b) => strcmp(`${a.aor}/${a.uri}`, `${b.aor}/${b.uri}`));
+}
+
+/** location.c cli_contact_print_body(), indented to `level`. @param {Contact} c @param {number} level */
+function contactLine(c, level) {
+  const width = 62 - (level * 2 + 9) - 7; // CLI_LAST_TABSTOP less the indent and `:  ` ...
+  const rtt = c.rttMs === null ? 'nan' : c.rttMs.toFixed(3);
+  const hash = createHash('md5').update(c.uri).digest('hex').slice(0, 10);
+  const id = `${c.aor}/${c.uri}`;
+  return `${'Contact'.padStart(level * 2 + 9)}:  ${padRight(id, width, width)} ${hash} ${padRight(c.status, 7, 7)} ${rtt.padStart(11)}\n`;
+}
+
+/** ` name : value` lines under a rule as wide as the widest of each. @param {[string, string][]} params */
+function parameters(params) {
+  const nameWidth = Math.max(13, ...params.map(([n]) => n.length));
+  const valueWidth = Math.max(14, ...params.map(([, v]) => v.length));
+  const rows = params.map(([n, v]) => ` ${n.padEnd(nameWidth)} : ${v}\n`).join('');
+  return ` ${'ParameterName'.padEnd(nameWidth)} : ParameterValue\n ${'='.repeat(nameWidth + valueWidth + 3)}\n${rows}\n`;
+}
+
+/** @param {string} state */
+function showContacts(state) {
+  const lines = readContacts(state).map((c) => contactLine(c, 0));
+  if (lines.length === 0) return NO_OBJECTS;
+  return `${CONTACT_HEADER}${'='.repeat(90)}\n\n${lines.join('')}\nObjects found: ${lines.length}\n\n`;
+}
+
+/** `pjsip show contact <aor>/<uri>`: only the id exactly as the listing prints it. @param {string} state @param {string} id */
+function showContact(state, id) {
+  const c = readContacts(state).find((x) => `${x.aor}/${x.uri}` === id);
+  if (!c) return `Unable to find object ${id}.\n\n`;
+  const params = /** @type {[string, string][]} */ ([
+    ['authenticate_qualify', 'no'],
+    ['call_id', c.callId],
+    ['endpoint', c.endpoint],
+    ['expiration_time', String(c.expirationTime)],
+    ['outbound_proxy', ''],
+    ['path', ''],
+    ['prune_on_boot', 'no'],
+    ['qualify_2xx_only', 'false'],
+    ['qualify_frequency', String(c.qualifyFrequency)], // copied from the aor at REGISTER time
+    ['qualify_timeout', '3.000000'],
+    ['reg_server', ''],
+    ['uri', c.uri],
+    ['user_agent', c.userAgent],
+    ['via_addr', c.viaAddress],
+    ['via_port', String(c.viaPort)],
+  ]);
+  return `${CONTACT_HEADER}${'='.repeat(90)}\n\n${contactLine(c, 0)}\n${parameters(params)}`;
+}
+
+/** `pjsip show aor <id>`: a loaded aor with its contacts. @param {string} state @param {string} id */
+function showAor(state, id) {
+  const a = readPjsip(state).aor.find((x) => x.id === id);
+  if (!a) return `Unable to find object ${id}.\n\n`;
+  const contacts = readContacts(state).filter((c) => c.aor === id);
+  const params = /** @type {[string, string][]} */ ([
+    ['authenticate_qualify', 'false'],
+    ['contact', contacts.map((c) => c.uri).join(',')],
+    ['default_expiration', '3600'],
+    ['mailboxes', ''],
+    ['max_contacts', String(a.maxContacts)],
+    ['maximum_expiration', '7200'],
+    ['minimum_expiration', '60'],
+    ['outbound_proxy', ''],
+    ['qualify_2xx_only', 'false'],
+    ['qualify_frequency', String(a.qualifyFrequency)],
+    ['qualify_timeout', '3.000000'],
+    ['remove_existing', String(a.removeExisting)],
+    ['remove_unavailable', 'false'],
+    ['support_path', 'false'],
+    ['voicemail_extension', ''],
+  ]);
+  const body = `      Aor:  ${padRight(a.id, 41, 41)} ${String(a.maxContacts).padStart(12)}\n${contacts.map((c) => contactLine(c, 1)).join('')}`;
+  return `${HEADERS.aor}${'='.repeat(90)}\n\n${body}\n\n${parameters(params)}`;
 }
 
 // pbx_config: dialplan reload / dialplan show ---------------------------------------------------
