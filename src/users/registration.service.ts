@@ -65,14 +65,10 @@ export class RegistrationService {
     const snapshot = await this.reader.snapshot();
     if (!snapshot.ok) return unknownRegistration(snapshot);
     const listed = contactsByAor(snapshot).get(String(row.extension)) ?? [];
-    const details = await Promise.all(listed.map((c) => this.detail(c)));
     const nowSeconds = Date.now() / 1000;
-    const live = details.filter(
-      (c): c is ContactDto & { expires: number | null } =>
-        c !== null && (c.expires === null || c.expires > nowSeconds),
-    );
+    const details = await Promise.all(listed.map((c) => this.detail(c, nowSeconds)));
     return registrationOf(
-      live.map(({ expires: _expires, ...contact }) => contact),
+      details.filter((c): c is ContactDto => c !== null),
       snapshot.checkedAt,
     );
   }
@@ -96,26 +92,22 @@ export class RegistrationService {
     return counts;
   }
 
-  /** The listed contact with its details; null when Asterisk no longer has it. */
-  private async detail(
-    contact: ContactLine,
-  ): Promise<(ContactDto & { expires: number | null }) | null> {
+  /** The listed contact with its details; null when it expired or Asterisk no longer has it. */
+  private async detail(contact: ContactLine, nowSeconds: number): Promise<ContactDto | null> {
     let detail: ContactDetail | null | undefined;
     // A cut id cannot be asked for, and a failed question leaves what the listing said.
     if (!contact.cut) detail = await this.reader.contact(contact.id).catch(() => undefined);
+    if (detail === undefined) return listedContact(contact);
     if (detail === null) return null;
-    if (detail === undefined) return { ...listedContact(contact), expires: null };
+    const expires = detail.expirationTime;
+    if (expires !== null && expires <= nowSeconds) return null; // listed past its expiry
     return {
       uri: detail.uri,
       status: detail.status,
       rttMs: detail.rttMs,
       userAgent: detail.userAgent,
-      expiresAt:
-        detail.expirationTime === null
-          ? null
-          : new Date(detail.expirationTime * 1000).toISOString(),
+      expiresAt: expires === null ? null : new Date(expires * 1000).toISOString(),
       viaAddress: detail.viaAddress,
-      expires: detail.expirationTime,
     };
   }
 }
