@@ -49,11 +49,9 @@ export class RegistrationService {
   forList(rows: UserWithExtensionRow[], snapshot: ContactSnapshot): RegistrationDto[] {
     if (!snapshot.ok) return rows.map(() => unknownRegistration(snapshot));
     const byAor = contactsByAor(snapshot);
+    const checkedAt = snapshot.checkedAt.toISOString();
     return rows.map((row) =>
-      registrationOf(
-        (byAor.get(String(row.extension)) ?? []).map(listedContact),
-        snapshot.checkedAt,
-      ),
+      registrationOf((byAor.get(String(row.extension)) ?? []).map(listedContact), checkedAt),
     );
   }
 
@@ -69,7 +67,7 @@ export class RegistrationService {
     const details = await Promise.all(listed.map((c) => this.detail(c, nowSeconds)));
     return registrationOf(
       details.filter((c): c is ContactDto => c !== null),
-      snapshot.checkedAt,
+      snapshot.checkedAt.toISOString(),
     );
   }
 

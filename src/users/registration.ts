@@ -36,8 +36,9 @@ export function listedContact(contact: ContactLine): ContactDto {
   };
 }
 
-export function registrationOf(contacts: ContactDto[], checkedAt: Date): RegistrationDto {
-  return { state: stateOf(contacts), contacts, checkedAt: checkedAt.toISOString() };
+/** `checkedAt` as an ISO string: a list formats it once for all its users. */
+export function registrationOf(contacts: ContactDto[], checkedAt: string): RegistrationDto {
+  return { state: stateOf(contacts), contacts, checkedAt };
 }
 
 export function unknownRegistration(snapshot: ContactSnapshot & { ok: false }): RegistrationDto {
