@@ -183,7 +183,8 @@ describe('/docs in a headless browser', () => {
         '/health',
         '/users',
         '/users',
-        '/users/{id}',
+        '/users/{id}', // GET
+        '/users/{id}', // DELETE
         '/users/{id}/sip-password',
       ].sort(),
     );
