@@ -200,7 +200,7 @@ describe('Registration status (GET /users/:id, GET /users?include=registration)'
     await get(`/users/${carol.id}`).expect(404);
     await http().post('/apply').set('Authorization', t.auth).expect(200);
     // Asterisk has dropped aor 1002 but keeps listing the contact until it expires.
-    const counts = await t.app.get(RegistrationService).phoneCounts(0);
+    const counts = await t.app.get(RegistrationService).countsByState(0);
     expect(counts).toEqual({ registered: 0, unreachable: 0, unregistered: 2, unknown: 0 });
 
     // The number goes to a new user before the next apply: the old phone is not theirs.
@@ -249,7 +249,7 @@ describe('Registration status (GET /users/:id, GET /users?include=registration)'
       error: 'ASTERISK_UNAVAILABLE',
       message: expect.stringMatching(/^Asterisk did not answer, so the registration filter/),
     });
-    const counts = await t.app.get(RegistrationService).phoneCounts();
+    const counts = await t.app.get(RegistrationService).countsByState();
     expect(counts).toEqual({ registered: 0, unreachable: 0, unregistered: 0, unknown: 3 });
   });
 

@@ -71,8 +71,11 @@ export class RegistrationService {
     );
   }
 
-  /** How many users are in each state, from a listing at most `maxAgeMs` old. */
-  async phoneCounts(maxAgeMs = COUNTS_MAX_AGE_MS): Promise<Record<RegistrationState, number>> {
+  /**
+   * How many users are in each state, from a listing at most `maxAgeMs` old (the metrics'
+   * portal_phones{state}; unknown counts every user while Asterisk does not answer).
+   */
+  async countsByState(maxAgeMs = COUNTS_MAX_AGE_MS): Promise<Record<RegistrationState, number>> {
     const [snapshot, numbers] = await Promise.all([
       this.reader.snapshot(maxAgeMs),
       this.users.extensionNumbers(DEFAULT_TENANT_ID),
