@@ -184,6 +184,7 @@ describe('/docs in a headless browser', () => {
         '/users',
         '/users',
         '/users/{id}',
+        '/users/{id}',
         '/users/{id}/sip-password',
       ].sort(),
     );

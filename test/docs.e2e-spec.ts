@@ -76,6 +76,7 @@ describe('OpenAPI docs', () => {
         'POST /users': 'createUser',
         'GET /users': 'listUsers',
         'DELETE /users/{id}': 'deleteUser',
+        'PATCH /users/{id}': 'updateUser',
         'POST /users/{id}/sip-password': 'rotateSipPassword',
         'POST /apply': 'applyConfig',
         'GET /apply/status': 'getApplyStatus',
@@ -96,6 +97,7 @@ describe('OpenAPI docs', () => {
         'POST /users': ['201', ...token, '409', ...body].sort(),
         'GET /users': ['200', ...token].sort(),
         'DELETE /users/{id}': ['204', ...token, '404'].sort(),
+        'PATCH /users/{id}': ['200', ...token, '404', '409', ...body].sort(),
         'POST /users/{id}/sip-password': ['200', ...token, '404', ...body].sort(),
         'POST /apply': ['200', ...token, '502', ...body].sort(),
         'GET /apply/status': ['200', ...token].sort(),
@@ -189,7 +191,7 @@ describe('OpenAPI docs', () => {
           });
         }
       }
-      for (const name of ['CreateUserDto', 'UserDto', 'CreatedUserDto']) {
+      for (const name of ['CreateUserDto', 'UpdateUserDto', 'UserDto', 'CreatedUserDto']) {
         expect(prop(name, 'email')).toMatchObject({ format: 'email', maxLength: 254 });
         expect(prop(name, 'name')).toMatchObject({ maxLength: 100, minLength: 1 });
         expect(new RegExp(prop(name, 'name').pattern, 'u').test("Zoë O'Brien (Sales)")).toBe(true);
@@ -209,8 +211,12 @@ describe('OpenAPI docs', () => {
       const bodies = operations()
         .map(([, op]) => op.requestBody?.content['application/json'].schema.$ref)
         .filter(Boolean);
-      expect(bodies).toEqual(['#/components/schemas/CreateUserDto']);
+      expect(bodies.sort()).toEqual(
+        ['#/components/schemas/CreateUserDto', '#/components/schemas/UpdateUserDto'].sort(),
+      );
       expect(schema('CreateUserDto').additionalProperties).toBe(false);
+      expect(schema('UpdateUserDto')).toMatchObject({ additionalProperties: false });
+      expect(schema('UpdateUserDto').required).toBeUndefined();
 
       expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(['apply', 'health', 'users']);
       for (const tag of doc.tags) expect(tag.description).toMatch(/\S/);
