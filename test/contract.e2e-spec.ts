@@ -14,6 +14,7 @@ const ROUTES = {
   deleteUser: 'DELETE /users/{id}',
   updateUser: 'PATCH /users/{id}',
   rotateSipPassword: 'POST /users/{id}/sip-password',
+  listExtensions: 'GET /extensions',
   applyConfig: 'POST /apply',
   getApplyStatus: 'GET /apply/status',
   listApplyLogs: 'GET /apply/logs',
@@ -160,6 +161,19 @@ describe('OpenAPI contract: real answers match the document', () => {
         .body,
     ).toMatchObject({ id: userId, name: 'Alice Smyth' });
     expect((await send(ROUTES.rotateSipPassword)).status).toBe(200);
+    expect((await send(ROUTES.listExtensions)).body).toMatchObject({
+      total: 4,
+      items: [
+        { number: 1000, userId },
+        { number: 1001, userId: bob.body.id },
+        { number: 1002, userId: null },
+        { number: 1003, userId: null },
+      ],
+    });
+    expect(
+      (await send(ROUTES.listExtensions, { path: '/extensions?status=free&limit=1&offset=1' }))
+        .body,
+    ).toEqual({ total: 2, items: [{ number: 1003, userId: null }] });
     expect((await send(ROUTES.rotateSipPassword, { body: {}, label: 'empty body' })).status).toBe(
       200,
     );
@@ -195,6 +209,10 @@ describe('OpenAPI contract: real answers match the document', () => {
     message('patch extension', await send(ROUTES.updateUser, { body: { extension: 1003 } }));
     message('rotate body', await send(ROUTES.rotateSipPassword, { body: { password: 'mine' } }));
     message('dryRun=maybe', await send(ROUTES.applyConfig, { path: '/apply?dryRun=maybe' }));
+    message(
+      'extensions status',
+      await send(ROUTES.listExtensions, { path: '/extensions?status=x' }),
+    );
     message('status query', await send(ROUTES.getApplyStatus, { path: '/apply/status?all=1' }));
     message('logs limit=0', await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=0' }));
     expect(messages).toEqual([
@@ -207,6 +225,7 @@ describe('OpenAPI contract: real answers match the document', () => {
       ],
       ['rotate body', 'property password should not exist'],
       ['dryRun=maybe', 'dryRun must be true or false'],
+      ['extensions status', 'status must be free or used'],
       ['status query', 'property all should not exist'],
       ['logs limit=0', 'limit must be an integer from 1 to 500'],
     ]);

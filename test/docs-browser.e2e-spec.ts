@@ -180,6 +180,7 @@ describe('/docs in a headless browser', () => {
         '/apply',
         '/apply/logs',
         '/apply/status',
+        '/extensions',
         '/health',
         '/users',
         '/users',

@@ -47,6 +47,7 @@ describe('OpenAPI docs', () => {
         'HealthDto',
         'ApplyFailedDto',
         'ApplyLogListDto',
+        'ExtensionListDto',
       ]),
     );
     expect(doc.components.schemas.CreateUserDto.properties.name.example).toBe('Alice Smith');
@@ -77,6 +78,7 @@ describe('OpenAPI docs', () => {
         'GET /users': 'listUsers',
         'DELETE /users/{id}': 'deleteUser',
         'PATCH /users/{id}': 'updateUser',
+        'GET /extensions': 'listExtensions',
         'POST /users/{id}/sip-password': 'rotateSipPassword',
         'POST /apply': 'applyConfig',
         'GET /apply/status': 'getApplyStatus',
@@ -98,6 +100,7 @@ describe('OpenAPI docs', () => {
         'GET /users': ['200', ...token].sort(),
         'DELETE /users/{id}': ['204', ...token, '404'].sort(),
         'PATCH /users/{id}': ['200', ...token, '404', '409', ...body].sort(),
+        'GET /extensions': ['200', ...token].sort(),
         'POST /users/{id}/sip-password': ['200', ...token, '404', ...body].sort(),
         'POST /apply': ['200', ...token, '502', ...body].sort(),
         'GET /apply/status': ['200', ...token].sort(),
@@ -153,7 +156,7 @@ describe('OpenAPI docs', () => {
 
     it('gives types and formats: integers, uuids, emails, names, timestamps, closed bodies', () => {
       const prop = (name: string, property: string) => schema(name).properties[property];
-      for (const path of ['/users', '/apply/logs']) {
+      for (const path of ['/users', '/apply/logs', '/extensions']) {
         for (const p of doc.paths[path].get.parameters.filter((q: Schema) =>
           ['limit', 'offset'].includes(q.name),
         )) {
@@ -218,7 +221,9 @@ describe('OpenAPI docs', () => {
       expect(schema('UpdateUserDto')).toMatchObject({ additionalProperties: false });
       expect(schema('UpdateUserDto').required).toBeUndefined();
 
-      expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(['apply', 'health', 'users']);
+      expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(
+        ['apply', 'extensions', 'health', 'users'].sort(),
+      );
       for (const tag of doc.tags) expect(tag.description).toMatch(/\S/);
       expect(doc.info.version).toBe(version);
     });
