@@ -15,6 +15,7 @@ const ROUTES = {
   updateUser: 'PATCH /users/{id}',
   rotateSipPassword: 'POST /users/{id}/sip-password',
   listExtensions: 'GET /extensions',
+  getMetrics: 'GET /metrics',
   applyConfig: 'POST /apply',
   getApplyStatus: 'GET /apply/status',
   listApplyLogs: 'GET /apply/logs',
@@ -192,6 +193,7 @@ describe('OpenAPI contract: real answers match the document', () => {
 
     expect((await send(ROUTES.deleteUser, { path: `/users/${bob.body.id}` })).status).toBe(204);
     expect((await send(ROUTES.getHealth, { auth: null })).status).toBe(200);
+    expect((await send(ROUTES.getMetrics)).text).toMatch(/^portal_users 1$/m);
     expectNoProblems();
   });
 
@@ -213,6 +215,7 @@ describe('OpenAPI contract: real answers match the document', () => {
       'extensions status',
       await send(ROUTES.listExtensions, { path: '/extensions?status=x' }),
     );
+    message('metrics query', await send(ROUTES.getMetrics, { path: '/metrics?x=1' }));
     message('status query', await send(ROUTES.getApplyStatus, { path: '/apply/status?all=1' }));
     message('logs limit=0', await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=0' }));
     expect(messages).toEqual([
@@ -226,6 +229,7 @@ describe('OpenAPI contract: real answers match the document', () => {
       ['rotate body', 'property password should not exist'],
       ['dryRun=maybe', 'dryRun must be true or false'],
       ['extensions status', 'status must be free or used'],
+      ['metrics query', 'property x should not exist'],
       ['status query', 'property all should not exist'],
       ['logs limit=0', 'limit must be an integer from 1 to 500'],
     ]);

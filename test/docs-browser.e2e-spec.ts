@@ -182,6 +182,7 @@ describe('/docs in a headless browser', () => {
         '/apply/status',
         '/extensions',
         '/health',
+        '/metrics',
         '/users',
         '/users',
         '/users/{id}',

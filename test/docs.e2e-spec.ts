@@ -79,6 +79,7 @@ describe('OpenAPI docs', () => {
         'DELETE /users/{id}': 'deleteUser',
         'PATCH /users/{id}': 'updateUser',
         'GET /extensions': 'listExtensions',
+        'GET /metrics': 'getMetrics',
         'POST /users/{id}/sip-password': 'rotateSipPassword',
         'POST /apply': 'applyConfig',
         'GET /apply/status': 'getApplyStatus',
@@ -101,6 +102,7 @@ describe('OpenAPI docs', () => {
         'DELETE /users/{id}': ['204', ...token, '404'].sort(),
         'PATCH /users/{id}': ['200', ...token, '404', '409', ...body].sort(),
         'GET /extensions': ['200', ...token].sort(),
+        'GET /metrics': ['200', ...token].sort(),
         'POST /users/{id}/sip-password': ['200', ...token, '404', ...body].sort(),
         'POST /apply': ['200', ...token, '502', ...body].sort(),
         'GET /apply/status': ['200', ...token].sort(),
@@ -115,7 +117,9 @@ describe('OpenAPI docs', () => {
             description: expect.stringMatching(/\S{3}/),
           });
           if (status === '204') continue;
-          const s = response.content?.['application/json']?.schema;
+          // The one answer that is not JSON: the Prometheus text of GET /metrics.
+          const media = where === 'GET /metrics 200' ? 'text/plain' : 'application/json';
+          const s = response.content?.[media]?.schema;
           expect({ where, schema: s }).toEqual({ where, schema: expect.any(Object) });
           if (Number(status) >= 400 && status !== '502' && route !== 'GET /health') {
             expect({ where, s }).toEqual({
@@ -222,7 +226,7 @@ describe('OpenAPI docs', () => {
       expect(schema('UpdateUserDto').required).toBeUndefined();
 
       expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(
-        ['apply', 'extensions', 'health', 'users'].sort(),
+        ['apply', 'extensions', 'health', 'metrics', 'users'].sort(),
       );
       for (const tag of doc.tags) expect(tag.description).toMatch(/\S/);
       expect(doc.info.version).toBe(version);

@@ -22,6 +22,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .addTag('extensions', 'The extension range: which numbers are free and whose the others are')
     .addTag('apply', 'Writing the Asterisk config from the database, and the audit log of applies')
+    .addTag('metrics', 'Prometheus metrics, with the token like every route')
     .addTag('health', 'Liveness and database reachability, without a token')
     .addBearerAuth({
       type: 'http',
