@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { BadRequestException, Injectable } from '@nestjs/common';
 import { duplicateEmail, userNotFound } from '../common/errors/domain-errors';
 import { isUniqueViolation } from '../common/errors/pg-errors';
 import { PortalConfig } from '../config/portal-config.service';
@@ -8,7 +8,8 @@ import { generateSipPassword, sipDigests } from '../extensions/sip-credentials';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
-import { CreatedUserDto, SipPasswordDto, UserListDto } from './dto/user-response.dto';
+import { UpdateUserDto } from './dto/update-user.dto';
+import { CreatedUserDto, SipPasswordDto, UserDto, UserListDto } from './dto/user-response.dto';
 import { toCreatedUserDto, toUserDto } from './user.mapper';
 import { UsersRepository } from './users.repository';
 
@@ -50,6 +51,26 @@ export class UsersService {
       query.offset,
     );
     return { items: rows.map(toUserDto), total };
+  }
+
+  /** Name and email only: the number, and so the SIP username and digests, never move. */
+  async update(id: string, dto: UpdateUserDto): Promise<UserDto> {
+    if (dto.name === undefined && dto.email === undefined) {
+      throw new BadRequestException('Nothing to change: send name, email or both');
+    }
+    try {
+      const row = await this.users.update(id, DEFAULT_TENANT_ID, {
+        name: dto.name ?? null,
+        email: dto.email ?? null,
+      });
+      if (!row) throw userNotFound(id);
+      return toUserDto(row);
+    } catch (err) {
+      if (dto.email && isUniqueViolation(err, 'UQ_user_tenant_email')) {
+        throw duplicateEmail(dto.email);
+      }
+      throw err;
+    }
   }
 
   async remove(id: string): Promise<void> {
