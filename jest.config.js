@@ -7,6 +7,9 @@ const base = {
 };
 
 module.exports = {
+  // Real processes and a real database on a 2-core machine: generous per-test time. Jest reads
+  // this option from the top level only; inside a project it is silently ignored.
+  testTimeout: 30000,
   projects: [
     { ...base, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
@@ -14,8 +17,6 @@ module.exports = {
       displayName: 'e2e',
       rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      // Real processes and a real database on a 2-core machine: generous per-test time.
-      testTimeout: 30000,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

@@ -13,6 +13,7 @@ import {
 import { assignRequestId } from './common/http/request-id';
 import { ApiValidationPipe } from './common/validation/api-validation.pipe';
 import { PortalConfig } from './config/portal-config.service';
+import { PortalMetrics } from './metrics/portal-metrics';
 
 /**
  * helmet's headers, with the CSP's `upgrade-insecure-requests` only on a request that came
@@ -32,6 +33,8 @@ function securityHeaders(): RequestHandler {
 /** Everything main.ts and the e2e tests share, so tests exercise the real HTTP surface. */
 export function configureApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
+  // First, so every answer is timed, even one refused before routing.
+  app.use(app.get(PortalMetrics).httpMiddleware);
   app.use(assignRequestId);
   // Whose X-Forwarded-Proto (req.secure) and X-Forwarded-For (req.ip) to believe: by default
   // nobody's, so a client can neither claim HTTPS nor dodge the failed-auth limit.

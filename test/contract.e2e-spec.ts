@@ -13,7 +13,10 @@ const ROUTES = {
   listUsers: 'GET /users',
   getUser: 'GET /users/{id}',
   deleteUser: 'DELETE /users/{id}',
+  updateUser: 'PATCH /users/{id}',
   rotateSipPassword: 'POST /users/{id}/sip-password',
+  listExtensions: 'GET /extensions',
+  getMetrics: 'GET /metrics',
   applyConfig: 'POST /apply',
   getApplyStatus: 'GET /apply/status',
   listApplyLogs: 'GET /apply/logs',
@@ -21,7 +24,17 @@ const ROUTES = {
 } as const;
 type Route = (typeof ROUTES)[keyof typeof ROUTES];
 const PROTECTED = Object.values(ROUTES).filter((r) => r !== ROUTES.getHealth);
-const WITH_BODY = [ROUTES.createUser, ROUTES.rotateSipPassword, ROUTES.applyConfig];
+const WITH_BODY = [
+  ROUTES.createUser,
+  ROUTES.updateUser,
+  ROUTES.rotateSipPassword,
+  ROUTES.applyConfig,
+];
+/** A body each route takes, for the cases that must get past validation. */
+const VALID_BODY: Partial<Record<Route, object>> = {
+  [ROUTES.createUser]: { name: 'Late', email: 'x@example.com' },
+  [ROUTES.updateUser]: { name: 'Renamed' },
+};
 
 interface Call {
   /** The real path and query; the route's own path by default. */
@@ -58,7 +71,9 @@ describe('OpenAPI contract: real answers match the document', () => {
         ? agent.get(path)
         : method === 'POST'
           ? agent.post(path)
-          : agent.delete(path);
+          : method === 'PATCH'
+            ? agent.patch(path)
+            : agent.delete(path);
     if (call.auth !== null) req = req.set('Authorization', call.auth ?? app.auth);
     if (call.raw) req = req.set('Content-Type', call.raw.type).send(call.raw.data);
     else if (call.body !== undefined) req = req.send(call.body as object);
@@ -143,7 +158,24 @@ describe('OpenAPI contract: real answers match the document', () => {
     expect(
       (await send(ROUTES.listUsers, { path: '/users?search=alice&limit=1&offset=0' })).body,
     ).toMatchObject({ total: 1, items: [{ name: 'Alice Smith' }] });
+    expect(
+      (await send(ROUTES.updateUser, { body: { name: 'Alice Smyth', email: 'alice@example.com' } }))
+        .body,
+    ).toMatchObject({ id: userId, name: 'Alice Smyth' });
     expect((await send(ROUTES.rotateSipPassword)).status).toBe(200);
+    expect((await send(ROUTES.listExtensions)).body).toMatchObject({
+      total: 4,
+      items: [
+        { number: 1000, userId },
+        { number: 1001, userId: bob.body.id },
+        { number: 1002, userId: null },
+        { number: 1003, userId: null },
+      ],
+    });
+    expect(
+      (await send(ROUTES.listExtensions, { path: '/extensions?status=free&limit=1&offset=1' }))
+        .body,
+    ).toEqual({ total: 2, items: [{ number: 1003, userId: null }] });
     expect((await send(ROUTES.rotateSipPassword, { body: {}, label: 'empty body' })).status).toBe(
       200,
     );
@@ -189,6 +221,7 @@ describe('OpenAPI contract: real answers match the document', () => {
 
     expect((await send(ROUTES.deleteUser, { path: `/users/${bob.body.id}` })).status).toBe(204);
     expect((await send(ROUTES.getHealth, { auth: null })).status).toBe(200);
+    expect((await send(ROUTES.getMetrics)).text).toMatch(/^portal_users 1$/m);
     expectNoProblems();
   });
 
@@ -208,8 +241,14 @@ describe('OpenAPI contract: real answers match the document', () => {
       'registration=maybe',
       await send(ROUTES.listUsers, { path: '/users?registration=maybe' }),
     );
+    message('patch extension', await send(ROUTES.updateUser, { body: { extension: 1003 } }));
     message('rotate body', await send(ROUTES.rotateSipPassword, { body: { password: 'mine' } }));
     message('dryRun=maybe', await send(ROUTES.applyConfig, { path: '/apply?dryRun=maybe' }));
+    message(
+      'extensions status',
+      await send(ROUTES.listExtensions, { path: '/extensions?status=x' }),
+    );
+    message('metrics query', await send(ROUTES.getMetrics, { path: '/metrics?x=1' }));
     message('status query', await send(ROUTES.getApplyStatus, { path: '/apply/status?all=1' }));
     message('logs limit=0', await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=0' }));
     expect(messages).toEqual([
@@ -218,8 +257,14 @@ describe('OpenAPI contract: real answers match the document', () => {
       ['bad id', 'id must be a UUID'],
       ['get bad id', 'id must be a UUID'],
       ['registration=maybe', 'registration must be one of registered, unreachable, unregistered'],
+      [
+        'patch extension',
+        'extension cannot be changed: a user keeps its number for life (delete the user and create it again for another)',
+      ],
       ['rotate body', 'property password should not exist'],
       ['dryRun=maybe', 'dryRun must be true or false'],
+      ['extensions status', 'status must be free or used'],
+      ['metrics query', 'property x should not exist'],
       ['status query', 'property all should not exist'],
       ['logs limit=0', 'limit must be an integer from 1 to 500'],
     ]);
@@ -228,9 +273,16 @@ describe('OpenAPI contract: real answers match the document', () => {
       expect((await send(route, { auth: null, label: 'no token' })).status).toBe(401);
     }
     const unknown = randomUUID();
-    for (const route of [ROUTES.getUser, ROUTES.deleteUser, ROUTES.rotateSipPassword]) {
+    for (const route of [
+      ROUTES.getUser,
+      ROUTES.deleteUser,
+      ROUTES.updateUser,
+      ROUTES.rotateSipPassword,
+    ]) {
       const path = route.split(' ')[1].replace('{id}', unknown);
-      expect((await send(route, { path })).body.error).toBe('USER_NOT_FOUND');
+      expect((await send(route, { path, body: VALID_BODY[route] })).body.error).toBe(
+        'USER_NOT_FOUND',
+      );
     }
 
     const create = (name: string, email: string) =>
@@ -238,6 +290,8 @@ describe('OpenAPI contract: real answers match the document', () => {
     expect((await create('Alice Again', 'ALICE@example.com')).body.error).toBe('DUPLICATE_EMAIL');
     for (let i = 0; i < 3; i++)
       expect((await create(`Filler ${i}`, `f${i}@example.com`)).status).toBe(201);
+    const taken = await send(ROUTES.updateUser, { body: { email: 'F0@example.com' } });
+    expect(taken.body.error).toBe('DUPLICATE_EMAIL');
     expect((await create('One Too Many', 'late@example.com')).body.error).toBe(
       'EXTENSION_POOL_EXHAUSTED',
     );
@@ -321,7 +375,7 @@ describe('OpenAPI contract: real answers match the document', () => {
     try {
       for (const route of PROTECTED) {
         const res = await send(route, {
-          body: route === ROUTES.createUser ? { name: 'Late', email: 'x@example.com' } : undefined,
+          body: VALID_BODY[route],
           label: 'tables renamed',
         });
         expect({ route, status: res.status, error: res.body.error }).toEqual({
@@ -351,8 +405,7 @@ describe('OpenAPI contract: real answers match the document', () => {
       for (const route of Object.values(ROUTES)) {
         const res = await send(route, {
           auth: route === ROUTES.getHealth ? null : undefined,
-          body:
-            route === ROUTES.createUser ? { name: 'Down', email: 'down@example.com' } : undefined,
+          body: VALID_BODY[route],
           label: 'database down',
         });
         expect({ route, status: res.status }).toEqual({ route, status: 503 });

@@ -180,10 +180,13 @@ describe('/docs in a headless browser', () => {
         '/apply',
         '/apply/logs',
         '/apply/status',
+        '/extensions',
         '/health',
+        '/metrics',
         '/users',
         '/users',
         '/users/{id}', // GET
+        '/users/{id}', // PATCH
         '/users/{id}', // DELETE
         '/users/{id}/sip-password',
       ].sort(),

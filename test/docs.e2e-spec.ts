@@ -47,6 +47,7 @@ describe('OpenAPI docs', () => {
         'HealthDto',
         'ApplyFailedDto',
         'ApplyLogListDto',
+        'ExtensionListDto',
       ]),
     );
     expect(doc.components.schemas.CreateUserDto.properties.name.example).toBe('Alice Smith');
@@ -77,6 +78,9 @@ describe('OpenAPI docs', () => {
         'GET /users': 'listUsers',
         'GET /users/{id}': 'getUser',
         'DELETE /users/{id}': 'deleteUser',
+        'PATCH /users/{id}': 'updateUser',
+        'GET /extensions': 'listExtensions',
+        'GET /metrics': 'getMetrics',
         'POST /users/{id}/sip-password': 'rotateSipPassword',
         'POST /apply': 'applyConfig',
         'GET /apply/status': 'getApplyStatus',
@@ -98,6 +102,9 @@ describe('OpenAPI docs', () => {
         'GET /users': ['200', ...token].sort(),
         'GET /users/{id}': ['200', ...token, '404'].sort(),
         'DELETE /users/{id}': ['204', ...token, '404'].sort(),
+        'PATCH /users/{id}': ['200', ...token, '404', '409', ...body].sort(),
+        'GET /extensions': ['200', ...token].sort(),
+        'GET /metrics': ['200', ...token].sort(),
         'POST /users/{id}/sip-password': ['200', ...token, '404', ...body].sort(),
         'POST /apply': ['200', ...token, '502', ...body].sort(),
         'GET /apply/status': ['200', ...token].sort(),
@@ -112,7 +119,9 @@ describe('OpenAPI docs', () => {
             description: expect.stringMatching(/\S{3}/),
           });
           if (status === '204') continue;
-          const s = response.content?.['application/json']?.schema;
+          // The one answer that is not JSON: the Prometheus text of GET /metrics.
+          const media = where === 'GET /metrics 200' ? 'text/plain' : 'application/json';
+          const s = response.content?.[media]?.schema;
           expect({ where, schema: s }).toEqual({ where, schema: expect.any(Object) });
           if (Number(status) >= 400 && status !== '502' && route !== 'GET /health') {
             expect({ where, s }).toEqual({
@@ -153,7 +162,7 @@ describe('OpenAPI docs', () => {
 
     it('gives types and formats: integers, uuids, emails, names, timestamps, closed bodies', () => {
       const prop = (name: string, property: string) => schema(name).properties[property];
-      for (const path of ['/users', '/apply/logs']) {
+      for (const path of ['/users', '/apply/logs', '/extensions']) {
         for (const p of doc.paths[path].get.parameters.filter((q: Schema) =>
           ['limit', 'offset'].includes(q.name),
         )) {
@@ -193,7 +202,7 @@ describe('OpenAPI docs', () => {
           });
         }
       }
-      for (const name of ['CreateUserDto', 'UserDto', 'CreatedUserDto']) {
+      for (const name of ['CreateUserDto', 'UpdateUserDto', 'UserDto', 'CreatedUserDto']) {
         expect(prop(name, 'email')).toMatchObject({ format: 'email', maxLength: 254 });
         expect(prop(name, 'name')).toMatchObject({ maxLength: 100, minLength: 1 });
         expect(new RegExp(prop(name, 'name').pattern, 'u').test("Zoë O'Brien (Sales)")).toBe(true);
@@ -213,10 +222,16 @@ describe('OpenAPI docs', () => {
       const bodies = operations()
         .map(([, op]) => op.requestBody?.content['application/json'].schema.$ref)
         .filter(Boolean);
-      expect(bodies).toEqual(['#/components/schemas/CreateUserDto']);
+      expect(bodies.sort()).toEqual(
+        ['#/components/schemas/CreateUserDto', '#/components/schemas/UpdateUserDto'].sort(),
+      );
       expect(schema('CreateUserDto').additionalProperties).toBe(false);
+      expect(schema('UpdateUserDto')).toMatchObject({ additionalProperties: false });
+      expect(schema('UpdateUserDto').required).toBeUndefined();
 
-      expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(['apply', 'health', 'users']);
+      expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(
+        ['apply', 'extensions', 'health', 'metrics', 'users'].sort(),
+      );
       for (const tag of doc.tags) expect(tag.description).toMatch(/\S/);
       expect(doc.info.version).toBe(version);
     });

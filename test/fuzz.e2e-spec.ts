@@ -11,12 +11,15 @@ import {
   CreateCase,
   createCase,
   encode,
+  extensionsQueryCase,
   idCase,
   IdCase,
   listQueryCase,
   logsQueryCase,
   nameIsValid,
   unknownParams,
+  UpdateCase,
+  updateCase,
   UUID_RULE,
 } from './support/fuzz-arbitraries';
 
@@ -32,11 +35,13 @@ const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() 
 const BATCH = 8;
 const RUNS = {
   'POST /users': 4000,
-  'GET /users': 2000,
-  'DELETE /users/:id': 1200,
-  'POST /users/:id/sip-password': 1200,
+  'GET /users': 1600,
+  'PATCH /users/:id': 800,
+  'GET /extensions': 400,
+  'DELETE /users/:id': 1000,
+  'POST /users/:id/sip-password': 1000,
   'POST /apply': 800,
-  'GET /apply/logs': 800,
+  'GET /apply/logs': 400,
 } as const;
 type Route = keyof typeof RUNS;
 const TOTAL = Object.values(RUNS).reduce((a, b) => a + b, 0);
@@ -73,6 +78,8 @@ describe('fuzz: 10,000 generated requests across every route', () => {
   const live = new Map<string, LiveUser>();
   const deleted: LiveUser[] = [];
   const rejectedMarkers = new Set<string>();
+  /** Markers of names a PATCH replaced: gone from the files after the next apply. */
+  const renamedMarkers = new Set<string>();
   let expectedUsers = 0;
   let rotations = 0;
   const stats = Object.fromEntries(
@@ -181,13 +188,14 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     route: Route,
     arb: fc.Arbitrary<T>,
     run: (c: T) => Promise<void>,
+    seed = SEED,
   ): Promise<void> => {
     await fc.assert(
       fc.asyncProperty(fc.array(arb, { minLength: BATCH, maxLength: BATCH }), async (cases) => {
         await Promise.all(cases.map(run));
         await periodicCount(route);
       }),
-      { numRuns: RUNS[route] / BATCH, seed: SEED },
+      { numRuns: RUNS[route] / BATCH, seed },
     );
     await checkCountsNow(route);
   };
@@ -352,6 +360,154 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     if (res.status !== status) violation(route, `expected ${status}`, input, res);
   };
 
+  const userRow = async (id: string): Promise<{ name: string; email: string } | undefined> =>
+    (
+      await pg.query<{ name: string; email: string }>(
+        'SELECT name, email FROM "user" WHERE id = $1',
+        [id],
+      )
+    ).rows[0];
+
+  /** The README's order for PATCH: the id is checked first, then the body, then the user. */
+  const patchStatus = (
+    id: 'found' | 404 | 400,
+    body: UpdateCase['expect'],
+  ): number[] | undefined => {
+    // 413: a rejected name can be longer than the body limit.
+    if (id === 400 || body === 'rejected') return [400, 413];
+    if (body === 'any') return undefined;
+    if (id === 404) return [404];
+    return body === 'taken' ? [409] : [200];
+  };
+
+  it(`PATCH /users/:id: ${RUNS['PATCH /users/:id']} generated ids and bodies; 4xx writes nothing`, async () => {
+    const route = 'PATCH /users/:id';
+    await fuzz(
+      route,
+      updateCase,
+      async (c: UpdateCase) => {
+        const to = target(c.target, true);
+        // The user whose email a 'taken' case asks for, claimed too so no case changes it meanwhile.
+        const other = c.expect === 'taken' ? [...live.values()][0] : undefined;
+        if (other) live.delete(other.id);
+        try {
+          const before = to.user ? await userRow(to.id) : undefined;
+          let body = c.body;
+          if (c.expect === 'taken')
+            body = {
+              email: other ? (await userRow(other.id))?.email.toUpperCase() : 'nobody@example.com',
+            };
+          const input = { kind: c.kind, target: c.target, id: to.id, body: body ?? c.raw };
+          let req = http().patch(`/users/${to.path}`);
+          req =
+            c.raw !== undefined
+              ? req.set('Content-Type', 'application/json').send(c.raw)
+              : req.send(body);
+          const res = await send(route, input, req, c.kind, { contract: to.expect !== 'any' });
+          if (res.status !== 200) rejectedMarkers.add(c.marker.toLowerCase());
+          if (to.expect === 'any' || (c.expect === 'taken' && !other)) return;
+          const want = patchStatus(to.expect, c.expect);
+          // A generated email may repeat one a create used: then its 409 is right.
+          const sentEmail = (body as { email?: unknown } | undefined)?.email;
+          const takenElsewhere =
+            res.status === 409 &&
+            typeof sentEmail === 'string' &&
+            (
+              await pg.query('SELECT 1 FROM "user" WHERE lower(email) = lower($1) AND id <> $2', [
+                sentEmail.trim(),
+                to.id,
+              ])
+            ).rowCount === 1;
+          if (want && !want.includes(res.status) && !takenElsewhere) {
+            violation(route, `expected ${want.join(' or ')} (${c.kind})`, input, res);
+          }
+          if (!to.user || !before) return;
+          const after = await userRow(to.id);
+          if (res.status !== 200) {
+            if (JSON.stringify(after) !== JSON.stringify(before))
+              violation(route, `${res.status} changed the row`, input, res);
+            return;
+          }
+          const u = res.body as Record<string, unknown>;
+          const sent = body as { name?: unknown; email?: unknown };
+          const name = typeof sent.name === 'string' ? sent.name.trim() : before.name;
+          const email = typeof sent.email === 'string' ? sent.email.trim() : before.email;
+          if (
+            Object.keys(u).sort().join() !== USER_KEYS.join() ||
+            u.id !== to.id ||
+            u.extension !== to.user.extension ||
+            u.name !== name ||
+            u.email !== email ||
+            JSON.stringify(after) !== JSON.stringify({ name, email })
+          ) {
+            violation(route, '200 body or row differs from what was sent', input, res);
+          }
+          if (!nameIsValid(name))
+            violation(route, 'accepted a name outside the README rule', input, res);
+          if (name !== to.user.name) {
+            if (to.user.name.includes(to.user.marker))
+              renamedMarkers.add(to.user.marker.toLowerCase());
+            to.user = {
+              ...to.user,
+              name,
+              marker: name.includes(c.marker) ? c.marker : to.user.marker,
+            };
+          }
+        } finally {
+          if (to.user) live.set(to.user.id, to.user);
+          if (other) live.set(other.id, other);
+        }
+        // Another seed than the creates', whose markers (and so emails) it would repeat.
+      },
+      SEED + 1,
+    );
+    expect(report(route)).toEqual([]);
+    expect(stats[route].accepted).toBeGreaterThan(50);
+    expect(stats[route].statuses[409]).toBeGreaterThan(5);
+  }, 120_000);
+
+  it(`GET /extensions: ${RUNS['GET /extensions']} generated query strings`, async () => {
+    const route = 'GET /extensions';
+    const SIZE = 9000;
+    await fuzz(route, extensionsQueryCase, async (c) => {
+      const res = await send(route, c.query, http().get(`/extensions?${c.query}`));
+      const params = new URLSearchParams(c.query);
+      const statuses = params.getAll('status');
+      if (unknownParams(c.query, ['status', 'limit', 'offset']).length > 0 && res.status !== 400) {
+        violation(route, 'unknown parameter not refused with 400', c, res);
+      }
+      if (statuses.some((v) => v !== 'free' && v !== 'used') && res.status !== 400) {
+        violation(route, 'status other than free or used not refused with 400', c, res);
+      }
+      if (c.valid && res.status !== 200) violation(route, 'valid query refused', c, res);
+      if (res.status !== 200) return;
+      const body = res.body as {
+        items: { number: number; userId: string | null }[];
+        total: number;
+      };
+      const status = statuses[0];
+      const numbers = body.items.map((e) => e.number);
+      if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]))
+        violation(route, 'not in order', c, res);
+      if (status && body.items.some((e) => (e.userId !== null) !== (status === 'used'))) {
+        violation(route, 'status filter not applied', c, res);
+      }
+      if (body.items.some((e) => e.userId !== null && !UUID_RULE.test(e.userId))) {
+        violation(route, 'malformed userId', c, res);
+      }
+      if (c.valid) {
+        const total =
+          status === 'used' ? expectedUsers : status === 'free' ? SIZE - expectedUsers : SIZE;
+        const page = Math.max(0, Math.min(c.valid.limit ?? 1000, total - (c.valid.offset ?? 0)));
+        if (body.total !== total || body.items.length !== page) {
+          violation(route, 'total or page size wrong', { ...c, expectedUsers }, res);
+        }
+      }
+    });
+    expect(report(route)).toEqual([]);
+    expect(stats[route].accepted).toBeGreaterThan(100);
+  }, 120_000);
+
   it(`POST /users/:id/sip-password: ${RUNS['POST /users/:id/sip-password']} generated ids`, async () => {
     const route = 'POST /users/:id/sip-password';
     await fuzz(route, idCase(2), async (c) => {
@@ -477,7 +633,11 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     expect(parsed.names.size).toBe(live.size);
 
     // Rejected and deleted values: not in either file, and not in the database.
-    const gone = new Set([...rejectedMarkers, ...deleted.map((u) => u.marker.toLowerCase())]);
+    const gone = new Set([
+      ...rejectedMarkers,
+      ...renamedMarkers,
+      ...deleted.map((u) => u.marker.toLowerCase()),
+    ]);
     const tokens = (text: string): string[] =>
       [...text.matchAll(MARKER_TOKEN)].map((m) => m[0].toLowerCase());
     const leakedToFiles = tokens(endpointsFile + routingFile).filter((m) => gone.has(m));

@@ -61,6 +61,19 @@ describe('no response carries a SIP digest, and a SIP password only once', () =>
     }
     await collectDigests();
     keep('list', await api().get('/users').set(auth).expect(200));
+    keep(
+      'update',
+      await api().patch(`/users/${ids[0]}`).set(auth).send({ name: 'Secret Renamed' }).expect(200),
+    );
+    keep(
+      'update, duplicate email',
+      await api()
+        .patch(`/users/${ids[0]}`)
+        .set(auth)
+        .send({ email: 'secret1@example.com' })
+        .expect(409),
+    );
+    keep('extensions', await api().get('/extensions?status=used').set(auth).expect(200));
     keep('search', await api().get('/users?search=secret').set(auth).expect(200));
     keep('dry run, nothing on disk', await api().post('/apply?dryRun=true').set(auth).expect(200));
     keep('apply', await api().post('/apply').set(auth).expect(200));
@@ -92,6 +105,7 @@ describe('no response carries a SIP digest, and a SIP password only once', () =>
     keep('apply again', await api().post('/apply').set(auth).expect(200));
     keep('status', await api().get('/apply/status').set(auth).expect(200));
     keep('logs', await api().get('/apply/logs').set(auth).expect(200));
+    keep('metrics', await api().get('/metrics').set(auth).expect(200));
 
     keep(
       'duplicate email',
@@ -122,5 +136,8 @@ describe('no response carries a SIP digest, and a SIP password only once', () =>
         .map(([, own]) => `${label} shows the password of ${own}`),
     );
     expect(misplaced).toEqual([]);
+    // Nor does any answer, /metrics included, repeat the API token.
+    const token = t.auth.replace(/^Bearer /, '');
+    expect(answers.filter(({ text }) => text.includes(token)).map((a) => a.label)).toEqual([]);
   });
 });

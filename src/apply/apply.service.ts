@@ -11,6 +11,7 @@ import { contentHash, stripHeader } from '../asterisk/generation/file-header';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
+import { PortalMetrics } from '../metrics/portal-metrics';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
 import { ApplyRepository } from './apply.repository';
@@ -42,6 +43,7 @@ export class ApplyService {
     private readonly writer: ConfigWriter,
     private readonly reloader: AsteriskReloader,
     private readonly config: PortalConfig,
+    private readonly metrics: PortalMetrics,
   ) {}
 
   apply(requestId: string | null): Promise<ApplyResultDto> {
@@ -253,13 +255,15 @@ export class ApplyService {
   /** The one place an apply's audit row is closed. */
   private async finish(m: EntityManager, run: ApplyRun, failure: ApplyFailure | null) {
     const durationMs = (run.durationMs = run.elapsed());
+    const outcome = failure?.outcome ?? 'success';
     await this.repo.finishApply(m, run.id, {
-      outcome: failure?.outcome ?? 'success',
+      outcome,
       userCount: run.users,
       contentHash: run.hash,
       durationMs,
       summary: (failure ? [failure.message, ...run.transcript] : run.transcript).join('\n'),
     });
+    this.metrics.applyFinished(outcome, durationMs);
     if (failure) this.logger.error(`Apply ${run.id} ${failure.outcome}: ${failure.message}`);
     else {
       const t = run.timings;

@@ -1,7 +1,7 @@
 import type { UserWithExtensionRow } from '../extensions/extensions.repository';
-import { CreatedUserDto, UserFieldsDto } from './dto/user-response.dto';
+import { CreatedUserDto, UserDto } from './dto/user-response.dto';
 
-export function toUserDto(row: UserWithExtensionRow): UserFieldsDto {
+export function toUserDto(row: UserWithExtensionRow): UserDto {
   return {
     id: row.id,
     name: row.name,

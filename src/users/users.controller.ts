@@ -7,6 +7,7 @@ import {
   HttpCode,
   Param,
   ParseUUIDPipe,
+  Patch,
   Post,
   Query,
 } from '@nestjs/common';
@@ -23,10 +24,12 @@ import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/a
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
+import { UpdateUserDto } from './dto/update-user.dto';
 import {
   CreatedUserDto,
   SipPasswordDto,
   UserDetailDto,
+  UserDto,
   UserListDto,
 } from './dto/user-response.dto';
 import { UsersService } from './users.service';
@@ -96,6 +99,30 @@ export class UsersController {
     @Query(NoFieldsPipe) _query: unknown,
   ): Promise<UserDetailDto> {
     return this.users.get(id);
+  }
+
+  @Patch(':id')
+  @IdParam
+  @ApiOperation({
+    operationId: 'updateUser',
+    summary: "Change a user's name or email; the caller ID reaches Asterisk at the next apply",
+    description:
+      'Send name, email or both, with the rules of create. The extension never changes (sending it is refused); an empty body is refused as "Nothing to change".',
+  })
+  @ApiOkResponse({ type: UserDto, description: 'The user as the list shows it' })
+  @ApiErrorResponses({
+    400: 'id is not a UUID; a field is invalid or unknown (extension included: numbers do not move); nothing to change; or a query parameter was sent',
+    ...TOKEN_ERRORS,
+    404: 'USER_NOT_FOUND: no user with this id',
+    409: 'DUPLICATE_EMAIL: another user has this email',
+    ...BODY_ERRORS,
+  })
+  update(
+    @Param('id', UuidParam) id: string,
+    @Query(NoFieldsPipe) _query: unknown,
+    @Body() dto: UpdateUserDto,
+  ): Promise<UserDto> {
+    return this.users.update(id, dto);
   }
 
   @Delete(':id')

@@ -67,6 +67,25 @@ export class UsersRepository {
     return rows[0] ?? null;
   }
 
+  /**
+   * Sets the fields given (null: unchanged) in one statement; the user as the list shows it,
+   * or null when there is none. A taken email fails on UQ_user_tenant_email, writing nothing.
+   */
+  async update(
+    id: string,
+    tenantId: string,
+    fields: { name: string | null; email: string | null },
+  ): Promise<UserWithExtensionRow | null> {
+    const [rows] = await this.db.query<[UserWithExtensionRow[], number]>(
+      `UPDATE "user" u SET name = COALESCE($3, u.name), email = COALESCE($4, u.email)
+       FROM extension e
+       WHERE u.id = $1 AND u.tenant_id = $2 AND e.user_id = u.id
+       RETURNING u.id, u.name, u.email, u.created_at, e.number AS extension, e.sip_username`,
+      [id, tenantId, fields.name, fields.email],
+    );
+    return rows[0] ?? null;
+  }
+
   /** Every extension number of a tenant's users. */
   async extensionNumbers(tenantId: string): Promise<number[]> {
     const rows = await this.db.query<{ number: number }[]>(

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { BadRequestException, Injectable } from '@nestjs/common';
 import type { ContactSnapshot } from '../asterisk/registration-reader';
 import { duplicateEmail, userNotFound } from '../common/errors/domain-errors';
 import { isUniqueViolation } from '../common/errors/pg-errors';
@@ -9,10 +9,12 @@ import { generateSipPassword, sipDigests } from '../extensions/sip-credentials';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
+import { UpdateUserDto } from './dto/update-user.dto';
 import {
   CreatedUserDto,
   SipPasswordDto,
   UserDetailDto,
+  UserDto,
   UserListDto,
 } from './dto/user-response.dto';
 import { RegistrationService } from './registration.service';
@@ -80,6 +82,26 @@ export class UsersService {
     const row = await this.users.findOne(id, DEFAULT_TENANT_ID);
     if (!row) throw userNotFound(id);
     return { ...toUserDto(row), registration: await this.registrations.forUser(row) };
+  }
+
+  /** Name and email only: the number, and so the SIP username and digests, never move. */
+  async update(id: string, dto: UpdateUserDto): Promise<UserDto> {
+    if (dto.name === undefined && dto.email === undefined) {
+      throw new BadRequestException('Nothing to change: send name, email or both');
+    }
+    try {
+      const row = await this.users.update(id, DEFAULT_TENANT_ID, {
+        name: dto.name ?? null,
+        email: dto.email ?? null,
+      });
+      if (!row) throw userNotFound(id);
+      return toUserDto(row);
+    } catch (err) {
+      if (dto.email && isUniqueViolation(err, 'UQ_user_tenant_email')) {
+        throw duplicateEmail(dto.email);
+      }
+      throw err;
+    }
   }
 
   async remove(id: string): Promise<void> {

@@ -78,6 +78,14 @@ export class ContractChecker {
       return res;
     }
     const type = String(res.headers['content-type'] ?? '');
+    if (response.content?.['text/plain']) {
+      // A text answer (GET /metrics): its type, and a body; its grammar is its suite's.
+      if (!type.startsWith('text/plain')) {
+        this.problems.push(`${where}: Content-Type ${type || 'none'}, not text/plain`);
+      }
+      if (res.text === '') this.problems.push(`${where}: documented with a body, but sent none`);
+      return res;
+    }
     if (response.content && !type.startsWith('application/json')) {
       this.problems.push(`${where}: Content-Type ${type || 'none'}, not application/json`);
     }

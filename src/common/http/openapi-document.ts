@@ -20,7 +20,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'users',
       'Users, their extensions and SIP credentials; changes reach Asterisk at the next apply',
     )
+    .addTag('extensions', 'The extension range: which numbers are free and whose the others are')
     .addTag('apply', 'Writing the Asterisk config from the database, and the audit log of applies')
+    .addTag('metrics', 'Prometheus metrics, with the token like every route')
     .addTag('health', 'Liveness and database reachability, without a token')
     .addBearerAuth({
       type: 'http',

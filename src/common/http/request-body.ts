@@ -7,7 +7,7 @@ export const NOT_JSON = 'Request body must be JSON (Content-Type: application/js
 export const NOT_AN_OBJECT = 'Request body must be a JSON object';
 
 /*
- * Only POST routes take a body here. Other methods' bodies are not read (RFC 9110 gives a
+ * Only POST and PATCH routes take a body here. Other methods' bodies are not read (RFC 9110 gives a
  * GET or DELETE body no meaning), so those routes answer as documented whatever is attached.
  */
 
@@ -19,16 +19,18 @@ const hasBody = (req: Request): boolean =>
   req.headers['transfer-encoding'] !== undefined ||
   (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
-/** The requests the JSON parser reads: a POST whose body says it is JSON. */
+const takesBody = (req: Request): boolean => req.method === 'POST' || req.method === 'PATCH';
+
+/** The requests the JSON parser reads: a POST or PATCH whose body says it is JSON. */
 export const isJsonPost = (req: Request): boolean =>
-  req.method === 'POST' && req.is('application/json') !== false;
+  takesBody(req) && req.is('application/json') !== false;
 
 /**
- * A POST body that is not JSON (form-encoded, text/plain, none declared) gets 415 before it
+ * A POST or PATCH body that is not JSON (form-encoded, text/plain, none declared) gets 415 before it
  * is read, instead of every field error as if the body were empty.
  */
 export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
-  const refused = req.method === 'POST' && hasBody(req) && !isJsonPost(req);
+  const refused = takesBody(req) && hasBody(req) && !isJsonPost(req);
   next(refused ? new UnsupportedMediaTypeException(NOT_JSON) : undefined);
 }
 

@@ -9,8 +9,7 @@ const SIP_PASSWORD = {
   maxLength: 24,
 } as const;
 
-/** What every answer about a user has. */
-export class UserFieldsDto {
+export class UserDto {
   @ApiProperty({ format: 'uuid', example: '3f2b8c1e-6d0a-4c35-9d1e-2a7b5c9e8f10' })
   id!: string;
 
@@ -36,7 +35,7 @@ export class UserFieldsDto {
 }
 
 /** A listed user: `registration` only with `include=registration` or a registration filter. */
-export class UserDto extends UserFieldsDto {
+export class ListedUserDto extends UserDto {
   @ApiPropertyOptional({
     type: RegistrationDto,
     description:
@@ -45,7 +44,7 @@ export class UserDto extends UserFieldsDto {
   registration?: RegistrationDto;
 }
 
-export class UserDetailDto extends UserFieldsDto {
+export class UserDetailDto extends UserDto {
   @ApiProperty({
     type: RegistrationDto,
     description: 'Whether the phone is registered, and from where',
@@ -53,7 +52,7 @@ export class UserDetailDto extends UserFieldsDto {
   registration!: RegistrationDto;
 }
 
-export class CreatedUserDto extends UserFieldsDto {
+export class CreatedUserDto extends UserDto {
   @ApiProperty({
     ...SIP_PASSWORD,
     description: 'SIP password: shown in this response only and never again',
@@ -62,8 +61,8 @@ export class CreatedUserDto extends UserFieldsDto {
 }
 
 export class UserListDto {
-  @ApiProperty({ type: [UserDto] })
-  items!: UserDto[];
+  @ApiProperty({ type: [ListedUserDto] })
+  items!: ListedUserDto[];
 
   @ApiProperty({
     type: 'integer',
