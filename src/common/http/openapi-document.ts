@@ -48,7 +48,10 @@ function closeRequestBodies(doc: OpenAPIObject): OpenAPIObject {
           schema && '$ref' in schema
             ? schemas[schema.$ref.replace('#/components/schemas/', '')]
             : schema;
-        if (target && !('$ref' in target)) target.additionalProperties = false;
+        // A CSV body is a string: nothing to close.
+        if (target && !('$ref' in target) && target.type === 'object') {
+          target.additionalProperties = false;
+        }
       }
     }
   }
