@@ -77,6 +77,8 @@ describe('OpenAPI docs', () => {
         'GET /users': 'listUsers',
         'DELETE /users/{id}': 'deleteUser',
         'POST /users/{id}/sip-password': 'rotateSipPassword',
+        'POST /users/import': 'importUsers',
+        'GET /users/export': 'exportUsers',
         'POST /apply': 'applyConfig',
         'GET /apply/status': 'getApplyStatus',
         'GET /apply/logs': 'listApplyLogs',
@@ -97,6 +99,8 @@ describe('OpenAPI docs', () => {
         'GET /users': ['200', ...token].sort(),
         'DELETE /users/{id}': ['204', ...token, '404'].sort(),
         'POST /users/{id}/sip-password': ['200', ...token, '404', ...body].sort(),
+        'POST /users/import': ['200', '201', ...token, '409', ...body].sort(),
+        'GET /users/export': ['200', ...token, '406'].sort(),
         'POST /apply': ['200', ...token, '502', ...body].sort(),
         'GET /apply/status': ['200', ...token].sort(),
         'GET /apply/logs': ['200', ...token].sort(),
@@ -113,10 +117,10 @@ describe('OpenAPI docs', () => {
           const s = response.content?.['application/json']?.schema;
           expect({ where, schema: s }).toEqual({ where, schema: expect.any(Object) });
           if (Number(status) >= 400 && status !== '502' && route !== 'GET /health') {
-            expect({ where, s }).toEqual({
-              where,
-              s: { $ref: '#/components/schemas/ErrorResponseDto' },
-            });
+            // An import's 400 also lists every invalid row.
+            const error =
+              where === 'POST /users/import 400' ? 'ImportErrorResponseDto' : 'ErrorResponseDto';
+            expect({ where, s }).toEqual({ where, s: { $ref: `#/components/schemas/${error}` } });
           }
         }
       }
@@ -209,8 +213,16 @@ describe('OpenAPI docs', () => {
       const bodies = operations()
         .map(([, op]) => op.requestBody?.content['application/json'].schema.$ref)
         .filter(Boolean);
-      expect(bodies).toEqual(['#/components/schemas/CreateUserDto']);
-      expect(schema('CreateUserDto').additionalProperties).toBe(false);
+      expect(bodies).toEqual([
+        '#/components/schemas/ImportUsersBodySchema',
+        '#/components/schemas/CreateUserDto',
+      ]);
+      for (const name of ['CreateUserDto', 'ImportUsersBodySchema', 'ImportUserRowSchema']) {
+        expect({ name, closed: schema(name).additionalProperties }).toEqual({
+          name,
+          closed: false,
+        });
+      }
 
       expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(['apply', 'health', 'users']);
       for (const tag of doc.tags) expect(tag.description).toMatch(/\S/);

@@ -41,7 +41,7 @@ const EXPORT_TYPES = ['text/csv', 'application/json'];
 
 @ApiTags('users')
 @ApiBearerAuth()
-@ApiExtraModels(ImportUsersBodySchema, ImportResultDto, ImportDryRunResultDto)
+@ApiExtraModels(ImportUsersBodySchema, UserExportDto)
 @Controller('users')
 export class UserBulkController {
   constructor(
