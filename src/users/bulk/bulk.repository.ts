@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { duplicateEmail } from '../../common/errors/domain-errors';
+import { isUniqueViolation } from '../../common/errors/pg-errors';
 import type { UserWithExtensionRow } from '../../extensions/extensions.repository';
 
 /**
@@ -138,7 +140,8 @@ export class BulkRepository {
   /**
    * Inserts every user and its extension in one statement. Rows go in by lowercased email,
    * so two imports sharing emails wait on the unique index in the same order, never on each
-   * other in a cycle.
+   * other in a cycle. An email a create or another import took after the check is a
+   * DUPLICATE_EMAIL; any other failure is rethrown without the values (they hold digests).
    */
   async insertUsers(
     m: EntityManager,
@@ -149,6 +152,22 @@ export class BulkRepository {
     const sorted = [...users].sort((a, b) =>
       a.email.toLowerCase() < b.email.toLowerCase() ? -1 : 1,
     );
+    try {
+      return await this.insertAll(m, tenantId, realm, sorted);
+    } catch (err) {
+      const email = isUniqueViolation(err, 'UQ_user_tenant_email') ? emailIn(err) : null;
+      withoutValues(err);
+      if (email !== null) throw duplicateEmail(email);
+      throw err;
+    }
+  }
+
+  private insertAll(
+    m: EntityManager,
+    tenantId: string,
+    realm: string,
+    sorted: UserToImport[],
+  ): Promise<UserWithExtensionRow[]> {
     const column = <K extends keyof UserToImport>(k: K): UserToImport[K][] =>
       sorted.map((u) => u[k]);
     return m.query<UserWithExtensionRow[]>(
@@ -193,3 +212,23 @@ export class BulkRepository {
 }
 
 export const EXPORT_PAGE_SIZE = EXPORT_PAGE;
+
+/** The email in a unique violation's detail: "Key (tenant_id, lower(email))=(…, x@y) …". */
+function emailIn(err: unknown): string {
+  const detail = (err as { driverError?: { detail?: string } }).driverError?.detail ?? '';
+  const match = /=\([^,]*, (.*)\) already exists/.exec(detail);
+  return match ? match[1] : 'one of the imported emails';
+}
+
+/**
+ * Drops what would put digests in the log, should the error be logged: the query's
+ * parameters, and PostgreSQL's detail (a failing row is shown whole). The code and the
+ * message stay, so the failure is still told and classified.
+ */
+function withoutValues(err: unknown): void {
+  if (!(err instanceof QueryFailedError)) return;
+  const e = err as unknown as Record<string, unknown> & { driverError?: Record<string, unknown> };
+  e.parameters = undefined;
+  e.detail = undefined;
+  if (e.driverError) e.driverError.detail = undefined;
+}

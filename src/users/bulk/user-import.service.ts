@@ -1,7 +1,6 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { DomainError, duplicateEmail } from '../../common/errors/domain-errors';
-import { isUniqueViolation } from '../../common/errors/pg-errors';
+import { DomainError } from '../../common/errors/domain-errors';
 import { PortalConfig } from '../../config/portal-config.service';
 import { generateSipPassword, sipDigests } from '../../extensions/sip-credentials';
 import { DEFAULT_TENANT_ID } from '../../tenants/tenant.entity';
@@ -120,14 +119,7 @@ export class UserImportService {
       extension: numbers[i],
       ...sipDigests(String(numbers[i]), realm, r.sipPassword ?? (generated[i] as string)),
     }));
-    let inserted;
-    try {
-      inserted = await this.repo.insertUsers(m, DEFAULT_TENANT_ID, realm, users);
-    } catch (err) {
-      // A create or another import took one of the emails after the check above.
-      if (isUniqueViolation(err, 'UQ_user_tenant_email')) throw duplicateEmail(emailOf(err));
-      throw err;
-    }
+    const inserted = await this.repo.insertUsers(m, DEFAULT_TENANT_ID, realm, users);
     const byNumber = new Map(inserted.map((u) => [u.extension, u]));
     return {
       created: inserted.length,
@@ -179,11 +171,4 @@ function importInvalid(rows: CheckedRow[]): DomainError {
     `${invalid.length} of ${rows.length} rows are invalid, nothing was imported: ${named.join('; ')}${more}`,
     { rows: invalid.map((r) => ({ line: r.line, errors: r.errors })) },
   );
-}
-
-/** The email in a unique violation's detail: "Key (tenant_id, lower(email))=(…, x@y) …". */
-function emailOf(err: unknown): string {
-  const detail = (err as { driverError?: { detail?: string } }).driverError?.detail ?? '';
-  const match = /=\([^,]*, (.*)\) already exists/.exec(detail);
-  return match ? match[1] : 'one of the imported emails';
 }
