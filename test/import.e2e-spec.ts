@@ -323,6 +323,13 @@ describe('POST /users/import (real PostgreSQL)', () => {
       ['unknown column', csv('name,email,phone\nA,a@example.com,123\n')],
       ['no email column', csv('name\nA\n')],
       ['unclosed quote', csv('name,email\n"A,a@example.com\n')],
+      // Found by fuzzing: csv-parse's INVALID_OPENING_QUOTE has no CSV_ prefix; it was a 500.
+      ['quote inside a field', csv('name,email\nMy"name,a@example.com\n')],
+      // Found by fuzzing: 100,000 unknown columns gave a 2.8 MB message.
+      [
+        'many unknown columns',
+        csv(`${Array.from({ length: 100_000 }, (_, i) => `x${i},`).join('')}name,email\nA,a\n`),
+      ],
       ['header only', csv('name,email\r\n')],
       ['field count', csv('name,email\nA,a@example.com,extra\n')],
       ['no body', http().post('/users/import').set('Authorization', t.auth)],
@@ -356,6 +363,16 @@ describe('POST /users/import (real PostgreSQL)', () => {
         'CSV header: the header has no email column (the columns are name, email, extension, sipPassword, sipUsername, createdAt; name and email are required)',
       ],
       ['unclosed quote', 400, expect.stringMatching(/^CSV could not be read: Quote Not Closed/)],
+      [
+        'quote inside a field',
+        400,
+        expect.stringMatching(/^CSV could not be read: Invalid Opening Quote/),
+      ],
+      [
+        'many unknown columns',
+        400,
+        'CSV header: unknown column "x0"; unknown column "x1"; unknown column "x2"; unknown column "x3"; unknown column "x4"; 99995 more (the columns are name, email, extension, sipPassword, sipUsername, createdAt; name and email are required)',
+      ],
       ['header only', 400, 'The import has no rows'],
       [
         'field count',

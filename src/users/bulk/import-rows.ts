@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse/sync';
+import { CsvError, parse } from 'csv-parse/sync';
 
 /**
  * The columns an import reads: the ones POST /users takes, an optional extension and SIP
@@ -50,11 +50,8 @@ export function readCsvRows(text: string, maxRows: number): RawRow[] {
       to: maxRows + 2,
     }) as unknown as typeof records;
   } catch (err) {
-    // csv-parse's errors carry a CSV_* code (its sync build has its own CsvError class).
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('CSV_')) {
-      throw new ImportFileError(`CSV could not be read: ${(err as Error).message}`);
-    }
+    // The sync build's own CsvError class (the main entry exports another).
+    if (err instanceof CsvError) throw new ImportFileError(`CSV could not be read: ${err.message}`);
     throw err;
   }
   if (records.length === 0) {
@@ -104,8 +101,11 @@ function headerColumns(header: string[]): ImportColumn[] {
   const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
   if (missing.length > 0) problems.push(`the header has no ${missing.join(' or ')} column`);
   if (problems.length > 0) {
+    // A header of thousands of unknown names is told in a few.
+    const told = [...new Set(problems)];
+    const shown = told.length > 5 ? [...told.slice(0, 5), `${told.length - 5} more`] : told;
     throw new ImportFileError(
-      `CSV header: ${problems.join('; ')} (the columns are ${IMPORT_COLUMNS.join(', ')}; name and email are required)`,
+      `CSV header: ${shown.join('; ')} (the columns are ${IMPORT_COLUMNS.join(', ')}; name and email are required)`,
     );
   }
   return columns;
