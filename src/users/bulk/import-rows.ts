@@ -68,7 +68,8 @@ export function readCsvRows(text: string, maxRows: number): RawRow[] {
     lastLine = info.lines;
     emptyLines = info.empty_lines;
     if (record.length !== columns.length) {
-      const message = `row has ${record.length} fields but the header has ${columns.length}`;
+      const fields = `${record.length} field${record.length === 1 ? '' : 's'}`;
+      const message = `row has ${fields} but the header has ${columns.length}`;
       rows.push({ line, fields: {}, unreadable: { field: 'row', message } });
       continue;
     }
