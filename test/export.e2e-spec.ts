@@ -66,6 +66,7 @@ describe('GET /users/export (real PostgreSQL)', () => {
       .expect(201);
     const res = await exportAs('text/csv').expect(200);
     expect(res.headers['content-disposition']).toBe('attachment; filename="users.csv"');
+    expect(res.headers.vary).toMatch(/\bAccept\b/);
     const records = parse<Record<string, string>>(res.text, { columns: true });
     const created = new Map(
       (imported.body.users as { email: string; id: string }[]).map((u) => [u.email, u]),

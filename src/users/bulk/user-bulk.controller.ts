@@ -120,6 +120,8 @@ export class UserBulkController {
     @Query(NoFieldsPipe) _query: unknown,
     @Req() req: Request,
   ): Promise<StreamableFile> {
+    // The answer depends on Accept: a cache must not give the CSV to a JSON client.
+    req.res?.vary('Accept');
     const type = req.accepts(EXPORT_TYPES);
     if (type === false) {
       throw new NotAcceptableException('The export is text/csv or application/json');

@@ -101,7 +101,8 @@ export class ImportDryRunRowDto {
     type: 'integer',
     nullable: true,
     example: 1000,
-    description: 'The number the row would get; null when the import is invalid',
+    description:
+      "The number the row would get: its own, or the next of the lowest free ones. When the import is invalid, only a row's own valid number is shown, otherwise null",
   })
   extension!: number | null;
 
