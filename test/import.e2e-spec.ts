@@ -246,6 +246,21 @@ describe('POST /users/import (real PostgreSQL)', () => {
     expect(await count()).toBe(1);
   });
 
+  it('names at most five other lines when many rows share an email', async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => `Same ${i},same@example.com`);
+    const res = await csv(`name,email\n${rows.join('\n')}\n`).expect(400);
+    expect(res.body.rows).toHaveLength(300);
+    expect(res.body.rows[0].errors).toEqual([
+      {
+        field: 'email',
+        message: 'email same@example.com is also on lines 3, 4, 5, 6, 7 and 294 more',
+      },
+    ]);
+    expect(res.body.rows[299].errors[0].message).toBe(
+      'email same@example.com is also on lines 2, 3, 4, 5, 6 and 294 more',
+    );
+  });
+
   it('stores brought and generated passwords only as digests, and the apply writes them', async () => {
     const brought = 'Kept-on-the-phone:42!';
     const res = await csv(

@@ -132,7 +132,7 @@ export class BulkRepository {
       const numbers = rows.map((r) => r.n);
       const taken = await this.takenNumbers(m, numbers);
       claimed.push(...numbers.filter((n) => !taken.has(n)));
-      from = Math.max(...numbers) + 1;
+      from = numbers.reduce((a, b) => Math.max(a, b)) + 1;
     }
     return claimed.sort((a, b) => a - b);
   }

@@ -114,6 +114,9 @@ async function checkRow(row: RawRow, range: { min: number; max: number }): Promi
   };
 }
 
+/** How many other lines a shared-value message names; a file of one email repeated stays small. */
+const LINES_NAMED = 5;
+
 /** Gives every row that shares a value with another an error naming the other lines. */
 function sharedValues<K>(
   rows: CheckedRow[],
@@ -124,13 +127,22 @@ function sharedValues<K>(
   for (const r of rows) {
     const k = key(r);
     if (k === null) continue;
-    byKey.set(k, [...(byKey.get(k) ?? []), r]);
+    const group = byKey.get(k);
+    if (group) group.push(r);
+    else byKey.set(k, [r]);
   }
   for (const group of byKey.values()) {
     if (group.length < 2) continue;
     for (const r of group) {
-      const others = group.filter((o) => o !== r).map((o) => o.line);
-      r.errors.push(problem(r, `${others.length > 1 ? 's' : ''} ${others.join(', ')}`));
+      const others = [];
+      for (const o of group) {
+        if (o === r) continue;
+        if (others.length === LINES_NAMED) break;
+        others.push(o.line);
+      }
+      const more = group.length - 1 - others.length;
+      const lines = `${others.length > 1 ? 's' : ''} ${others.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+      r.errors.push(problem(r, lines));
     }
   }
 }
