@@ -183,6 +183,8 @@ describe('/docs in a headless browser', () => {
         '/health',
         '/users',
         '/users',
+        '/users/export',
+        '/users/import',
         '/users/{id}',
         '/users/{id}/sip-password',
       ].sort(),
