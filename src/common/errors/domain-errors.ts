@@ -4,6 +4,7 @@ export type DomainErrorCode =
   | 'DUPLICATE_EMAIL'
   | 'EXTENSION_POOL_EXHAUSTED'
   | 'APPLY_FAILED'
+  | 'IMPORT_INVALID'
   | 'DATABASE_UNAVAILABLE';
 
 export class DomainError extends Error {
