@@ -7,6 +7,9 @@ import { buildOpenApiDocument } from './common/http/openapi-document';
 import {
   BODY_LIMIT,
   checkBodyShape,
+  IMPORT_BODY_LIMIT,
+  isImportCsv,
+  isImportJson,
   isJsonPost,
   requireJsonBody,
 } from './common/http/request-body';
@@ -46,6 +49,9 @@ export function configureApp(app: NestExpressApplication): void {
   // Any JSON value is parsed (strict: false), so a body that is valid JSON but not an object
   // gets checkBodyShape's one clear message rather than a parser's syntax error.
   app.useBodyParser('json', { limit: BODY_LIMIT, strict: false, type: isJsonPost });
+  // POST /users/import alone takes a larger body, as JSON or as CSV text.
+  app.useBodyParser('json', { limit: IMPORT_BODY_LIMIT, strict: false, type: isImportJson });
+  app.useBodyParser('text', { limit: IMPORT_BODY_LIMIT, type: isImportCsv });
   app.use(checkBodyShape);
   app.useGlobalPipes(new ApiValidationPipe());
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {

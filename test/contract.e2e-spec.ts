@@ -17,6 +17,8 @@ const ROUTES = {
   rotateSipPassword: 'POST /users/{id}/sip-password',
   listExtensions: 'GET /extensions',
   getMetrics: 'GET /metrics',
+  importUsers: 'POST /users/import',
+  exportUsers: 'GET /users/export',
   applyConfig: 'POST /apply',
   getApplyStatus: 'GET /apply/status',
   listApplyLogs: 'GET /apply/logs',
@@ -35,6 +37,8 @@ const VALID_BODY: Partial<Record<Route, object>> = {
   [ROUTES.createUser]: { name: 'Late', email: 'x@example.com' },
   [ROUTES.updateUser]: { name: 'Renamed' },
 };
+/** A valid one-row import, for the answers that come from the database. */
+const IMPORT_ONE = { type: 'text/csv', data: 'name,email\nLate,late-import@example.com\n' };
 
 interface Call {
   /** The real path and query; the route's own path by default. */
@@ -43,6 +47,7 @@ interface Call {
   auth?: string | null;
   body?: unknown;
   raw?: { type: string; data: string };
+  accept?: string;
   app?: TestApp;
   label?: string;
 }
@@ -75,6 +80,7 @@ describe('OpenAPI contract: real answers match the document', () => {
             ? agent.patch(path)
             : agent.delete(path);
     if (call.auth !== null) req = req.set('Authorization', call.auth ?? app.auth);
+    if (call.accept) req = req.set('Accept', call.accept);
     if (call.raw) req = req.set('Content-Type', call.raw.type).send(call.raw.data);
     else if (call.body !== undefined) req = req.send(call.body as object);
     return contract.check(route, await req, call.label);
@@ -222,6 +228,30 @@ describe('OpenAPI contract: real answers match the document', () => {
     expect((await send(ROUTES.deleteUser, { path: `/users/${bob.body.id}` })).status).toBe(204);
     expect((await send(ROUTES.getHealth, { auth: null })).status).toBe(200);
     expect((await send(ROUTES.getMetrics)).text).toMatch(/^portal_users 1$/m);
+
+    const csv = { type: 'text/csv', data: 'name,email,sipPassword\nCarol,carol@example.com,\n' };
+    const dryImport = await send(ROUTES.importUsers, {
+      path: '/users/import?dryRun=true',
+      raw: csv,
+      label: 'dry run',
+    });
+    expect(dryImport.body).toMatchObject({ dryRun: true, valid: true, created: 0 });
+    const imported = await send(ROUTES.importUsers, { raw: csv });
+    expect(imported.body).toMatchObject({ created: 1, users: [{ line: 2, name: 'Carol' }] });
+    const brought = await send(ROUTES.importUsers, {
+      body: {
+        users: [{ name: 'Dave', email: 'dave@example.com', sipPassword: 'brought-pw-0123' }],
+      },
+      label: 'JSON, a brought password',
+    });
+    expect(brought.body).toMatchObject({ created: 1, users: [{ line: 1, sipPassword: null }] });
+    const exported = await send(ROUTES.exportUsers, { label: 'CSV' });
+    expect(exported.text.split('\n')[0]).toBe('name,email,extension,sipUsername,createdAt');
+    const exportedJson = await send(ROUTES.exportUsers, { accept: 'application/json' });
+    expect(exportedJson.body.users).toHaveLength(3);
+    for (const u of [...imported.body.users, ...brought.body.users]) {
+      expect((await send(ROUTES.deleteUser, { path: `/users/${u.id}` })).status).toBe(204);
+    }
     expectNoProblems();
   });
 
@@ -251,6 +281,19 @@ describe('OpenAPI contract: real answers match the document', () => {
     message('metrics query', await send(ROUTES.getMetrics, { path: '/metrics?x=1' }));
     message('status query', await send(ROUTES.getApplyStatus, { path: '/apply/status?all=1' }));
     message('logs limit=0', await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=0' }));
+    message(
+      'import row',
+      await send(ROUTES.importUsers, { body: { users: [{ name: 'Ann' }] }, label: 'invalid row' }),
+    );
+    message(
+      'import header',
+      await send(ROUTES.importUsers, {
+        raw: { type: 'text/csv', data: 'name,phone\nAnn,1\n' },
+        label: 'unknown column',
+      }),
+    );
+    message('export query', await send(ROUTES.exportUsers, { path: '/users/export?all=1' }));
+    message('export accept', await send(ROUTES.exportUsers, { accept: 'text/html' }));
     expect(messages).toEqual([
       ['no name', 'name is required'],
       ['limit=abc', 'limit must be an integer from 1 to 1000'],
@@ -267,6 +310,13 @@ describe('OpenAPI contract: real answers match the document', () => {
       ['metrics query', 'property x should not exist'],
       ['status query', 'property all should not exist'],
       ['logs limit=0', 'limit must be an integer from 1 to 500'],
+      ['import row', '1 of 1 rows are invalid, nothing was imported: line 1: email is required'],
+      [
+        'import header',
+        'CSV header: unknown column "phone"; the header has no email column (the columns are name, email, extension, sipPassword, sipUsername, createdAt; name and email are required)',
+      ],
+      ['export query', 'property all should not exist'],
+      ['export accept', 'The export is text/csv or application/json'],
     ]);
 
     for (const route of PROTECTED) {
@@ -295,6 +345,22 @@ describe('OpenAPI contract: real answers match the document', () => {
     expect((await create('One Too Many', 'late@example.com')).body.error).toBe(
       'EXTENSION_POOL_EXHAUSTED',
     );
+    const full = await send(ROUTES.importUsers, {
+      body: { users: [{ name: 'Late', email: 'late@example.com' }] },
+      label: 'range full',
+    });
+    expect(full.body.error).toBe('EXTENSION_POOL_EXHAUSTED');
+
+    // The import's own body rules: 2,000 rows' worth rather than 16 KB, CSV or JSON.
+    const huge = JSON.stringify({ users: [], pad: 'x'.repeat(2200 * 1024) });
+    const importTooLarge = await send(ROUTES.importUsers, {
+      raw: { type: 'application/json', data: huge },
+    });
+    expect(importTooLarge.status).toBe(413);
+    const importForm = await send(ROUTES.importUsers, {
+      raw: { type: 'application/x-www-form-urlencoded', data: 'name=Eve' },
+    });
+    expect(importForm.status).toBe(415);
 
     for (const route of WITH_BODY) {
       const big = JSON.stringify({ pad: 'x'.repeat(17 * 1024) });
@@ -376,6 +442,7 @@ describe('OpenAPI contract: real answers match the document', () => {
       for (const route of PROTECTED) {
         const res = await send(route, {
           body: VALID_BODY[route],
+          raw: route === ROUTES.importUsers ? IMPORT_ONE : undefined,
           label: 'tables renamed',
         });
         expect({ route, status: res.status, error: res.body.error }).toEqual({
@@ -406,6 +473,7 @@ describe('OpenAPI contract: real answers match the document', () => {
         const res = await send(route, {
           auth: route === ROUTES.getHealth ? null : undefined,
           body: VALID_BODY[route],
+          raw: route === ROUTES.importUsers ? IMPORT_ONE : undefined,
           label: 'database down',
         });
         expect({ route, status: res.status }).toEqual({ route, status: 503 });

@@ -185,6 +185,8 @@ describe('/docs in a headless browser', () => {
         '/metrics',
         '/users',
         '/users',
+        '/users/export',
+        '/users/import',
         '/users/{id}', // GET
         '/users/{id}', // PATCH
         '/users/{id}', // DELETE

@@ -82,6 +82,8 @@ describe('OpenAPI docs', () => {
         'GET /extensions': 'listExtensions',
         'GET /metrics': 'getMetrics',
         'POST /users/{id}/sip-password': 'rotateSipPassword',
+        'POST /users/import': 'importUsers',
+        'GET /users/export': 'exportUsers',
         'POST /apply': 'applyConfig',
         'GET /apply/status': 'getApplyStatus',
         'GET /apply/logs': 'listApplyLogs',
@@ -106,6 +108,8 @@ describe('OpenAPI docs', () => {
         'GET /extensions': ['200', ...token].sort(),
         'GET /metrics': ['200', ...token].sort(),
         'POST /users/{id}/sip-password': ['200', ...token, '404', ...body].sort(),
+        'POST /users/import': ['200', '201', ...token, '409', ...body].sort(),
+        'GET /users/export': ['200', ...token, '406'].sort(),
         'POST /apply': ['200', ...token, '502', ...body].sort(),
         'GET /apply/status': ['200', ...token].sort(),
         'GET /apply/logs': ['200', ...token].sort(),
@@ -124,10 +128,10 @@ describe('OpenAPI docs', () => {
           const s = response.content?.[media]?.schema;
           expect({ where, schema: s }).toEqual({ where, schema: expect.any(Object) });
           if (Number(status) >= 400 && status !== '502' && route !== 'GET /health') {
-            expect({ where, s }).toEqual({
-              where,
-              s: { $ref: '#/components/schemas/ErrorResponseDto' },
-            });
+            // An import's 400 also lists every invalid row.
+            const error =
+              where === 'POST /users/import 400' ? 'ImportErrorResponseDto' : 'ErrorResponseDto';
+            expect({ where, s }).toEqual({ where, s: { $ref: `#/components/schemas/${error}` } });
           }
         }
       }
@@ -223,10 +227,24 @@ describe('OpenAPI docs', () => {
         .map(([, op]) => op.requestBody?.content['application/json'].schema.$ref)
         .filter(Boolean);
       expect(bodies.sort()).toEqual(
-        ['#/components/schemas/CreateUserDto', '#/components/schemas/UpdateUserDto'].sort(),
+        [
+          '#/components/schemas/CreateUserDto',
+          '#/components/schemas/ImportUsersBodySchema',
+          '#/components/schemas/UpdateUserDto',
+        ].sort(),
       );
-      expect(schema('CreateUserDto').additionalProperties).toBe(false);
-      expect(schema('UpdateUserDto')).toMatchObject({ additionalProperties: false });
+      const closedSchemas = [
+        'CreateUserDto',
+        'UpdateUserDto',
+        'ImportUsersBodySchema',
+        'ImportUserRowSchema',
+      ];
+      for (const name of closedSchemas) {
+        expect({ name, closed: schema(name).additionalProperties }).toEqual({
+          name,
+          closed: false,
+        });
+      }
       expect(schema('UpdateUserDto').required).toBeUndefined();
 
       expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(
