@@ -90,10 +90,19 @@ describe('GET /metrics (Prometheus text format; real PostgreSQL, fake Asterisk C
   it('the parser refuses what a scraper would', () => {
     const ok = '# HELP a_total x\n# TYPE a_total counter\na_total{k="v\\"q"} 1\n';
     expect(sampleValue(parseExposition(ok), 'a_total', { k: 'v"q' })).toBe(1);
+    // Values as Go's ParseFloat reads them: NaN and Inf in any case.
+    const specials = '# TYPE g gauge\ng{a="1"} Nan\ng{a="2"} -inf\ng{a="3"} +Inf\ng{a="4"} 1e3\n';
+    expect(parseExposition(specials).samples.map((s) => s.value)).toEqual([
+      NaN,
+      -Infinity,
+      Infinity,
+      1000,
+    ]);
     for (const bad of [
       'a_total 1\n',
       '# TYPE a_total counter\na_total{k=v} 1\n',
       '# TYPE a_total counter\na_total one\n',
+      '# TYPE a_total counter\na_total nanny\n',
       '# TYPE a_total counter\na_total 1',
       '# TYPE a counter\n# TYPE a gauge\n',
       '# TYPE 1a counter\n',

@@ -13,7 +13,10 @@ export interface Exposition {
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const VALUE = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]Inf|NaN)$/;
+// Prometheus reads a value with Go's strconv.ParseFloat, which takes NaN and Inf in any case
+// (prom-client prints an empty event-loop-lag mean as `Nan`).
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const SPECIAL = /^(?:([+-]?)(?:inf|infinity)|nan)$/i;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 const SUFFIXES: Record<string, string[]> = {
   histogram: ['_bucket', '_sum', '_count'],
@@ -53,12 +56,20 @@ export function parseExposition(text: string): Exposition {
     const head = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)(?: -?\d+)?$/.exec(line);
     if (!head) fail('not a sample line');
     const [, name, labelText, value] = head!;
-    if (!VALUE.test(value)) fail('bad value');
+    const number = valueOf(value) ?? fail('bad value');
     const labels = labelText ? parseLabels(labelText.slice(1, -1), fail) : {};
     if (!familyOf(name, out.types)) fail('sample without a TYPE for its family');
-    out.samples.push({ name, labels, value: Number(value.replace('Inf', 'Infinity')) });
+    out.samples.push({ name, labels, value: number });
   }
   return out;
+}
+
+function valueOf(text: string): number | null {
+  if (NUMBER.test(text)) return Number(text);
+  const special = SPECIAL.exec(text);
+  if (!special) return null;
+  if (/nan/i.test(text)) return NaN;
+  return special[1] === '-' ? -Infinity : Infinity;
 }
 
 function familyOf(name: string, types: Map<string, string>): string | undefined {
