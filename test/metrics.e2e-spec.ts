@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { bootApp, TestApp } from './support/app';
-import { AsteriskSandbox } from './support/asterisk-sandbox';
+import { AsteriskSandbox, FakeContact } from './support/asterisk-sandbox';
 import { Exposition, parseExposition, sampleValue } from './support/prometheus';
 
 describe('GET /metrics (Prometheus text format; real PostgreSQL, fake Asterisk CLI)', () => {
@@ -21,6 +21,10 @@ describe('GET /metrics (Prometheus text format; real PostgreSQL, fake Asterisk C
     (await api().post('/users').set('Authorization', t.auth).send({ name, email }).expect(201))
       .body;
   const apply = () => api().post('/apply').set('Authorization', t.auth);
+  const phones = (exp: Exposition) =>
+    Object.fromEntries(
+      exp.samples.filter((s) => s.name === 'portal_phones').map((s) => [s.labels.state, s.value]),
+    );
   const requests = (exp: Exposition, labels: Record<string, string>): number =>
     sampleValue(exp, 'http_request_duration_seconds_count', labels) ?? 0;
   const applies = (exp: Exposition) =>
@@ -83,8 +87,8 @@ describe('GET /metrics (Prometheus text format; real PostgreSQL, fake Asterisk C
       failed: { total: 0, count: 0 },
       rolled_back: { total: 0, count: 0 },
     });
-    // Without a registration listing wired in, portal_phones has no sample.
-    expect(exp.samples.filter((s) => s.name === 'portal_phones')).toEqual([]);
+    // Every state has its sample, at 0 before any user exists.
+    expect(phones(exp)).toEqual({ registered: 0, unreachable: 0, unregistered: 0, unknown: 0 });
   });
 
   it('the parser refuses what a scraper would', () => {
@@ -244,6 +248,69 @@ describe('GET /metrics (Prometheus text format; real PostgreSQL, fake Asterisk C
       expect(requests(theirs, { method: 'PATCH', route: '/users/:id', status: '200' })).toBe(0);
     } finally {
       await other.close();
+    }
+  });
+
+  it('portal_phones counts the users by registration state from a listing reused for 30 s', async () => {
+    const phonesBox = new AsteriskSandbox();
+    const own = await bootApp(phonesBox.env());
+    try {
+      const ids: string[] = [];
+      for (const n of [1, 2, 3, 4]) {
+        const res = await api(own)
+          .post('/users')
+          .set('Authorization', own.auth)
+          .send({ name: `Phone ${n}`, email: `phone-${n}@example.com` })
+          .expect(201);
+        ids.push(res.body.id);
+      }
+      await api(own).post('/apply').set('Authorization', own.auth).expect(200);
+      const expires = Math.floor(Date.now() / 1000) + 300;
+      const contact = (aor: string, status: FakeContact['status']): FakeContact => ({
+        aor,
+        uri: `sip:${aor}@192.0.2.10:5060`,
+        expirationTime: expires,
+        status,
+      });
+      phonesBox.setContacts([contact('1000', 'Avail'), contact('1001', 'Unavail')]);
+      phonesBox.clearCalls();
+      expect(phones(await scrape(own))).toEqual({
+        registered: 1,
+        unreachable: 1,
+        unregistered: 2,
+        unknown: 0,
+      });
+      const listings = () => phonesBox.calls().filter((c) => c === 'pjsip show contacts').length;
+      expect(listings()).toBe(1);
+      // A second scrape within 30 s answers from the same listing, even though a phone came.
+      phonesBox.setContacts([contact('1000', 'Avail'), contact('1002', 'NonQual')]);
+      expect(phones(await scrape(own))).toMatchObject({ registered: 1, unreachable: 1 });
+      expect(listings()).toBe(1);
+    } finally {
+      await own.close();
+      phonesBox.remove();
+    }
+  });
+
+  it('portal_phones counts every user as unknown while Asterisk does not answer', async () => {
+    const downBox = new AsteriskSandbox();
+    const own = await bootApp(downBox.env());
+    try {
+      await api(own)
+        .post('/users')
+        .set('Authorization', own.auth)
+        .send({ name: 'Down Phone', email: 'down-phone@example.com' })
+        .expect(201);
+      downBox.setFaults({ down: true });
+      expect(phones(await scrape(own))).toEqual({
+        registered: 0,
+        unreachable: 0,
+        unregistered: 0,
+        unknown: 1,
+      });
+    } finally {
+      await own.close();
+      downBox.remove();
     }
   });
 });

@@ -11,9 +11,6 @@ export interface PhoneStatesSource {
 /** The injection token of the PhoneStatesSource that MetricsModule reads. */
 export const PHONE_STATES_SOURCE = Symbol('PhoneStatesSource');
 
-/** Until a registration listing provides one: reports nothing. */
-export const NO_PHONE_STATES: PhoneStatesSource = { countsByState: () => null };
-
 /** Sets one sample per state; states missing from this scrape disappear from the gauge. */
 export async function collectPhoneStates(
   source: PhoneStatesSource,

@@ -1,4 +1,4 @@
-import { collectPhoneStates, NO_PHONE_STATES, PhoneStatesSource } from './phone-states-source';
+import { collectPhoneStates, PhoneStatesSource } from './phone-states-source';
 import { PortalMetrics } from './portal-metrics';
 
 const phoneLines = (text: string): string[] =>
@@ -35,9 +35,5 @@ describe('PortalMetrics', () => {
     ]);
     counts = null;
     expect(phoneLines(await metrics.registry.metrics())).toEqual([]);
-  });
-
-  it('the default source reports nothing, without a promise', () => {
-    expect(NO_PHONE_STATES.countsByState()).toBeNull();
   });
 });
