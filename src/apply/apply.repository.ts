@@ -49,7 +49,14 @@ export class ApplyRepository {
   /** Opens the audit row of an apply that starts now. */
   async startApply(
     m: EntityManager,
-    entry: { id: string; startedAt: Date; requestId: string | null },
+    entry: {
+      id: string;
+      startedAt: Date;
+      requestId: string | null;
+      actorType: 'key' | 'bootstrap' | null;
+      actorId: string | null;
+      actorName: string | null;
+    },
   ): Promise<void> {
     await m.insert(ApplyAuditLog, {
       ...entry,

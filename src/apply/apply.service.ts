@@ -9,6 +9,8 @@ import {
 } from '../asterisk/config-writer';
 import { contentHash, stripHeader } from '../asterisk/generation/file-header';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
+import { AuditWriter } from '../audit/audit-writer';
+import { currentRequestContext } from '../common/auth/request-context';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
@@ -42,6 +44,7 @@ export class ApplyService {
     private readonly writer: ConfigWriter,
     private readonly reloader: AsteriskReloader,
     private readonly config: PortalConfig,
+    private readonly audit: AuditWriter,
   ) {}
 
   apply(requestId: string | null): Promise<ApplyResultDto> {
@@ -51,7 +54,15 @@ export class ApplyService {
   private async applyLocked(m: EntityManager, requestId: string | null): Promise<ApplyResultDto> {
     const run = new ApplyRun();
     await this.repo.markInterrupted(m);
-    await this.repo.startApply(m, { id: run.id, startedAt: run.startedAt, requestId });
+    const actor = currentRequestContext()?.actor;
+    await this.repo.startApply(m, {
+      id: run.id,
+      startedAt: run.startedAt,
+      requestId,
+      actorType: actor?.type ?? null,
+      actorId: actor?.id ?? null,
+      actorName: actor?.name ?? null,
+    });
     let failure: ApplyFailure | null = null;
     try {
       const plan = await run.time('planMs', () => this.plan(m, run));
@@ -253,12 +264,21 @@ export class ApplyService {
   /** The one place an apply's audit row is closed. */
   private async finish(m: EntityManager, run: ApplyRun, failure: ApplyFailure | null) {
     const durationMs = (run.durationMs = run.elapsed());
-    await this.repo.finishApply(m, run.id, {
-      outcome: failure?.outcome ?? 'success',
-      userCount: run.users,
-      contentHash: run.hash,
-      durationMs,
-      summary: (failure ? [failure.message, ...run.transcript] : run.transcript).join('\n'),
+    const outcome = failure?.outcome ?? 'success';
+    // The outcome and its change-audit row commit together.
+    await m.transaction(async (tx) => {
+      await this.repo.finishApply(tx, run.id, {
+        outcome,
+        userCount: run.users,
+        contentHash: run.hash,
+        durationMs,
+        summary: (failure ? [failure.message, ...run.transcript] : run.transcript).join('\n'),
+      });
+      await this.audit.record(tx, {
+        action: 'apply.run',
+        target: { type: 'apply', id: run.id },
+        changes: { before: null, after: { outcome, users: run.users, hash: run.hash } },
+      });
     });
     if (failure) this.logger.error(`Apply ${run.id} ${failure.outcome}: ${failure.message}`);
     else {

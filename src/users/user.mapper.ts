@@ -15,3 +15,12 @@ export function toUserDto(row: UserWithExtensionRow): UserDto {
 export function toCreatedUserDto(row: UserWithExtensionRow, sipPassword: string): CreatedUserDto {
   return { ...toUserDto(row), sipPassword };
 }
+
+/** The fields of a user the change audit records: everything but its SIP secrets. */
+export function toAuditedUser(row: {
+  name: string;
+  email: string;
+  extension: number | null;
+}): Record<string, unknown> {
+  return { name: row.name, email: row.email, extension: row.extension };
+}

@@ -19,6 +19,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { RequiresScope } from '../common/auth/requires-scope.decorator';
 import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
 import { CreateUserDto } from './dto/create-user.dto';
@@ -39,6 +40,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Post()
+  @RequiresScope('users:write')
   @ApiOperation({
     operationId: 'createUser',
     summary: 'Create a user with the lowest free extension and SIP credentials',
@@ -58,6 +60,7 @@ export class UsersController {
   }
 
   @Get()
+  @RequiresScope('users:read')
   @ApiOperation({
     operationId: 'listUsers',
     summary: 'List users with their extensions, ordered by extension',
@@ -72,6 +75,7 @@ export class UsersController {
   }
 
   @Delete(':id')
+  @RequiresScope('users:write')
   @HttpCode(204)
   @IdParam
   @ApiOperation({ operationId: 'deleteUser', summary: 'Delete a user; the extension becomes free' })
@@ -86,6 +90,7 @@ export class UsersController {
   }
 
   @Post(':id/sip-password')
+  @RequiresScope('users:write')
   @HttpCode(200)
   @IdParam
   @ApiOperation({

@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { UserWithExtensionRow } from '../extensions/extensions.repository';
+import type { InTransaction, UserWithExtensionRow } from '../extensions/extensions.repository';
 import { User } from './entities/user.entity';
+
+export interface DeletedUserRow {
+  id: string;
+  name: string;
+  email: string;
+  extension: number | null;
+}
 
 const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -45,9 +52,27 @@ export class UsersRepository {
     return { rows, total };
   }
 
-  /** Deletes a user and, by ON DELETE CASCADE, its extension; false when there was none. */
-  async delete(id: string, tenantId: string): Promise<boolean> {
-    const result = await this.db.getRepository(User).delete({ id, tenantId });
-    return (result.affected ?? 0) > 0;
+  /**
+   * Deletes a user and, by ON DELETE CASCADE, its extension; false when there was none.
+   * `onDeleted` gets the user as it was, in the deleting transaction (the audit row).
+   */
+  async delete(
+    id: string,
+    tenantId: string,
+    onDeleted: InTransaction<DeletedUserRow> = () => Promise.resolve(),
+  ): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const [row] = await m.query<DeletedUserRow[]>(
+        `SELECT u.id, u.name, u.email, e.number AS extension
+         FROM "user" u LEFT JOIN extension e ON e.user_id = u.id
+         WHERE u.id = $1 AND u.tenant_id = $2
+         FOR UPDATE OF u`,
+        [id, tenantId],
+      );
+      if (!row) return false;
+      await m.delete(User, { id, tenantId });
+      await onDeleted(m, row);
+      return true;
+    });
   }
 }
