@@ -16,11 +16,25 @@ const ROUTES = {
   applyConfig: 'POST /apply',
   getApplyStatus: 'GET /apply/status',
   listApplyLogs: 'GET /apply/logs',
+  createApiKey: 'POST /api-keys',
+  listApiKeys: 'GET /api-keys',
+  revokeApiKey: 'DELETE /api-keys/{id}',
+  listAudit: 'GET /audit',
   getHealth: 'GET /health',
 } as const;
 type Route = (typeof ROUTES)[keyof typeof ROUTES];
 const PROTECTED = Object.values(ROUTES).filter((r) => r !== ROUTES.getHealth);
-const WITH_BODY = [ROUTES.createUser, ROUTES.rotateSipPassword, ROUTES.applyConfig];
+const WITH_BODY = [
+  ROUTES.createUser,
+  ROUTES.rotateSipPassword,
+  ROUTES.applyConfig,
+  ROUTES.createApiKey,
+];
+/** A body each route that takes one accepts. */
+const GOOD_BODY: Partial<Record<Route, object>> = {
+  [ROUTES.createUser]: { name: 'Late', email: 'x@example.com' },
+  [ROUTES.createApiKey]: { name: 'late key', scopes: ['users:read'] },
+};
 
 interface Call {
   /** The real path and query; the route's own path by default. */
@@ -45,13 +59,16 @@ describe('OpenAPI contract: real answers match the document', () => {
   let contract: ContractChecker;
   /** A user that exists for the routes that need one. */
   let userId: string;
+  /** A key that exists for the routes that need one. */
+  let keyId = '';
 
   /** Sends one request of `route` and checks the answer against the document. */
   const send = async (route: Route, call: Call = {}): Promise<request.Response> => {
     const [method, template] = route.split(' ');
     const app = call.app ?? t;
     const agent = request(app.app.getHttpServer());
-    const path = call.path ?? template.replace('{id}', userId);
+    const path =
+      call.path ?? template.replace('{id}', template.startsWith('/api-keys') ? keyId : userId);
     let req =
       method === 'GET'
         ? agent.get(path)
@@ -112,6 +129,7 @@ describe('OpenAPI contract: real answers match the document', () => {
           durationMs: null,
           summary: '',
           requestId: null,
+          actor: null,
         },
       }),
     );
@@ -161,6 +179,27 @@ describe('OpenAPI contract: real answers match the document', () => {
 
     expect((await send(ROUTES.deleteUser, { path: `/users/${bob.body.id}` })).status).toBe(204);
     expect((await send(ROUTES.getHealth, { auth: null })).status).toBe(200);
+
+    const key = await send(ROUTES.createApiKey, {
+      body: { name: 'contract', scopes: ['users:read', 'audit:read'] },
+    });
+    expect(key.status).toBe(201);
+    keyId = key.body.id;
+    expect((await send(ROUTES.listUsers, { auth: `Bearer ${key.body.key}` })).status).toBe(200);
+    const keys = await send(ROUTES.listApiKeys, { path: '/api-keys?limit=10&offset=0' });
+    expect(keys.body).toMatchObject({ total: 1, items: [{ id: keyId }] });
+    const audit = await send(ROUTES.listAudit, {
+      path: `/audit?action=key.create&targetId=${keyId}&actor=bootstrap&since=2026-01-01T00:00:00Z&until=2999-01-01T00:00:00Z&limit=5&offset=0`,
+      auth: `Bearer ${key.body.key}`,
+    });
+    expect(audit.body).toMatchObject({ total: 1, items: [{ target: { id: keyId } }] });
+    expect((await send(ROUTES.listAudit)).body.total).toBeGreaterThanOrEqual(6);
+    const throwaway = await send(ROUTES.createApiKey, {
+      body: { name: 'gone', scopes: ['apply'] },
+    });
+    expect(
+      (await send(ROUTES.revokeApiKey, { path: `/api-keys/${throwaway.body.id}` })).status,
+    ).toBe(204);
     expectNoProblems();
   });
 
@@ -179,6 +218,10 @@ describe('OpenAPI contract: real answers match the document', () => {
     message('dryRun=maybe', await send(ROUTES.applyConfig, { path: '/apply?dryRun=maybe' }));
     message('status query', await send(ROUTES.getApplyStatus, { path: '/apply/status?all=1' }));
     message('logs limit=0', await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=0' }));
+    message('no scopes', await send(ROUTES.createApiKey, { body: { name: 'x' } }));
+    message('keys limit=0', await send(ROUTES.listApiKeys, { path: '/api-keys?limit=0' }));
+    message('bad key id', await send(ROUTES.revokeApiKey, { path: '/api-keys/not-a-uuid' }));
+    message('audit targetId', await send(ROUTES.listAudit, { path: '/audit?targetId=x' }));
     expect(messages).toEqual([
       ['no name', 'name is required'],
       ['limit=abc', 'limit must be an integer from 1 to 1000'],
@@ -187,6 +230,10 @@ describe('OpenAPI contract: real answers match the document', () => {
       ['dryRun=maybe', 'dryRun must be true or false'],
       ['status query', 'property all should not exist'],
       ['logs limit=0', 'limit must be an integer from 1 to 500'],
+      ['no scopes', 'scopes is required'],
+      ['keys limit=0', 'limit must be an integer from 1 to 500'],
+      ['bad key id', 'id must be a UUID'],
+      ['audit targetId', 'targetId must be a UUID'],
     ]);
 
     for (const route of PROTECTED) {
@@ -197,6 +244,9 @@ describe('OpenAPI contract: real answers match the document', () => {
       const path = route.split(' ')[1].replace('{id}', unknown);
       expect((await send(route, { path })).body.error).toBe('USER_NOT_FOUND');
     }
+    expect((await send(ROUTES.revokeApiKey, { path: `/api-keys/${unknown}` })).body.error).toBe(
+      'API_KEY_NOT_FOUND',
+    );
 
     const create = (name: string, email: string) =>
       send(ROUTES.createUser, { body: { name, email } });
@@ -218,6 +268,33 @@ describe('OpenAPI contract: real answers match the document', () => {
         route,
         status: 415,
         message: 'Request body must be JSON (Content-Type: application/json)',
+      });
+    }
+    expectNoProblems();
+  });
+
+  it('403 on every route that needs the token, for an API key without its scope', async () => {
+    const doc = (await request(t.app.getHttpServer()).get('/docs-json')).body as OpenAPIV3.Document;
+    for (const route of PROTECTED) {
+      const [method, path] = route.split(' ');
+      const op = doc.paths[path]?.[method.toLowerCase() as OpenAPIV3.HttpMethods] as
+        (OpenAPIV3.OperationObject & { 'x-required-scope'?: string }) | undefined;
+      const scope = op?.['x-required-scope'];
+      const other = scope === 'apply' ? 'audit:read' : 'apply';
+      const res = await request(t.app.getHttpServer())
+        .post('/api-keys')
+        .set('Authorization', t.auth)
+        .send({ name: `not ${String(scope)}`, scopes: [other] })
+        .expect(201);
+      const refused = await send(route, {
+        auth: `Bearer ${res.body.key}`,
+        body: GOOD_BODY[route],
+        label: 'scope missing',
+      });
+      expect({ route, status: refused.status, message: refused.body.message }).toEqual({
+        route,
+        status: 403,
+        message: `this API key lacks the scope ${String(scope)}`,
       });
     }
     expectNoProblems();
@@ -259,7 +336,7 @@ describe('OpenAPI contract: real answers match the document', () => {
   });
 
   it('500 on every route that needs the token, when a query fails unexpectedly', async () => {
-    const tables = ['user', 'extension', 'apply_audit_log'];
+    const tables = ['user', 'extension', 'apply_audit_log', 'api_key', 'change_audit'];
     const rename = async (from: (t: string) => string, to: (t: string) => string) => {
       for (const table of tables) {
         await t.pg.query(`ALTER TABLE "${from(table)}" RENAME TO "${to(table)}"`);
@@ -270,10 +347,7 @@ describe('OpenAPI contract: real answers match the document', () => {
     await rename(same, gone);
     try {
       for (const route of PROTECTED) {
-        const res = await send(route, {
-          body: route === ROUTES.createUser ? { name: 'Late', email: 'x@example.com' } : undefined,
-          label: 'tables renamed',
-        });
+        const res = await send(route, { body: GOOD_BODY[route], label: 'tables renamed' });
         expect({ route, status: res.status, error: res.body.error }).toEqual({
           route,
           status: 500,
@@ -301,8 +375,7 @@ describe('OpenAPI contract: real answers match the document', () => {
       for (const route of Object.values(ROUTES)) {
         const res = await send(route, {
           auth: route === ROUTES.getHealth ? null : undefined,
-          body:
-            route === ROUTES.createUser ? { name: 'Down', email: 'down@example.com' } : undefined,
+          body: GOOD_BODY[route],
           label: 'database down',
         });
         expect({ route, status: res.status }).toEqual({ route, status: 503 });
