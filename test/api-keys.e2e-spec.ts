@@ -213,6 +213,10 @@ describe('API keys and scopes (real PostgreSQL)', () => {
         { name: 'x', scopes: ['users:read', 'users:admin'] },
         'scopes has unknown scope "users:admin"; the valid scopes are users:read, users:write, apply, audit:read, keys:admin',
       ],
+      [
+        { name: 'x', scopes: ['scp_QWxhZGRpbjpvcGVuIHNlc2FtZQ0123456789abcdefgh'] },
+        'scopes has a value that is not a scope name; the valid scopes are users:read, users:write, apply, audit:read, keys:admin',
+      ],
       [{ name: 'x', scopes: [] }, expect.stringContaining('scopes must be a non-empty array')],
       [{ name: 'x', scopes: 'apply' }, expect.stringContaining('scopes must be a non-empty array')],
       [{ name: 'x', scopes: ['apply', 'apply'] }, 'scopes must not name a scope twice'],

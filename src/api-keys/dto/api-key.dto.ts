@@ -8,6 +8,8 @@ import { CodePointLength } from '../../common/validation/validators';
 const trim = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim() : value;
 
+const SCOPE_LIKE = /^[a-z][a-z:_-]{0,31}$/;
+
 /** A non-empty list of known scopes, each once; the message lists the valid names. */
 function ScopeList(): PropertyDecorator {
   const valid = SCOPES.join(', ');
@@ -17,8 +19,11 @@ function ScopeList(): PropertyDecorator {
     }
     const unknown = value.filter((s) => !isScope(s));
     if (unknown.length > 0) {
-      const named = unknown.map((s) => (typeof s === 'string' ? `"${s}"` : typeof s)).join(', ');
-      return `scopes has unknown scope ${named}; the valid scopes are ${valid}`;
+      // Only what looks like a scope name is repeated: a key pasted here by mistake is not.
+      const named = unknown.every((s) => typeof s === 'string' && SCOPE_LIKE.test(s))
+        ? `unknown scope ${unknown.map((s) => `"${String(s)}"`).join(', ')}`
+        : 'a value that is not a scope name';
+      return `scopes has ${named}; the valid scopes are ${valid}`;
     }
     if (new Set(value).size !== value.length) return 'scopes must not name a scope twice';
     return null;
