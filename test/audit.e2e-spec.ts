@@ -5,6 +5,7 @@ import { createKey, TestKey } from './support/api-keys';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
 
 interface Row {
+  id: string;
   action: string;
   actor_type: string;
   actor_id: string | null;
@@ -232,7 +233,7 @@ describe('change audit (real PostgreSQL)', () => {
       ['?limit=0', 'limit must be an integer from 1 to 500'],
       ['?offset=-1', 'offset must be an integer from 0 to 1000000'],
       ['?action=user.create&action=user.delete', 'action must be given once'],
-      ['?actor=', 'actor must not be empty or contain control characters'],
+      ['?actor=', 'actor must not be empty or contain control characters or unpaired surrogates'],
       ['?who=me', 'property who should not exist'],
     ];
     for (const [query, message] of bad) {

@@ -277,7 +277,8 @@ describe('OpenAPI contract: real answers match the document', () => {
     const doc = (await request(t.app.getHttpServer()).get('/docs-json')).body as OpenAPIV3.Document;
     for (const route of PROTECTED) {
       const [method, path] = route.split(' ');
-      const op = doc.paths[path]?.[method.toLowerCase() as OpenAPIV3.HttpMethods];
+      const op: Record<string, unknown> | undefined =
+        doc.paths[path]?.[method.toLowerCase() as OpenAPIV3.HttpMethods];
       const scope = op?.['x-required-scope'];
       const other = scope === 'apply' ? 'audit:read' : 'apply';
       const res = await request(t.app.getHttpServer())

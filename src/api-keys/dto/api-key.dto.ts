@@ -48,7 +48,10 @@ export class CreateApiKeyDto {
   @IsDefined({ message: '$property is required' })
   @IsString({ message: '$property must be a string' })
   @CodePointLength(1, 100, { message: '$property must be 1 to 100 characters after trimming' })
-  @Matches(/^\P{Cc}*$/u, { message: '$property must not contain control characters' })
+  // PostgreSQL would store an unpaired surrogate as U+FFFD: a name other than the one sent.
+  @Matches(/^[^\p{Cc}\p{Cs}]*$/u, {
+    message: '$property must not contain control characters or unpaired surrogates',
+  })
   name!: string;
 
   @ApiProperty({

@@ -19,7 +19,9 @@ export class AuditQueryDto {
   @SingleValue()
   @IsString({ message: '$property must be a string' })
   @MaxLength(100, { message: '$property must be at most 100 characters' })
-  @Matches(/^\P{Cc}+$/u, { message: '$property must not be empty or contain control characters' })
+  @Matches(/^[^\p{Cc}\p{Cs}]+$/u, {
+    message: '$property must not be empty or contain control characters or unpaired surrogates',
+  })
   actor?: string;
 
   @ApiPropertyOptional({ enum: AUDIT_ACTIONS, example: 'user.delete' })
