@@ -750,7 +750,7 @@ describe('fuzz: API keys, the audit and the Authorization header', () => {
     route: KeyRoute,
     input: unknown,
     req: request.Test,
-    { auth = t.auth, documented = route } = {},
+    { auth = t.auth, documented = route }: { auth?: string; documented?: string } = {},
   ): Promise<request.Response> => {
     const res = await req.set('Authorization', auth);
     sent[route] = (sent[route] ?? 0) + 1;
