@@ -247,6 +247,30 @@ describe('change audit (real PostgreSQL)', () => {
     expect(await auditCount()).toBe(before);
   });
 
+  it('an apply closed as interrupted gets its apply.run row, in the name of whoever started it', async () => {
+    const id = randomUUID();
+    await t.pg.query(
+      `INSERT INTO apply_audit_log (id, started_at, outcome, user_count, summary, request_id, actor_type, actor_id, actor_name)
+       VALUES ($1, now(), 'running', 4, 'started', 'crashed-apply', 'key', $2, 'ops robot')`,
+      [id, writer.id],
+    );
+    await http().post('/apply').set('Authorization', t.auth).expect(200);
+    expect(await rows('target_id = $1', [id])).toEqual([
+      expect.objectContaining({
+        action: 'apply.run',
+        actor_type: 'key',
+        actor_id: writer.id,
+        actor_name: 'ops robot',
+        changes: {
+          before: null,
+          after: { outcome: 'failed', users: 4, hash: null, interrupted: true },
+        },
+        request_id: 'crashed-apply',
+        client_address: null,
+      }),
+    ]);
+  });
+
   it('is append-only for the API: no route changes or deletes a row', async () => {
     const doc = (await http().get('/docs-json').expect(200)).body as {
       paths: Record<string, Record<string, unknown>>;

@@ -13,6 +13,7 @@ import { AuditWriter } from '../audit/audit-writer';
 import { currentRequestContext } from '../common/auth/request-context';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
+import { auditInterrupted } from './apply-audit';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
 import { ApplyRepository } from './apply.repository';
@@ -53,7 +54,7 @@ export class ApplyService {
 
   private async applyLocked(m: EntityManager, requestId: string | null): Promise<ApplyResultDto> {
     const run = new ApplyRun();
-    await this.repo.markInterrupted(m);
+    await this.repo.markInterrupted(m, (tx, rows) => auditInterrupted(this.audit, tx, rows));
     const actor = currentRequestContext()?.actor;
     await this.repo.startApply(m, {
       id: run.id,
