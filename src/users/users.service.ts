@@ -77,7 +77,7 @@ export class UsersService {
       DEFAULT_TENANT_ID,
       realm,
       (username) => sipDigests(username, realm, password),
-      // Only the realm is not secret of what a rotation rewrites.
+      // Of what a rotation rewrites, only the realm is not secret.
       (m, before) =>
         this.audit.record(m, {
           action: 'user.rotate_password',
