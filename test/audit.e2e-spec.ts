@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { AuditWriter } from '../src/audit/audit-writer';
 import { bootApp, TestApp } from './support/app';
 import { createKey, TestKey } from './support/api-keys';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
@@ -269,6 +271,31 @@ describe('change audit (real PostgreSQL)', () => {
         client_address: null,
       }),
     ]);
+  });
+
+  it('the writer refuses a manager outside a transaction, and a change outside a request without a context', async () => {
+    const audit = t.app.get(AuditWriter);
+    const db = t.app.get(DataSource);
+    const entry = {
+      action: 'user.create' as const,
+      target: { type: 'user', id: randomUUID() },
+      changes: { before: null, after: null },
+    };
+    const context = {
+      actor: { type: 'bootstrap' as const, id: null, name: 'bootstrap', scopes: [] },
+      requestId: null,
+      clientAddress: null,
+    };
+    const before = await auditCount();
+    await expect(audit.record(db.manager, entry, context)).rejects.toThrow(
+      "The audit of user.create must be written in the change's transaction",
+    );
+    await expect(db.transaction((m) => audit.record(m, entry))).rejects.toThrow(
+      'No request context to audit user.create with',
+    );
+    expect(await auditCount()).toBe(before);
+    await db.transaction((m) => audit.record(m, entry, context));
+    expect(await auditCount()).toBe(before + 1);
   });
 
   it('is append-only for the API: no route changes or deletes a row', async () => {
