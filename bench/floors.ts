@@ -8,7 +8,7 @@ import { DEFAULT_TENANT_ID } from '../src/tenants/tenant.entity';
 import { toUserDto } from '../src/users/user.mapper';
 import { UsersRepository } from '../src/users/users.repository';
 import { type Child, freePort, REPO_ROOT, startChild } from '../test/support/portal-process';
-import { type Summary, time } from './measure';
+import { type Summary, summarize, time } from './measure';
 
 /**
  * The least a create and a delete cost in PostgreSQL. Raw SQL on copies of the real tables
@@ -161,4 +161,82 @@ export function fileFloor(files: { dir: string; content: string }[], n: number):
     },
     5,
   );
+}
+
+/** One row of the import phase, as the CSV sends it and the floor inserts it. */
+export interface ImportRow {
+  name: string;
+  email: string;
+  extension: number;
+  password: string;
+}
+
+/**
+ * The least a 1,000-row import costs in PostgreSQL: one transaction, one statement inserting
+ * every user and its extension (digests computed here), into copies of the real tables that
+ * hold the same users as the portal's. Each run's rows are deleted again, untimed.
+ */
+export class PgImportFloor {
+  private constructor(private readonly c: Client) {}
+
+  static async open(url: string): Promise<PgImportFloor> {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    await c.query(`
+      CREATE TABLE bench_import_user (LIKE "user" INCLUDING ALL);
+      ALTER TABLE bench_import_user ADD FOREIGN KEY (tenant_id) REFERENCES tenant (id);
+      CREATE TABLE bench_import_extension (LIKE extension INCLUDING ALL);
+      ALTER TABLE bench_import_extension
+        ADD FOREIGN KEY (tenant_id) REFERENCES tenant (id),
+        ADD FOREIGN KEY (user_id) REFERENCES bench_import_user (id) ON DELETE CASCADE;
+      INSERT INTO bench_import_user SELECT * FROM "user";
+      INSERT INTO bench_import_extension SELECT * FROM extension;`);
+    return new PgImportFloor(c);
+  }
+
+  /** `n` timed imports of `rows` after `warmUp` untimed ones. */
+  async run(rows: ImportRow[], n: number, warmUp: number): Promise<Summary> {
+    const samples: number[] = [];
+    for (let i = 0; i < warmUp + n; i++) {
+      const t0 = performance.now();
+      await this.insert(rows);
+      if (i >= warmUp) samples.push(performance.now() - t0);
+      await this.c.query(`DELETE FROM bench_import_user WHERE email LIKE 'import-%'`);
+    }
+    return summarize(samples);
+  }
+
+  private async insert(rows: ImportRow[]): Promise<void> {
+    const digest = (alg: string, r: ImportRow): string =>
+      createHash(alg).update(`${r.extension}:asterisk:${r.password}`).digest('hex');
+    await this.c.query('BEGIN');
+    const res = await this.c.query(
+      `WITH input AS (
+         SELECT * FROM unnest($2::varchar[], $3::varchar[], $4::int[], $5::text[], $6::text[])
+           AS t(name, email, number, md5, sha256)
+       ), u AS (
+         INSERT INTO bench_import_user (tenant_id, name, email)
+         SELECT $1::uuid, name, email FROM input RETURNING id, email
+       )
+       INSERT INTO bench_import_extension
+         (number, tenant_id, user_id, sip_username, realm, md5_digest, sha256_digest)
+       SELECT i.number, $1::uuid, u.id, i.number::text, 'asterisk', i.md5, i.sha256
+       FROM input i JOIN u ON u.email = i.email`,
+      [
+        DEFAULT_TENANT_ID,
+        rows.map((r) => r.name),
+        rows.map((r) => r.email),
+        rows.map((r) => r.extension),
+        rows.map((r) => digest('md5', r)),
+        rows.map((r) => digest('sha256', r)),
+      ],
+    );
+    await this.c.query('COMMIT');
+    if (res.rowCount !== rows.length) throw new Error(`import floor inserted ${res.rowCount}`);
+  }
+
+  async close(): Promise<void> {
+    await this.c.query('DROP TABLE IF EXISTS bench_import_extension, bench_import_user');
+    await this.c.end();
+  }
 }

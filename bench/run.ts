@@ -28,7 +28,14 @@ import {
 } from '../test/support/portal-process';
 import { adminQuery, withDatabase } from '../test/support/test-database';
 import { type CpuShare, withCpu } from './cpu';
-import { fileFloor, listFloor, PgWriteFloor, startHttpFloor } from './floors';
+import {
+  fileFloor,
+  type ImportRow,
+  listFloor,
+  PgImportFloor,
+  PgWriteFloor,
+  startHttpFloor,
+} from './floors';
 import { load, type LoadOptions, type Summary, summarize, time } from './measure';
 import { type ApplyStep, type Goal, type Metric, writeResults } from './report';
 
@@ -42,6 +49,8 @@ const LIST_REQUESTS = 200;
 const APPLY_RUNS = 20;
 /** Untimed changed and unchanged pairs first: the first applies run before the JIT has. */
 const APPLY_WARM_UP = 5;
+const IMPORT_RUNS = 10;
+const IMPORT_WARM_UP = 2;
 const TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 
 const started = performance.now();
@@ -230,7 +239,10 @@ async function main(): Promise<string> {
   log(`${LIST_REQUESTS} lists of ${USERS} users, then the list's floors`);
   const listPath = `/users?limit=${USERS}&offset=0`;
   const { body: listBody } = await api.call('GET', listPath, 200);
-  const listed = JSON.parse(listBody.toString()) as { items: { id: string }[]; total: number };
+  const listed = JSON.parse(listBody.toString()) as {
+    items: { id: string; extension: number }[];
+    total: number;
+  };
   if (listed.items.length !== USERS || listed.total !== USERS) {
     throw new Error(`GET /users returned ${listed.items.length} of ${listed.total}, not ${USERS}`);
   }
@@ -264,9 +276,31 @@ async function main(): Promise<string> {
   const appliesChanged = await timedApplies('changed');
   const appliesNochange = await timedApplies('nochange');
 
+  // After the applies, so every phone's aor is loaded and each of the 1,000 counts.
+  log(`${LIST_REQUESTS} lists of ${USERS} users with ${USERS} phones registered in the fake`);
+  const until = Math.floor(Date.now() / 1000) + 3600;
+  box.setContacts(
+    listed.items.map(({ extension: n }) => ({
+      aor: String(n),
+      uri: `sip:${n}@10.0.${Math.floor(n / 250)}.${n % 250}:5060`,
+      expirationTime: until,
+      status: 'Avail',
+      rttMs: 1.5,
+    })),
+  );
+  const regPath = `${listPath}&include=registration`;
+  const regBody = JSON.parse((await api.call('GET', regPath, 200)).body.toString()) as {
+    items: { registration: { state: string } }[];
+  };
+  if (regBody.items.filter((u) => u.registration.state === 'registered').length !== USERS) {
+    throw new Error(`GET ${regPath} did not show ${USERS} registered phones`);
+  }
+  const listRegRun = await loadPortal({ ...list, path: regPath });
+
   log("apply floors: the plan's load and render in-process, the file writes");
   const repo = new ApplyRepository(ds);
-  const render = async () => renderConfig(await repo.loadSipAccounts(), { context: CONTEXT });
+  const render = async () =>
+    renderConfig(await repo.loadSipAccounts(), { context: CONTEXT, qualifySeconds: 60 });
   const floorPlan = await time(50, 1, render, 5);
   const [endpoints, routing] = [box.read(box.endpointsFile), box.read(box.routingFile)];
   if (endpoints === null || routing === null) throw new Error('the apply wrote no files');
@@ -277,6 +311,30 @@ async function main(): Promise<string> {
     ],
     50,
   );
+  log(`imports of ${USERS} rows: ${IMPORT_WARM_UP} untimed, ${IMPORT_RUNS} timed, then the floor`);
+  // The free half of the range, as the portal will number the rows.
+  const importRows: ImportRow[] = Array.from({ length: USERS }, (_, i) => ({
+    name: `Import ${i}`,
+    email: `import-${i}@bench.example`,
+    extension: EXT_MIN + i,
+    password: randomBytes(12).toString('hex'),
+  }));
+  const importCsv = [
+    'name,email,extension,sipPassword',
+    ...importRows.map((r) => `${r.name},${r.email},,${r.password}`),
+  ].join('\n');
+  const importRun = await measure(async () => {
+    const samples: number[] = [];
+    for (let i = 0; i < IMPORT_WARM_UP + IMPORT_RUNS; i++) {
+      const { ms } = await api.call('POST', '/users/import', 201, importCsv, 'text/csv');
+      if (i >= IMPORT_WARM_UP) samples.push(ms);
+      await ds.query(`DELETE FROM "user" WHERE email LIKE 'import-%'`);
+    }
+    return summarize(samples);
+  });
+  const importFloor = await PgImportFloor.open(dbUrl);
+  const floorImport = await measure(() => importFloor.run(importRows, IMPORT_RUNS, IMPORT_WARM_UP));
+  await importFloor.close();
   await portal.stop();
 
   const apply: Record<string, ApplyStep> = {};
@@ -325,6 +383,11 @@ async function main(): Promise<string> {
       'list_1000',
       listRun.value.p50_ms,
     ]),
+    list_1000_registration: metric(
+      listRegRun,
+      `GET ${regPath} over 1 connection, ${USERS} phones registered (one contact listing per 2 s)`,
+      ['list_1000', listRun.value.p50_ms],
+    ),
     floor_list_query: metric(
       floorListQuery,
       "in the bench process: the portal's own list query and mapping (UsersRepository.page, toUserDto), JSON.stringify'd; no HTTP, no Nest",
@@ -340,6 +403,15 @@ async function main(): Promise<string> {
     apply_1000_nochange: metric(
       appliesNochange,
       'POST /apply at the client, nothing changed (no write, no reload; the two read-backs still run)',
+    ),
+    import_1000: metric(
+      importRun,
+      `POST /users/import of ${USERS} CSV rows with their own passwords (the lowest free numbers), 1 connection; deleted again between runs, untimed`,
+      ['floor_pg_import_1000', floorImport.value.p50_ms],
+    ),
+    floor_pg_import_1000: metric(
+      floorImport,
+      `raw pg, 1 client: the same ${USERS} rows (digests computed) in one transaction, one statement, into copies of the real tables holding the same users`,
     ),
     floor_plan: metric(
       { value: floorPlan, cpu: null },
@@ -364,7 +436,7 @@ async function main(): Promise<string> {
       `PostgreSQL ${await serverSettings(ds)} at ${new URL(SERVER_URL).host}, a fresh database (migrated by the bench, dropped at the end).`,
       `Portal: dist/src/main.js in its own process on 127.0.0.1, LOG_LEVEL=warn, the fake Asterisk CLI in a throw-away sandbox; ${USERS} users for the list and the applies.`,
       `Load: autocannon in the bench process; portal, PostgreSQL and the bench share the ${cpus.length} CPUs. Percentiles are nearest-rank. The cpu column is % of one core per party during the phase (cli: the CLI runs the portal started, i.e. the fake Asterisk; other: everything else on the machine).`,
-      `Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed creates/lists/deletes, create_seq, create_c16, create_c16_key (after deleting create_c16's users), delete_c16 (of the first 1,000), list_1000, list_1000_key and the list's floors, applies (${APPLY_WARM_UP} untimed changed + unchanged pairs, then ${APPLY_RUNS} changed, ${APPLY_RUNS} unchanged), apply floors.`,
+      `Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed creates/lists/deletes, create_seq, create_c16, create_c16_key (after deleting create_c16's users), delete_c16 (of the first 1,000), list_1000, list_1000_key and the list's floors, applies (${APPLY_WARM_UP} untimed changed + unchanged pairs, then ${APPLY_RUNS} changed, ${APPLY_RUNS} unchanged), list_1000_registration, apply floors, import_1000 (${IMPORT_WARM_UP} untimed, ${IMPORT_RUNS} timed) and its floor.`,
     ],
     metrics,
     apply,
@@ -379,17 +451,31 @@ async function main(): Promise<string> {
   });
 }
 
-/** Requests to the portal (fetch keeps the connection alive), timed to the body's last byte. */
+/**
+ * Requests to the portal (fetch keeps the connection alive), timed to the body's last byte.
+ * A body is sent as JSON, or as it is with another `type`.
+ */
 function client(baseUrl: string) {
-  const call = async (method: string, urlPath: string, expect: number, body?: unknown) => {
+  const call = async (
+    method: string,
+    urlPath: string,
+    expect: number,
+    body?: unknown,
+    type = 'application/json',
+  ) => {
     const t0 = performance.now();
     const res = await fetch(`${baseUrl}${urlPath}`, {
       method,
       headers: {
         authorization: `Bearer ${TOKEN}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(body === undefined ? {} : { 'content-type': type }),
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body:
+        body === undefined
+          ? undefined
+          : type === 'application/json'
+            ? JSON.stringify(body)
+            : (body as string),
     });
     const bytes = Buffer.from(await res.arrayBuffer());
     const ms = performance.now() - t0;
@@ -421,6 +507,8 @@ async function applyOnce(
 function goals(m: Record<string, Metric>): Goal[] {
   const result = (ok: boolean): 'PASS' | 'MISS' => (ok ? 'PASS' : 'MISS');
   const [c, l, floorP99] = [m.create_c16, m.list_1000, m.floor_pg_create_c16.p99_ms];
+  const r = m.list_1000_registration;
+  const imp = m.import_1000;
   return [
     {
       metric: 'create_c16',
@@ -434,6 +522,18 @@ function goals(m: Record<string, Metric>): Goal[] {
       goal: 'p50 <= 20 ms and <= 2x its floor (the list query and JSON in-process, plus bare HTTP of the same bytes)',
       result: result(l.p50_ms <= 20 && (l.ratio ?? Infinity) <= 2),
       measured: `p50 ${l.p50_ms} ms, ratio ${l.ratio}x`,
+    },
+    {
+      metric: 'list_1000_registration',
+      goal: 'p50 <= 1.5x list_1000 in the same run',
+      result: result((r.ratio ?? Infinity) <= 1.5),
+      measured: `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ratio ${r.ratio}x`,
+    },
+    {
+      metric: 'import_1000',
+      goal: 'p50 <= 3x its floor (the same rows inserted by raw pg in one transaction)',
+      result: result((imp.ratio ?? Infinity) <= 3),
+      measured: `p50 ${imp.p50_ms} ms, floor p50 ${imp.floor_p50_ms} ms, ratio ${imp.ratio}x`,
     },
   ];
 }

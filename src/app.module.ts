@@ -11,6 +11,7 @@ import { PortalConfigModule } from './config/portal-config.module';
 import { DatabaseModule } from './database/database.module';
 import { ExtensionsModule } from './extensions/extensions.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -25,6 +26,7 @@ export class AppModule {
         AuthModule,
         DatabaseModule,
         HealthModule,
+        MetricsModule,
         ExtensionsModule,
         UsersModule,
         AsteriskModule,

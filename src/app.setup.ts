@@ -7,12 +7,16 @@ import { buildOpenApiDocument } from './common/http/openapi-document';
 import {
   BODY_LIMIT,
   checkBodyShape,
+  IMPORT_BODY_LIMIT,
+  isImportCsv,
+  isImportJson,
   isJsonPost,
   requireJsonBody,
 } from './common/http/request-body';
 import { assignRequestId } from './common/http/request-id';
 import { ApiValidationPipe } from './common/validation/api-validation.pipe';
 import { PortalConfig } from './config/portal-config.service';
+import { PortalMetrics } from './metrics/portal-metrics';
 
 /**
  * helmet's headers, with the CSP's `upgrade-insecure-requests` only on a request that came
@@ -32,6 +36,8 @@ function securityHeaders(): RequestHandler {
 /** Everything main.ts and the e2e tests share, so tests exercise the real HTTP surface. */
 export function configureApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
+  // First, so every answer is timed, even one refused before routing.
+  app.use(app.get(PortalMetrics).httpMiddleware);
   app.use(assignRequestId);
   // Whose X-Forwarded-Proto (req.secure) and X-Forwarded-For (req.ip) to believe: by default
   // nobody's, so a client can neither claim HTTPS nor dodge the failed-auth limit.
@@ -43,6 +49,9 @@ export function configureApp(app: NestExpressApplication): void {
   // Any JSON value is parsed (strict: false), so a body that is valid JSON but not an object
   // gets checkBodyShape's one clear message rather than a parser's syntax error.
   app.useBodyParser('json', { limit: BODY_LIMIT, strict: false, type: isJsonPost });
+  // POST /users/import alone takes a larger body, as JSON or as CSV text.
+  app.useBodyParser('json', { limit: IMPORT_BODY_LIMIT, strict: false, type: isImportJson });
+  app.useBodyParser('text', { limit: IMPORT_BODY_LIMIT, type: isImportCsv });
   app.use(checkBodyShape);
   app.useGlobalPipes(new ApiValidationPipe());
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {

@@ -319,6 +319,14 @@ describe('headers, body limit and error bodies', () => {
     expect413(await post('/users', sized(BODY_LIMIT + 1)), 'POST /users, limit + 1 byte');
     expect413(await post('/apply', sized(64 * 1024)), 'POST /apply');
     expect413(
+      await api()
+        .patch('/users/00000000-0000-4000-8000-000000000001')
+        .set('Authorization', t.auth)
+        .set('Content-Type', 'application/json')
+        .send(sized(BODY_LIMIT + 1)),
+      'PATCH /users/:id',
+    );
+    expect413(
       await post('/users/00000000-0000-4000-8000-000000000001/sip-password', sized(20_000)),
       'POST /users/:id/sip-password',
     );

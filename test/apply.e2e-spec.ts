@@ -7,10 +7,11 @@ import request from 'supertest';
 import { parseHeader, stripHeader } from '../src/asterisk/generation/file-header';
 import { bootApp, TestApp } from './support/app';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
-import { cliFixture } from './fixtures';
+import { cliFixture, generatedFixture } from './fixtures';
 import { createTestDatabase } from './support/test-database';
 
-const GOLDEN_ENDPOINTS = cliFixture('three.generated_endpoints.conf');
+// The recorded file with the default SIP_QUALIFY_SECONDS (60) in each aor.
+const GOLDEN_ENDPOINTS = generatedFixture('three.qualify-60.generated_endpoints.conf');
 const GOLDEN_ROUTING = cliFixture('three.generated_routing.conf');
 
 /** The digests of the fixture's three users, so generated files can equal it byte for byte. */

@@ -11,8 +11,14 @@ import { createTestDatabase, serverUrl } from './support/test-database';
 const ROUTES = {
   createUser: 'POST /users',
   listUsers: 'GET /users',
+  getUser: 'GET /users/{id}',
   deleteUser: 'DELETE /users/{id}',
+  updateUser: 'PATCH /users/{id}',
   rotateSipPassword: 'POST /users/{id}/sip-password',
+  listExtensions: 'GET /extensions',
+  getMetrics: 'GET /metrics',
+  importUsers: 'POST /users/import',
+  exportUsers: 'GET /users/export',
   applyConfig: 'POST /apply',
   getApplyStatus: 'GET /apply/status',
   listApplyLogs: 'GET /apply/logs',
@@ -26,15 +32,19 @@ type Route = (typeof ROUTES)[keyof typeof ROUTES];
 const PROTECTED = Object.values(ROUTES).filter((r) => r !== ROUTES.getHealth);
 const WITH_BODY = [
   ROUTES.createUser,
+  ROUTES.updateUser,
   ROUTES.rotateSipPassword,
   ROUTES.applyConfig,
   ROUTES.createApiKey,
 ];
-/** A body each route that takes one accepts. */
-const GOOD_BODY: Partial<Record<Route, object>> = {
+/** A body each route takes, for the cases that must get past validation. */
+const VALID_BODY: Partial<Record<Route, object>> = {
   [ROUTES.createUser]: { name: 'Late', email: 'x@example.com' },
+  [ROUTES.updateUser]: { name: 'Renamed' },
   [ROUTES.createApiKey]: { name: 'late key', scopes: ['users:read'] },
 };
+/** A valid one-row import, for the answers that come from the database. */
+const IMPORT_ONE = { type: 'text/csv', data: 'name,email\nLate,late-import@example.com\n' };
 
 interface Call {
   /** The real path and query; the route's own path by default. */
@@ -43,6 +53,7 @@ interface Call {
   auth?: string | null;
   body?: unknown;
   raw?: { type: string; data: string };
+  accept?: string;
   app?: TestApp;
   label?: string;
 }
@@ -74,8 +85,11 @@ describe('OpenAPI contract: real answers match the document', () => {
         ? agent.get(path)
         : method === 'POST'
           ? agent.post(path)
-          : agent.delete(path);
+          : method === 'PATCH'
+            ? agent.patch(path)
+            : agent.delete(path);
     if (call.auth !== null) req = req.set('Authorization', call.auth ?? app.auth);
+    if (call.accept) req = req.set('Accept', call.accept);
     if (call.raw) req = req.set('Content-Type', call.raw.type).send(call.raw.data);
     else if (call.body !== undefined) req = req.send(call.body as object);
     return contract.check(route, await req, call.label);
@@ -160,7 +174,24 @@ describe('OpenAPI contract: real answers match the document', () => {
     expect(
       (await send(ROUTES.listUsers, { path: '/users?search=alice&limit=1&offset=0' })).body,
     ).toMatchObject({ total: 1, items: [{ name: 'Alice Smith' }] });
+    expect(
+      (await send(ROUTES.updateUser, { body: { name: 'Alice Smyth', email: 'alice@example.com' } }))
+        .body,
+    ).toMatchObject({ id: userId, name: 'Alice Smyth' });
     expect((await send(ROUTES.rotateSipPassword)).status).toBe(200);
+    expect((await send(ROUTES.listExtensions)).body).toMatchObject({
+      total: 4,
+      items: [
+        { number: 1000, userId },
+        { number: 1001, userId: bob.body.id },
+        { number: 1002, userId: null },
+        { number: 1003, userId: null },
+      ],
+    });
+    expect(
+      (await send(ROUTES.listExtensions, { path: '/extensions?status=free&limit=1&offset=1' }))
+        .body,
+    ).toEqual({ total: 2, items: [{ number: 1003, userId: null }] });
     expect((await send(ROUTES.rotateSipPassword, { body: {}, label: 'empty body' })).status).toBe(
       200,
     );
@@ -176,6 +207,33 @@ describe('OpenAPI contract: real answers match the document', () => {
     expect(
       (await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=1&offset=0' })).body,
     ).toMatchObject({ total: 1, items: [{ id: applied.body.id }] });
+
+    // Applied, then a registered phone, so the contact schema is checked on real answers too.
+    box.setContacts([
+      {
+        aor: '1000',
+        uri: 'sip:1000@192.0.2.10:5060',
+        expirationTime: Math.floor(Date.now() / 1000) + 300,
+        status: 'Avail',
+        rttMs: 0.581,
+        userAgent: 'Yealink SIP-T46S 66.86.0.15',
+        viaAddress: '192.0.2.10',
+        viaPort: 5060,
+      },
+    ]);
+    const one = await send(ROUTES.getUser);
+    expect(one.body).toMatchObject({
+      id: userId,
+      registration: { state: 'registered', contacts: [{ userAgent: expect.any(String) }] },
+    });
+    const listed = await send(ROUTES.listUsers, { path: '/users?include=registration' });
+    expect(
+      listed.body.items.map((u: { registration: { state: string } }) => u.registration.state),
+    ).toEqual(['registered', 'unregistered']);
+    const filtered = await send(ROUTES.listUsers, {
+      path: '/users?registration=unregistered&limit=1&offset=0',
+    });
+    expect(filtered.body).toMatchObject({ total: 1, items: [{ name: 'Bob' }] });
 
     expect((await send(ROUTES.deleteUser, { path: `/users/${bob.body.id}` })).status).toBe(204);
     expect((await send(ROUTES.getHealth, { auth: null })).status).toBe(200);
@@ -200,6 +258,31 @@ describe('OpenAPI contract: real answers match the document', () => {
     expect(
       (await send(ROUTES.revokeApiKey, { path: `/api-keys/${throwaway.body.id}` })).status,
     ).toBe(204);
+    expect((await send(ROUTES.getMetrics)).text).toMatch(/^portal_users 1$/m);
+
+    const csv = { type: 'text/csv', data: 'name,email,sipPassword\nCarol,carol@example.com,\n' };
+    const dryImport = await send(ROUTES.importUsers, {
+      path: '/users/import?dryRun=true',
+      raw: csv,
+      label: 'dry run',
+    });
+    expect(dryImport.body).toMatchObject({ dryRun: true, valid: true, created: 0 });
+    const imported = await send(ROUTES.importUsers, { raw: csv });
+    expect(imported.body).toMatchObject({ created: 1, users: [{ line: 2, name: 'Carol' }] });
+    const brought = await send(ROUTES.importUsers, {
+      body: {
+        users: [{ name: 'Dave', email: 'dave@example.com', sipPassword: 'brought-pw-0123' }],
+      },
+      label: 'JSON, a brought password',
+    });
+    expect(brought.body).toMatchObject({ created: 1, users: [{ line: 1, sipPassword: null }] });
+    const exported = await send(ROUTES.exportUsers, { label: 'CSV' });
+    expect(exported.text.split('\n')[0]).toBe('name,email,extension,sipUsername,createdAt');
+    const exportedJson = await send(ROUTES.exportUsers, { accept: 'application/json' });
+    expect(exportedJson.body.users).toHaveLength(3);
+    for (const u of [...imported.body.users, ...brought.body.users]) {
+      expect((await send(ROUTES.deleteUser, { path: `/users/${u.id}` })).status).toBe(204);
+    }
     expectNoProblems();
   });
 
@@ -214,35 +297,81 @@ describe('OpenAPI contract: real answers match the document', () => {
     );
     message('limit=abc', await send(ROUTES.listUsers, { path: '/users?limit=abc' }));
     message('bad id', await send(ROUTES.deleteUser, { path: '/users/not-a-uuid' }));
+    message('get bad id', await send(ROUTES.getUser, { path: '/users/not-a-uuid' }));
+    message(
+      'registration=maybe',
+      await send(ROUTES.listUsers, { path: '/users?registration=maybe' }),
+    );
+    message('patch extension', await send(ROUTES.updateUser, { body: { extension: 1003 } }));
     message('rotate body', await send(ROUTES.rotateSipPassword, { body: { password: 'mine' } }));
     message('dryRun=maybe', await send(ROUTES.applyConfig, { path: '/apply?dryRun=maybe' }));
+    message(
+      'extensions status',
+      await send(ROUTES.listExtensions, { path: '/extensions?status=x' }),
+    );
+    message('metrics query', await send(ROUTES.getMetrics, { path: '/metrics?x=1' }));
     message('status query', await send(ROUTES.getApplyStatus, { path: '/apply/status?all=1' }));
     message('logs limit=0', await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=0' }));
     message('no scopes', await send(ROUTES.createApiKey, { body: { name: 'x' } }));
     message('keys limit=0', await send(ROUTES.listApiKeys, { path: '/api-keys?limit=0' }));
     message('bad key id', await send(ROUTES.revokeApiKey, { path: '/api-keys/not-a-uuid' }));
     message('audit targetId', await send(ROUTES.listAudit, { path: '/audit?targetId=x' }));
+    message(
+      'import row',
+      await send(ROUTES.importUsers, { body: { users: [{ name: 'Ann' }] }, label: 'invalid row' }),
+    );
+    message(
+      'import header',
+      await send(ROUTES.importUsers, {
+        raw: { type: 'text/csv', data: 'name,phone\nAnn,1\n' },
+        label: 'unknown column',
+      }),
+    );
+    message('export query', await send(ROUTES.exportUsers, { path: '/users/export?all=1' }));
+    message('export accept', await send(ROUTES.exportUsers, { accept: 'text/html' }));
     expect(messages).toEqual([
       ['no name', 'name is required'],
       ['limit=abc', 'limit must be an integer from 1 to 1000'],
       ['bad id', 'id must be a UUID'],
+      ['get bad id', 'id must be a UUID'],
+      ['registration=maybe', 'registration must be one of registered, unreachable, unregistered'],
+      [
+        'patch extension',
+        'extension cannot be changed: a user keeps its number for life (delete the user and create it again for another)',
+      ],
       ['rotate body', 'property password should not exist'],
       ['dryRun=maybe', 'dryRun must be true or false'],
+      ['extensions status', 'status must be free or used'],
+      ['metrics query', 'property x should not exist'],
       ['status query', 'property all should not exist'],
       ['logs limit=0', 'limit must be an integer from 1 to 500'],
       ['no scopes', 'scopes is required'],
       ['keys limit=0', 'limit must be an integer from 1 to 500'],
       ['bad key id', 'id must be a UUID'],
       ['audit targetId', 'targetId must be a UUID'],
+      ['import row', '1 of 1 rows are invalid, nothing was imported: line 1: email is required'],
+      [
+        'import header',
+        'CSV header: unknown column "phone"; the header has no email column (the columns are name, email, extension, sipPassword, sipUsername, createdAt; name and email are required)',
+      ],
+      ['export query', 'property all should not exist'],
+      ['export accept', 'The export is text/csv or application/json'],
     ]);
 
     for (const route of PROTECTED) {
       expect((await send(route, { auth: null, label: 'no token' })).status).toBe(401);
     }
     const unknown = randomUUID();
-    for (const route of [ROUTES.deleteUser, ROUTES.rotateSipPassword]) {
+    for (const route of [
+      ROUTES.getUser,
+      ROUTES.deleteUser,
+      ROUTES.updateUser,
+      ROUTES.rotateSipPassword,
+    ]) {
       const path = route.split(' ')[1].replace('{id}', unknown);
-      expect((await send(route, { path })).body.error).toBe('USER_NOT_FOUND');
+      expect((await send(route, { path, body: VALID_BODY[route] })).body.error).toBe(
+        'USER_NOT_FOUND',
+      );
     }
     expect((await send(ROUTES.revokeApiKey, { path: `/api-keys/${unknown}` })).body.error).toBe(
       'API_KEY_NOT_FOUND',
@@ -253,9 +382,27 @@ describe('OpenAPI contract: real answers match the document', () => {
     expect((await create('Alice Again', 'ALICE@example.com')).body.error).toBe('DUPLICATE_EMAIL');
     for (let i = 0; i < 3; i++)
       expect((await create(`Filler ${i}`, `f${i}@example.com`)).status).toBe(201);
+    const taken = await send(ROUTES.updateUser, { body: { email: 'F0@example.com' } });
+    expect(taken.body.error).toBe('DUPLICATE_EMAIL');
     expect((await create('One Too Many', 'late@example.com')).body.error).toBe(
       'EXTENSION_POOL_EXHAUSTED',
     );
+    const full = await send(ROUTES.importUsers, {
+      body: { users: [{ name: 'Late', email: 'late@example.com' }] },
+      label: 'range full',
+    });
+    expect(full.body.error).toBe('EXTENSION_POOL_EXHAUSTED');
+
+    // The import's own body rules: 2,000 rows' worth rather than 16 KB, CSV or JSON.
+    const huge = JSON.stringify({ users: [], pad: 'x'.repeat(2200 * 1024) });
+    const importTooLarge = await send(ROUTES.importUsers, {
+      raw: { type: 'application/json', data: huge },
+    });
+    expect(importTooLarge.status).toBe(413);
+    const importForm = await send(ROUTES.importUsers, {
+      raw: { type: 'application/x-www-form-urlencoded', data: 'name=Eve' },
+    });
+    expect(importForm.status).toBe(415);
 
     for (const route of WITH_BODY) {
       const big = JSON.stringify({ pad: 'x'.repeat(17 * 1024) });
@@ -288,7 +435,8 @@ describe('OpenAPI contract: real answers match the document', () => {
         .expect(201);
       const refused = await send(route, {
         auth: `Bearer ${res.body.key}`,
-        body: GOOD_BODY[route],
+        body: VALID_BODY[route],
+        raw: route === ROUTES.importUsers ? IMPORT_ONE : undefined,
         label: 'scope missing',
       });
       expect({ route, status: refused.status, message: refused.body.message }).toEqual({
@@ -323,6 +471,21 @@ describe('OpenAPI contract: real answers match the document', () => {
     try {
       const res = await send(ROUTES.applyConfig, { label: 'Asterisk down' });
       expect(res.status).toBe(502);
+      // Reading a user still answers; a registration filter cannot. A fresh app has no listing
+      // cached from before.
+      const fresh = await bootApp(box.env(), { database: db });
+      const user = await send(ROUTES.getUser, { app: fresh, label: 'Asterisk down' });
+      expect(user.body.registration).toMatchObject({
+        state: 'unknown',
+        reason: expect.any(String),
+      });
+      const filtered = await send(ROUTES.listUsers, {
+        path: '/users?registration=registered',
+        app: fresh,
+        label: 'Asterisk down',
+      });
+      expect(filtered.body).toMatchObject({ statusCode: 503, error: 'ASTERISK_UNAVAILABLE' });
+      await fresh.close();
       expect(res.body).toMatchObject({
         statusCode: 502,
         error: 'APPLY_FAILED',
@@ -347,7 +510,11 @@ describe('OpenAPI contract: real answers match the document', () => {
     await rename(same, gone);
     try {
       for (const route of PROTECTED) {
-        const res = await send(route, { body: GOOD_BODY[route], label: 'tables renamed' });
+        const res = await send(route, {
+          body: VALID_BODY[route],
+          raw: route === ROUTES.importUsers ? IMPORT_ONE : undefined,
+          label: 'tables renamed',
+        });
         expect({ route, status: res.status, error: res.body.error }).toEqual({
           route,
           status: 500,
@@ -375,7 +542,8 @@ describe('OpenAPI contract: real answers match the document', () => {
       for (const route of Object.values(ROUTES)) {
         const res = await send(route, {
           auth: route === ROUTES.getHealth ? null : undefined,
-          body: GOOD_BODY[route],
+          body: VALID_BODY[route],
+          raw: route === ROUTES.importUsers ? IMPORT_ONE : undefined,
           label: 'database down',
         });
         expect({ route, status: res.status }).toEqual({ route, status: 503 });

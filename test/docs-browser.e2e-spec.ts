@@ -185,10 +185,16 @@ describe('/docs in a headless browser', () => {
         '/apply/logs',
         '/apply/status',
         '/audit',
+        '/extensions',
         '/health',
+        '/metrics',
         '/users',
         '/users',
-        '/users/{id}',
+        '/users/export',
+        '/users/import',
+        '/users/{id}', // GET
+        '/users/{id}', // PATCH
+        '/users/{id}', // DELETE
         '/users/{id}/sip-password',
       ].sort(),
     );

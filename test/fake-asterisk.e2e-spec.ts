@@ -86,6 +86,11 @@ class Sandbox {
     writeFileSync(path.join(this.state, 'faults.json'), JSON.stringify(faults));
   }
 
+  /** The registered phones (README.md beside the fake: contacts.json). */
+  contacts(contacts: Record<string, unknown>[]): void {
+    writeFileSync(path.join(this.state, 'contacts.json'), JSON.stringify(contacts));
+  }
+
   readFaults(): Record<string, unknown> {
     return JSON.parse(readFileSync(path.join(this.state, 'faults.json'), 'utf8')) as Record<
       string,
@@ -290,6 +295,120 @@ describe('fake asterisk CLI', () => {
     });
   });
 
+  describe('registered phones, as Asterisk 22.7.0 printed them', () => {
+    const YEALINK = 'Yealink SIP-T46S 66.86.0.15';
+    /** The phones of the recordings: 1000 from port 5081, 1001 from 5082, 1002 from 5083. */
+    const phone = (ext: number, extra: Record<string, unknown> = {}) => ({
+      aor: String(ext),
+      uri: `sip:${ext}@127.0.0.1:${ext + 4081}`,
+      expirationTime: 1796113185,
+      userAgent: YEALINK,
+      viaAddress: '127.0.0.1',
+      viaPort: ext + 4081,
+      callId: '1-2315@127.0.0.1',
+      ...extra,
+    });
+    const C1000 = '1000/sip:1000@127.0.0.1:5081';
+    const text = (name: string) => fixture(name).toString('utf8');
+    const expectShows = async (shown: Record<string, string>) => {
+      for (const [command, name] of Object.entries(shown)) {
+        expect({ command, out: await box.out(command) }).toEqual({ command, out: text(name) });
+      }
+    };
+
+    it('a phone registered without qualify, then a second, then the first unregistered', async () => {
+      await box.loadThree();
+      box.contacts([phone(1000)]);
+      await expectShows({
+        'pjsip show contacts': 'pjsip-show-contacts.registered.txt',
+        'pjsip show aors': 'pjsip-show-aors.registered.txt',
+        'pjsip show endpoints': 'pjsip-show-endpoints.registered.txt',
+        [`pjsip show contact ${C1000}`]: 'pjsip-show-contact.registered-ua.txt',
+        'pjsip show aor 1000': 'pjsip-show-aor.registered-ua.txt',
+      });
+      box.contacts([phone(1001), phone(1000)]);
+      await expectShows({ 'pjsip show contacts': 'pjsip-show-contacts.two.txt' });
+      box.contacts([phone(1001)]);
+      await expectShows({
+        'pjsip show contacts': 'pjsip-show-contacts.unregistered.txt',
+        'pjsip show aor 1000': 'pjsip-show-aor.unregistered.txt',
+        [`pjsip show contact ${C1000}`]: 'pjsip-show-contact.not-found.txt',
+        'pjsip show aor 9999': 'pjsip-show-aor.not-found.txt',
+      });
+      box.contacts([phone(1002, { expirationTime: 1796112987, callId: '1-2756@127.0.0.1' })]);
+      await expectShows({
+        'pjsip show contact 1002/sip:1002@127.0.0.1:5083': 'pjsip-show-contact.expires-20.txt',
+      });
+    });
+
+    it('with qualify_frequency=30: Avail, then Unavail, and NonQual before the first OPTIONS', async () => {
+      box.endpoints(THREE_ENDPOINTS.replace(/^remove_existing=yes$/gm, '$&\nqualify_frequency=30'));
+      box.routing(THREE_ROUTING);
+      await box.reload();
+      const qualified = {
+        callId: '1-5052@127.0.0.1',
+        expirationTime: 1796113438,
+        qualifyFrequency: 30,
+      };
+      for (const [state, extra] of [
+        ['avail', { status: 'Avail', rttMs: 0.581 }],
+        ['unavail', { status: 'Unavail' }],
+      ] as const) {
+        box.contacts([phone(1000, { ...qualified, ...extra })]);
+        await expectShows({
+          'pjsip show contacts': `pjsip-show-contacts.qualify-${state}.txt`,
+          [`pjsip show contact ${C1000}`]: `pjsip-show-contact.qualify-${state}.txt`,
+          'pjsip show aor 1000': `pjsip-show-aor.qualify-${state}.txt`,
+          'pjsip show endpoints': `pjsip-show-endpoints.qualify-${state}.txt`,
+        });
+      }
+      box.contacts([phone(1000, { status: 'Unavail' }), phone(1001, { status: 'NonQual' })]);
+      await expectShows({ 'pjsip show contacts': 'pjsip-show-contacts.qualify-pending.txt' });
+    });
+
+    it('lists a contact past its expiry, and after its aor is gone, until it is taken out', async () => {
+      await box.loadThree();
+      const past = Math.floor(Date.now() / 1000) - 10;
+      box.contacts([phone(1000, { expirationTime: past }), phone(1002)]);
+      box.endpoints(endpointsOf('1000', '1001'));
+      await box.reload();
+      const listed = await box.out('pjsip show contacts');
+      expect(listed).toContain(`  Contact:  ${C1000} `);
+      expect(listed).toContain('  Contact:  1002/sip:1002@127.0.0.1:5083 ');
+      expect(await box.out(`pjsip show contact ${C1000}`)).toContain(
+        ` expiration_time      : ${past}\n`,
+      );
+      expect(await box.out('pjsip show aor 1002')).toBe('Unable to find object 1002.\n\n');
+      expect(await box.out('pjsip show endpoints')).not.toContain('1002');
+      expect(await box.out('pjsip show aors')).not.toContain('1002');
+    });
+
+    it('refuses a contacts.json it does not understand, and is down like any command', async () => {
+      await box.loadThree();
+      box.contacts([{ aor: '1000', uri: 'sip:x', expirationTime: 1, status: 'Busy' }]);
+      const bad = await box.run('pjsip show contacts');
+      expect({ code: bad.code, stderr: bad.stderr.toString() }).toEqual({
+        code: 2,
+        stderr:
+          'fake asterisk: contact 1000/sip:x: status must be one of Avail, Unavail, NonQual, Unknown\n',
+      });
+      box.contacts([phone(1000)]);
+      box.faults({ down: true });
+      for (const command of [
+        'pjsip show contacts',
+        `pjsip show contact ${C1000}`,
+        'pjsip show aor 1000',
+      ]) {
+        const res = await box.run(command);
+        expect({ code: res.code, stdout: res.stdout.toString(), stderr: res.stderr }).toEqual({
+          code: 1,
+          stdout: '',
+          stderr: fixture('asterisk-down.stderr.txt'),
+        });
+      }
+    });
+  });
+
   describe('loads config like Asterisk', () => {
     it('ignores the comment header the portal writes, and reports its lines', async () => {
       const info = { applyId: 'a1b2c3', generatedAt: new Date() };
@@ -395,7 +514,7 @@ describe('fake asterisk CLI', () => {
         md5Digest: (i % 16).toString(16).repeat(32),
         sha256Digest: (i % 16).toString(16).repeat(64),
       }));
-      box.endpoints(renderEndpointsBody(rows, { context: CONTEXT }));
+      box.endpoints(renderEndpointsBody(rows, { context: CONTEXT, qualifySeconds: 60 }));
       box.routing(renderRoutingBody(rows, { context: CONTEXT }));
       expect(statSync(box.endpointsFile).size).toBeGreaterThan(400_000);
       const timings: Record<string, number> = {};

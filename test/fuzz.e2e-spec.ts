@@ -13,6 +13,7 @@ import {
   CreateCase,
   createCase,
   encode,
+  extensionsQueryCase,
   hostileString,
   idCase,
   IdCase,
@@ -21,6 +22,8 @@ import {
   nameIsValid,
   numericValue,
   unknownParams,
+  UpdateCase,
+  updateCase,
   UUID_RULE,
 } from './support/fuzz-arbitraries';
 
@@ -36,11 +39,13 @@ const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() 
 const BATCH = 8;
 const RUNS = {
   'POST /users': 4000,
-  'GET /users': 2000,
-  'DELETE /users/:id': 1200,
-  'POST /users/:id/sip-password': 1200,
+  'GET /users': 1600,
+  'PATCH /users/:id': 800,
+  'GET /extensions': 400,
+  'DELETE /users/:id': 1000,
+  'POST /users/:id/sip-password': 1000,
   'POST /apply': 800,
-  'GET /apply/logs': 800,
+  'GET /apply/logs': 400,
 } as const;
 type Route = keyof typeof RUNS;
 const TOTAL = Object.values(RUNS).reduce((a, b) => a + b, 0);
@@ -77,6 +82,8 @@ describe('fuzz: 10,000 generated requests across every route', () => {
   const live = new Map<string, LiveUser>();
   const deleted: LiveUser[] = [];
   const rejectedMarkers = new Set<string>();
+  /** Markers of names a PATCH replaced: gone from the files after the next apply. */
+  const renamedMarkers = new Set<string>();
   let expectedUsers = 0;
   let rotations = 0;
   const stats = Object.fromEntries(
@@ -185,13 +192,14 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     route: Route,
     arb: fc.Arbitrary<T>,
     run: (c: T) => Promise<void>,
+    seed = SEED,
   ): Promise<void> => {
     await fc.assert(
       fc.asyncProperty(fc.array(arb, { minLength: BATCH, maxLength: BATCH }), async (cases) => {
         await Promise.all(cases.map(run));
         await periodicCount(route);
       }),
-      { numRuns: RUNS[route] / BATCH, seed: SEED },
+      { numRuns: RUNS[route] / BATCH, seed },
     );
     await checkCountsNow(route);
   };
@@ -356,6 +364,154 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     if (res.status !== status) violation(route, `expected ${status}`, input, res);
   };
 
+  const userRow = async (id: string): Promise<{ name: string; email: string } | undefined> =>
+    (
+      await pg.query<{ name: string; email: string }>(
+        'SELECT name, email FROM "user" WHERE id = $1',
+        [id],
+      )
+    ).rows[0];
+
+  /** The README's order for PATCH: the id is checked first, then the body, then the user. */
+  const patchStatus = (
+    id: 'found' | 404 | 400,
+    body: UpdateCase['expect'],
+  ): number[] | undefined => {
+    // 413: a rejected name can be longer than the body limit.
+    if (id === 400 || body === 'rejected') return [400, 413];
+    if (body === 'any') return undefined;
+    if (id === 404) return [404];
+    return body === 'taken' ? [409] : [200];
+  };
+
+  it(`PATCH /users/:id: ${RUNS['PATCH /users/:id']} generated ids and bodies; 4xx writes nothing`, async () => {
+    const route = 'PATCH /users/:id';
+    await fuzz(
+      route,
+      updateCase,
+      async (c: UpdateCase) => {
+        const to = target(c.target, true);
+        // The user whose email a 'taken' case asks for, claimed too so no case changes it meanwhile.
+        const other = c.expect === 'taken' ? [...live.values()][0] : undefined;
+        if (other) live.delete(other.id);
+        try {
+          const before = to.user ? await userRow(to.id) : undefined;
+          let body = c.body;
+          if (c.expect === 'taken')
+            body = {
+              email: other ? (await userRow(other.id))?.email.toUpperCase() : 'nobody@example.com',
+            };
+          const input = { kind: c.kind, target: c.target, id: to.id, body: body ?? c.raw };
+          let req = http().patch(`/users/${to.path}`);
+          req =
+            c.raw !== undefined
+              ? req.set('Content-Type', 'application/json').send(c.raw)
+              : req.send(body);
+          const res = await send(route, input, req, c.kind, { contract: to.expect !== 'any' });
+          if (res.status !== 200) rejectedMarkers.add(c.marker.toLowerCase());
+          if (to.expect === 'any' || (c.expect === 'taken' && !other)) return;
+          const want = patchStatus(to.expect, c.expect);
+          // A generated email may repeat one a create used: then its 409 is right.
+          const sentEmail = (body as { email?: unknown } | undefined)?.email;
+          const takenElsewhere =
+            res.status === 409 &&
+            typeof sentEmail === 'string' &&
+            (
+              await pg.query('SELECT 1 FROM "user" WHERE lower(email) = lower($1) AND id <> $2', [
+                sentEmail.trim(),
+                to.id,
+              ])
+            ).rowCount === 1;
+          if (want && !want.includes(res.status) && !takenElsewhere) {
+            violation(route, `expected ${want.join(' or ')} (${c.kind})`, input, res);
+          }
+          if (!to.user || !before) return;
+          const after = await userRow(to.id);
+          if (res.status !== 200) {
+            if (JSON.stringify(after) !== JSON.stringify(before))
+              violation(route, `${res.status} changed the row`, input, res);
+            return;
+          }
+          const u = res.body as Record<string, unknown>;
+          const sent = body as { name?: unknown; email?: unknown };
+          const name = typeof sent.name === 'string' ? sent.name.trim() : before.name;
+          const email = typeof sent.email === 'string' ? sent.email.trim() : before.email;
+          if (
+            Object.keys(u).sort().join() !== USER_KEYS.join() ||
+            u.id !== to.id ||
+            u.extension !== to.user.extension ||
+            u.name !== name ||
+            u.email !== email ||
+            JSON.stringify(after) !== JSON.stringify({ name, email })
+          ) {
+            violation(route, '200 body or row differs from what was sent', input, res);
+          }
+          if (!nameIsValid(name))
+            violation(route, 'accepted a name outside the README rule', input, res);
+          if (name !== to.user.name) {
+            if (to.user.name.includes(to.user.marker))
+              renamedMarkers.add(to.user.marker.toLowerCase());
+            to.user = {
+              ...to.user,
+              name,
+              marker: name.includes(c.marker) ? c.marker : to.user.marker,
+            };
+          }
+        } finally {
+          if (to.user) live.set(to.user.id, to.user);
+          if (other) live.set(other.id, other);
+        }
+        // Another seed than the creates', whose markers (and so emails) it would repeat.
+      },
+      SEED + 1,
+    );
+    expect(report(route)).toEqual([]);
+    expect(stats[route].accepted).toBeGreaterThan(50);
+    expect(stats[route].statuses[409]).toBeGreaterThan(5);
+  }, 120_000);
+
+  it(`GET /extensions: ${RUNS['GET /extensions']} generated query strings`, async () => {
+    const route = 'GET /extensions';
+    const SIZE = 9000;
+    await fuzz(route, extensionsQueryCase, async (c) => {
+      const res = await send(route, c.query, http().get(`/extensions?${c.query}`));
+      const params = new URLSearchParams(c.query);
+      const statuses = params.getAll('status');
+      if (unknownParams(c.query, ['status', 'limit', 'offset']).length > 0 && res.status !== 400) {
+        violation(route, 'unknown parameter not refused with 400', c, res);
+      }
+      if (statuses.some((v) => v !== 'free' && v !== 'used') && res.status !== 400) {
+        violation(route, 'status other than free or used not refused with 400', c, res);
+      }
+      if (c.valid && res.status !== 200) violation(route, 'valid query refused', c, res);
+      if (res.status !== 200) return;
+      const body = res.body as {
+        items: { number: number; userId: string | null }[];
+        total: number;
+      };
+      const status = statuses[0];
+      const numbers = body.items.map((e) => e.number);
+      if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]))
+        violation(route, 'not in order', c, res);
+      if (status && body.items.some((e) => (e.userId !== null) !== (status === 'used'))) {
+        violation(route, 'status filter not applied', c, res);
+      }
+      if (body.items.some((e) => e.userId !== null && !UUID_RULE.test(e.userId))) {
+        violation(route, 'malformed userId', c, res);
+      }
+      if (c.valid) {
+        const total =
+          status === 'used' ? expectedUsers : status === 'free' ? SIZE - expectedUsers : SIZE;
+        const page = Math.max(0, Math.min(c.valid.limit ?? 1000, total - (c.valid.offset ?? 0)));
+        if (body.total !== total || body.items.length !== page) {
+          violation(route, 'total or page size wrong', { ...c, expectedUsers }, res);
+        }
+      }
+    });
+    expect(report(route)).toEqual([]);
+    expect(stats[route].accepted).toBeGreaterThan(100);
+  }, 120_000);
+
   it(`POST /users/:id/sip-password: ${RUNS['POST /users/:id/sip-password']} generated ids`, async () => {
     const route = 'POST /users/:id/sip-password';
     await fuzz(route, idCase(2), async (c) => {
@@ -481,7 +637,11 @@ describe('fuzz: 10,000 generated requests across every route', () => {
     expect(parsed.names.size).toBe(live.size);
 
     // Rejected and deleted values: not in either file, and not in the database.
-    const gone = new Set([...rejectedMarkers, ...deleted.map((u) => u.marker.toLowerCase())]);
+    const gone = new Set([
+      ...rejectedMarkers,
+      ...renamedMarkers,
+      ...deleted.map((u) => u.marker.toLowerCase()),
+    ]);
     const tokens = (text: string): string[] =>
       [...text.matchAll(MARKER_TOKEN)].map((m) => m[0].toLowerCase());
     const leakedToFiles = tokens(endpointsFile + routingFile).filter((m) => gone.has(m));
@@ -522,6 +682,7 @@ const AOR_LINES = (n: number): (string | RegExp)[] => [
   'type=aor',
   'max_contacts=1',
   'remove_existing=yes',
+  'qualify_frequency=60', // the default SIP_QUALIFY_SECONDS
 ];
 
 /**
@@ -1059,5 +1220,293 @@ describe('fuzz: API keys, the audit and the Authorization header', () => {
 
   it('sent exactly the planned requests', () => {
     expect(sent).toEqual(KEY_RUNS);
+  });
+});
+
+/**
+ * POST /users/import with generated files: malformed CSV, JSON of the wrong types, huge
+ * fields and 10,000 rows. No answer is a 5xx or leaves the contract, an error body is
+ * {statusCode, error, message} without internals, and a refused import writes no row.
+ */
+describe('fuzz: POST /users/import', () => {
+  const IMPORT_SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
+  const IMPORT_RUNS = 600;
+  const IMPORT_BATCH = 4;
+  let box: AsteriskSandbox;
+  let t: TestApp;
+  let contract: ContractChecker;
+  let expected = 0;
+  let unique = 0;
+  const statuses: Record<number, number> = {};
+  const problems = new Map<string, string[]>();
+  const problem = (rule: string, input: string, res?: request.Response): void => {
+    const examples = problems.get(rule) ?? [];
+    if (examples.length < 3) {
+      examples.push(
+        `${input.slice(0, 200)}${res ? ` -> ${res.status} ${res.text.slice(0, 200)}` : ''}`,
+      );
+    }
+    problems.set(rule, examples);
+  };
+  const users = async (): Promise<number> =>
+    Number((await t.pg.query<{ n: string }>('SELECT count(*) AS n FROM "user"')).rows[0].n);
+
+  /** Sends one body, checks the answer and the row count it must leave. */
+  const send = async (
+    kind: string,
+    body: string,
+    type = 'text/csv',
+    query = '',
+  ): Promise<request.Response> => {
+    const res = await request(t.app.getHttpServer())
+      .post(`/users/import${query}`)
+      .set('Authorization', t.auth)
+      .set('Content-Type', type)
+      .send(body);
+    statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+    contract.check('POST /users/import', res);
+    for (const p of contract.problems.splice(0)) problem(`${kind}: outside the contract`, p);
+    if (res.status >= 500) problem(`${kind}: 5xx`, body, res);
+    if (res.status >= 400) {
+      const b = res.body as Record<string, unknown>;
+      if (b.statusCode !== res.status || typeof b.error !== 'string' || !b.message) {
+        problem(`${kind}: error body is not {statusCode, error, message}`, body, res);
+      }
+      if (INTERNALS.test(res.text)) problem(`${kind}: error body shows internals`, body, res);
+    }
+    if (res.status === 201 && query === '') expected += (res.body as { created: number }).created;
+    return res;
+  };
+
+  const LINE_ENDS = ['\n', '\r\n', '\r'];
+  const header = fc.oneof(
+    fc.constantFrom('name,email', 'name,email,extension,sipPassword', '\uFEFFName, Email'),
+    fc
+      .array(
+        fc.constantFrom(
+          'name',
+          'email',
+          'extension',
+          'sipPassword',
+          'sipUsername',
+          'createdAt',
+          'phone',
+          '',
+          '"name"',
+        ),
+        { maxLength: 7 },
+      )
+      .map((h) => h.join(',')),
+    fc.string({ maxLength: 30 }),
+  );
+  const cell = fc.oneof(
+    fc.constantFrom(
+      '',
+      '"',
+      '""',
+      '"a,b"',
+      ',',
+      '\n',
+      '\uFEFF',
+      '\0',
+      '1000',
+      '99999',
+      '-1',
+      '1e3',
+    ),
+    fc.string({ unit: 'grapheme', maxLength: 20 }),
+    fc.string({ unit: 'binary', maxLength: 20 }),
+  );
+  const malformedCsv = fc
+    .tuple(
+      header,
+      fc.array(
+        fc.array(cell, { maxLength: 6 }).map((c) => c.join(',')),
+        { maxLength: 8 },
+      ),
+      fc.constantFrom(...LINE_ENDS),
+    )
+    .map(([h, rows, eol]) => [h, ...rows].join(eol));
+  /** Mostly valid rows, so imports also succeed; one in four rows has a bad field. */
+  const plausibleCsv = fc
+    .array(
+      fc.record({
+        name: fc.oneof(
+          { weight: 12, arbitrary: fc.constantFrom('Alice', 'Smith, Bob', 'Ольга', '王小明') },
+          { weight: 1, arbitrary: fc.constantFrom('Bad;Name', '') },
+        ),
+        email: fc.oneof(
+          { weight: 12, arbitrary: fc.constant('ok') },
+          { weight: 1, arbitrary: fc.constantFrom('bad', 'taken') },
+        ),
+        extension: fc.oneof(
+          { weight: 12, arbitrary: fc.constant('') },
+          { weight: 1, arbitrary: fc.constantFrom('1000', '5000', '999', 'abc') },
+        ),
+        sipPassword: fc.oneof(
+          { weight: 12, arbitrary: fc.constantFrom('', 'a-good-secret-42') },
+          { weight: 1, arbitrary: fc.constantFrom('short', 'with space in it') },
+        ),
+      }),
+      { minLength: 1, maxLength: 5 },
+    )
+    .map((rows) => {
+      const lines = rows.map((r) => {
+        const email =
+          r.email === 'ok'
+            ? `gen${unique++}@example.com`
+            : r.email === 'taken'
+              ? 'taken@example.com'
+              : 'no-at';
+        return [`"${r.name}"`, email, r.extension, r.sipPassword].join(',');
+      });
+      return ['name,email,extension,sipPassword', ...lines].join('\r\n');
+    });
+  const wrongJson = fc.oneof(
+    fc.anything({ maxDepth: 3 }),
+    fc.record({ users: fc.anything({ maxDepth: 3 }) }),
+    fc.record({
+      users: fc.array(
+        fc.oneof(
+          fc.anything({ maxDepth: 2 }),
+          fc.record(
+            {
+              name: fc.anything({ maxDepth: 1 }),
+              email: fc.anything({ maxDepth: 1 }),
+              extension: fc.anything({ maxDepth: 1 }),
+              sipPassword: fc.anything({ maxDepth: 1 }),
+              sipUsername: fc.anything({ maxDepth: 1 }),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        { maxLength: 5 },
+      ),
+    }),
+  );
+  type Case =
+    | { kind: 'malformed CSV' | 'plausible CSV'; body: string; dryRun: boolean }
+    | { kind: 'wrong types'; body: unknown; dryRun: boolean };
+  const importCase: fc.Arbitrary<Case> = fc.oneof(
+    fc.record({
+      kind: fc.constant('malformed CSV' as const),
+      body: malformedCsv,
+      dryRun: fc.boolean(),
+    }),
+    fc.record({
+      kind: fc.constant('plausible CSV' as const),
+      body: plausibleCsv,
+      dryRun: fc.boolean(),
+    }),
+    fc.record({ kind: fc.constant('wrong types' as const), body: wrongJson, dryRun: fc.boolean() }),
+  );
+
+  beforeAll(async () => {
+    box = new AsteriskSandbox();
+    t = await bootApp(box.env({ EXTENSION_MIN: '1000', EXTENSION_MAX: '9999' }));
+    contract = new ContractChecker(
+      (await request(t.app.getHttpServer()).get('/docs-json').expect(200)).body,
+    );
+    await request(t.app.getHttpServer())
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Taken', email: 'taken@example.com' })
+      .expect(201);
+    expected = 1;
+  });
+  afterAll(async () => {
+    console.log(`import fuzz seed ${IMPORT_SEED}: statuses ${JSON.stringify(statuses)}`);
+    await t?.close();
+    box?.remove();
+  });
+
+  it(`${IMPORT_RUNS} generated files: no 5xx, a refused import writes nothing`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(importCase, { minLength: IMPORT_BATCH, maxLength: IMPORT_BATCH }),
+        async (cases) => {
+          await Promise.all(
+            cases.map((c) => {
+              const query = c.dryRun ? '?dryRun=true' : '';
+              // A JSON value that is not a string is sent as JSON text.
+              return c.kind === 'wrong types'
+                ? send(c.kind, JSON.stringify(c.body) ?? 'null', 'application/json', query)
+                : send(c.kind, c.body, 'text/csv', query);
+            }),
+          );
+          const n = await users();
+          if (n !== expected)
+            problem('row count differs from the rows of 201 answers', `${n} vs ${expected}`);
+          expected = n;
+        },
+      ),
+      { numRuns: IMPORT_RUNS / IMPORT_BATCH, seed: IMPORT_SEED },
+    );
+    expect([...problems]).toEqual([]);
+    // Both outcomes in quantity, or the generators mean nothing.
+    expect(statuses[201] ?? 0).toBeGreaterThan(20);
+    expect(statuses[400] ?? 0).toBeGreaterThan(200);
+  }, 120_000);
+
+  it('huge fields are a 400 naming the field, and write nothing', async () => {
+    const before = await users();
+    const huge = (n: number) => 'x'.repeat(n);
+    const bodies: [string, string, string][] = [
+      ['name', `name,email\n${huge(500_000)},huge1@example.com\n`, 'text/csv'],
+      ['email', `name,email\nHuge,${huge(500_000)}@example.com\n`, 'text/csv'],
+      [
+        'sipPassword',
+        `name,email,sipPassword\nHuge,huge2@example.com,${huge(1_000_000)}\n`,
+        'text/csv',
+      ],
+      [
+        'extension',
+        JSON.stringify({
+          users: [{ name: 'Huge', email: 'huge3@example.com', extension: huge(100_000) }],
+        }),
+        'application/json',
+      ],
+      ['row', `name,email\n${huge(10)},huge4@example.com,${',x'.repeat(200_000)}\n`, 'text/csv'],
+    ];
+    const fields = [];
+    for (const [field, body, type] of bodies) {
+      const res = await send(`huge ${field}`, body, type);
+      expect({ field, status: res.status }).toEqual({ field, status: 400 });
+      fields.push(res.body.rows?.[0]?.errors?.[0]?.field);
+      expect(res.text.length).toBeLessThan(5_000);
+    }
+    expect(fields).toEqual(['name', 'email', 'sipPassword', 'extension', 'row']);
+    const header = await send('huge header', `${'name,'.repeat(100_000)}email\nA,a@example.com\n`);
+    expect(header.status).toBe(400);
+    expect(header.text.length).toBeLessThan(5_000);
+    expect(await users()).toBe(before);
+    expect([...problems]).toEqual([]);
+  });
+
+  it('10,000 rows, as CSV or JSON, are refused in one clear 400 and write nothing', async () => {
+    const before = await users();
+    const rows = Array.from({ length: 10_000 }, (_, i) => ({
+      name: `Row ${i}`,
+      email: `r${i}@example.com`,
+    }));
+    const message =
+      'The import has more than 9000 rows: the extension range 1000 to 9999 holds 9000 numbers';
+    const asCsv = await send(
+      '10,000 rows CSV',
+      ['name,email', ...rows.map((r) => `${r.name},${r.email}`)].join('\n'),
+    );
+    const asJson = await send(
+      '10,000 rows JSON',
+      JSON.stringify({ users: rows }),
+      'application/json',
+    );
+    expect([asCsv.status, asCsv.body.message, asJson.status, asJson.body.message]).toEqual([
+      400,
+      message,
+      400,
+      message,
+    ]);
+    expect(await users()).toBe(before);
+    expect([...problems]).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import request from 'supertest';
 import { bootApp, TestApp } from './support/app';
@@ -62,6 +63,19 @@ describe('no response carries a SIP digest, and a SIP password only once', () =>
     }
     await collectDigests();
     keep('list', await api().get('/users').set(auth).expect(200));
+    keep(
+      'update',
+      await api().patch(`/users/${ids[0]}`).set(auth).send({ name: 'Secret Renamed' }).expect(200),
+    );
+    keep(
+      'update, duplicate email',
+      await api()
+        .patch(`/users/${ids[0]}`)
+        .set(auth)
+        .send({ email: 'secret1@example.com' })
+        .expect(409),
+    );
+    keep('extensions', await api().get('/extensions?status=used').set(auth).expect(200));
     keep('search', await api().get('/users?search=secret').set(auth).expect(200));
     keep('dry run, nothing on disk', await api().post('/apply?dryRun=true').set(auth).expect(200));
     keep('apply', await api().post('/apply').set(auth).expect(200));
@@ -79,13 +93,21 @@ describe('no response carries a SIP digest, and a SIP password only once', () =>
     );
     expect(dry.body.changed).toBe(true);
     keep('status, pending', await api().get('/apply/status').set(auth).expect(200));
+    box.setContacts([
+      { aor: '1000', uri: 'sip:1000@192.0.2.10:5060', expirationTime: 4102444800, userAgent: 'X' },
+    ]);
+    keep('one user', await api().get(`/users/${ids[0]}`).set(auth).expect(200));
+    keep('list with registration', await api().get('/users?include=registration').set(auth));
+    keep('filtered list', await api().get('/users?registration=registered').set(auth).expect(200));
 
     box.setFaults({ down: true });
     keep('failed apply', await api().post('/apply').set(auth).expect(502));
+    keep('one user, Asterisk down', await api().get(`/users/${ids[1]}`).set(auth).expect(200));
     box.clearFaults();
     keep('apply again', await api().post('/apply').set(auth).expect(200));
     keep('status', await api().get('/apply/status').set(auth).expect(200));
     keep('logs', await api().get('/apply/logs').set(auth).expect(200));
+    keep('metrics', await api().get('/metrics').set(auth).expect(200));
 
     keep(
       'duplicate email',
@@ -98,6 +120,7 @@ describe('no response carries a SIP digest, and a SIP password only once', () =>
     keep('delete', await api().delete(`/users/${ids[2]}`).set(auth).expect(204));
     keep('delete again', await api().delete(`/users/${ids[2]}`).set(auth).expect(404));
     keep('rotate deleted', await api().post(`/users/${ids[2]}/sip-password`).set(auth).expect(404));
+    keep('read deleted', await api().get(`/users/${ids[2]}`).set(auth).expect(404));
     keep('list after delete', await api().get('/users').set(auth).expect(200));
     keep('health', await api().get('/health').expect(200));
 
@@ -115,6 +138,119 @@ describe('no response carries a SIP digest, and a SIP password only once', () =>
         .map(([, own]) => `${label} shows the password of ${own}`),
     );
     expect(misplaced).toEqual([]);
+    // Nor does any answer, /metrics included, repeat the API token.
+    const token = t.auth.replace(/^Bearer /, '');
+    expect(answers.filter(({ text }) => text.includes(token)).map((a) => a.label)).toEqual([]);
+  });
+});
+
+/**
+ * Imports carry passwords in: a phone's own (brought) password may never leave the portal,
+ * and a generated one is shown only in the answer of the import that made it. Neither, nor
+ * a digest of either, may reach an answer or a log line, a failed insert's error included.
+ */
+describe('imports: no answer or log line shows a brought password, a generated one only once', () => {
+  const REALM = 'secrets.example';
+  const hex = (algorithm: string, s: string) => createHash(algorithm).update(s).digest('hex');
+
+  it('walks import, dry run, invalid rows, a failed insert, export and apply', async () => {
+    const box = new AsteriskSandbox();
+    const written: string[] = [];
+    // As in abuse.e2e-spec.ts: with stdout.write replaced, pino logs through it.
+    const spy = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array): boolean => {
+        written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+        return true;
+      });
+    __resetOutOfContextForTests();
+    const answers: { label: string; text: string }[] = [];
+    const generated = new Map<string, string>();
+    const brought = ['Brought-Secret-0001!', 'Brought:Secret;0002', 'Brought"Secret,0003'];
+    const digests = new Set<string>();
+    let t: TestApp | undefined;
+    try {
+      t = await bootApp(box.env({ LOG_LEVEL: 'debug', SIP_REALM: REALM }));
+      const app = t;
+      const csv = (label: string, body: string, query = '') =>
+        request(app.app.getHttpServer())
+          .post(`/users/import${query}`)
+          .set('Authorization', app.auth)
+          .set('Content-Type', 'text/csv')
+          .send(body)
+          .then((res) => {
+            answers.push({ label, text: res.text });
+            return res;
+          });
+      const quoted = (p: string) => `"${p.replace(/"/g, '""')}"`;
+      const file = [
+        'name,email,extension,sipPassword',
+        `Kept One,kept1@example.com,1100,${quoted(brought[0])}`,
+        `Kept Two,kept2@example.com,,${quoted(brought[1])}`,
+        'Fresh One,fresh1@example.com,,',
+        'Fresh Two,fresh2@example.com,,',
+      ].join('\n');
+
+      expect((await csv('dry run', file, '?dryRun=true')).status).toBe(200);
+      const invalid = `${file}\nBad Row,not-an-email,,${quoted(brought[2])}\nShort,short@example.com,,short-secret`;
+      expect((await csv('invalid rows', invalid)).status).toBe(400);
+      const ok = await csv('import', file);
+      expect(ok.status).toBe(201);
+      for (const u of ok.body.users as { sipPassword: string | null }[]) {
+        if (u.sipPassword !== null) generated.set(u.sipPassword, 'import');
+      }
+      expect(generated.size).toBe(2);
+
+      // An insert that fails for an unexpected reason is logged: without its values.
+      await app.pg.query(
+        'ALTER TABLE extension ADD CONSTRAINT test_refuse_all CHECK (number < 0) NOT VALID',
+      );
+      const failed = await csv(
+        'failed insert',
+        `name,email,extension,sipPassword\nLate,late@example.com,1200,${quoted(brought[2])}`,
+      );
+      await app.pg.query('ALTER TABLE extension DROP CONSTRAINT test_refuse_all');
+      expect(failed.status).toBe(500);
+      const late = `1200:${REALM}:${brought[2]}`;
+      digests.add(hex('md5', late)).add(hex('sha256', late));
+
+      for (const accept of ['text/csv', 'application/json']) {
+        const res = await request(app.app.getHttpServer())
+          .get('/users/export')
+          .set('Authorization', app.auth)
+          .set('Accept', accept)
+          .expect(200);
+        answers.push({ label: `export ${accept}`, text: res.text });
+      }
+      const applied = await request(app.app.getHttpServer())
+        .post('/apply')
+        .set('Authorization', app.auth)
+        .expect(200);
+      answers.push({ label: 'apply', text: applied.text });
+      const { rows } = await app.pg.query<{ md5_digest: string; sha256_digest: string }>(
+        'SELECT md5_digest, sha256_digest FROM extension',
+      );
+      for (const r of rows) digests.add(r.md5_digest).add(r.sha256_digest);
+      expect(digests.size).toBe(4 * 2 + 2);
+    } finally {
+      await t?.close();
+      spy.mockRestore();
+      box.remove();
+    }
+
+    const log = written.join('');
+    expect(log).toMatch(/POST \/users\/import 201/);
+    expect(log).toMatch(/test_refuse_all/);
+    const everywhere = [...answers, { label: 'log', text: log }];
+    const leaks = everywhere.flatMap(({ label, text }) => [
+      ...brought.filter((p) => text.includes(p)).map((p) => `${label}: brought ${p}`),
+      ...[...digests].filter((d) => text.includes(d)).map((d) => `${label}: digest ${d}`),
+      ...[...generated]
+        .filter(([p, own]) => own !== label && text.includes(p))
+        .map(([p]) => `${label}: generated ${p}`),
+    ]);
+    expect(leaks).toEqual([]);
+    expect(everywhere.filter(({ text }) => text.includes('short-secret'))).toEqual([]);
   });
 });
 

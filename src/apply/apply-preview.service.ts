@@ -74,15 +74,14 @@ export class ApplyPreviewService {
   }
 
   async status(): Promise<ApplyStatusDto> {
-    const [rendered, lastSuccess, latest] = await Promise.all([
-      this.render(),
-      this.repo.lastSuccessHash(),
-      this.repo.latest(),
-    ]);
-    return {
-      pending: rendered.hash !== lastSuccess,
-      lastApply: latest ? toApplyLogDto(latest) : null,
-    };
+    const [pending, latest] = await Promise.all([this.pending(), this.repo.latest()]);
+    return { pending, lastApply: latest ? toApplyLogDto(latest) : null };
+  }
+
+  /** Whether what an apply would write differs from what the last successful one wrote. */
+  async pending(): Promise<boolean> {
+    const [rendered, lastSuccess] = await Promise.all([this.render(), this.repo.lastSuccessHash()]);
+    return rendered.hash !== lastSuccess;
   }
 
   async logs(limit: number, offset: number): Promise<ApplyLogListDto> {
@@ -91,8 +90,6 @@ export class ApplyPreviewService {
   }
 
   private async render(): Promise<RenderedConfig> {
-    return renderConfig(await this.repo.loadSipAccounts(this.db.manager), {
-      context: this.config.sipContext,
-    });
+    return renderConfig(await this.repo.loadSipAccounts(this.db.manager), this.config.generation);
   }
 }

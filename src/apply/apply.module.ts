@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AsteriskModule } from '../asterisk/asterisk.module';
 import { ApplyController } from './apply.controller';
 import { ApplyLock } from './apply-lock';
+import { ApplyMetrics } from './apply-metrics';
 import { ApplyPreviewService } from './apply-preview.service';
 import { ApplyRecovery } from './apply-recovery';
 import { ApplyRepository } from './apply.repository';
@@ -10,6 +11,13 @@ import { ApplyService } from './apply.service';
 @Module({
   imports: [AsteriskModule],
   controllers: [ApplyController],
-  providers: [ApplyService, ApplyPreviewService, ApplyRecovery, ApplyRepository, ApplyLock],
+  providers: [
+    ApplyService,
+    ApplyPreviewService,
+    ApplyRecovery,
+    ApplyRepository,
+    ApplyLock,
+    ApplyMetrics,
+  ],
 })
 export class ApplyModule {}

@@ -14,6 +14,7 @@ import { currentRequestContext } from '../common/auth/request-context';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { auditInterrupted } from './apply-audit';
+import { PortalMetrics } from '../metrics/portal-metrics';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
 import { ApplyRepository } from './apply.repository';
@@ -46,6 +47,7 @@ export class ApplyService {
     private readonly reloader: AsteriskReloader,
     private readonly config: PortalConfig,
     private readonly audit: AuditWriter,
+    private readonly metrics: PortalMetrics,
   ) {}
 
   apply(requestId: string | null): Promise<ApplyResultDto> {
@@ -113,7 +115,7 @@ export class ApplyService {
     run.users = rows.length;
     let rendered: RenderedConfig;
     try {
-      rendered = renderConfig(rows, { context: this.config.sipContext });
+      rendered = renderConfig(rows, this.config.generation);
     } catch (err) {
       // A row the generator refuses (it re-checks everything) must never reach Asterisk.
       throw nothingWritten('Could not generate the config: ', err);
@@ -281,6 +283,7 @@ export class ApplyService {
         changes: { before: null, after: { outcome, users: run.users, hash: run.hash } },
       });
     });
+    this.metrics.applyFinished(outcome, durationMs);
     if (failure) this.logger.error(`Apply ${run.id} ${failure.outcome}: ${failure.message}`);
     else {
       const t = run.timings;

@@ -3,7 +3,7 @@ import { GeneratedFileKind } from './config-writer';
 import { renderEndpointsBody } from './generation/endpoints-generator';
 import { contentHash } from './generation/file-header';
 import { renderRoutingBody } from './generation/routing-generator';
-import { GenerationSettings, SipAccountRow } from './generation/types';
+import { EndpointSettings, SipAccountRow } from './generation/types';
 
 export interface RenderedConfig {
   bodies: Record<GeneratedFileKind, string>;
@@ -14,7 +14,7 @@ export interface RenderedConfig {
 }
 
 /** Rows in, both file bodies and the state Asterisk must show after loading them out. */
-export function renderConfig(rows: SipAccountRow[], settings: GenerationSettings): RenderedConfig {
+export function renderConfig(rows: SipAccountRow[], settings: EndpointSettings): RenderedConfig {
   const bodies = {
     endpoints: renderEndpointsBody(rows, settings),
     routing: renderRoutingBody(rows, settings),

@@ -51,6 +51,24 @@ describe('validateEnvironment', () => {
     ]);
   });
 
+  it('takes SIP_QUALIFY_SECONDS from 0 (off) to 86400, 60 by default', () => {
+    expect(validateEnvironment({}).SIP_QUALIFY_SECONDS).toBe(60);
+    expect(validateEnvironment({ SIP_QUALIFY_SECONDS: '0' }).SIP_QUALIFY_SECONDS).toBe(0);
+    expect(validateEnvironment({ SIP_QUALIFY_SECONDS: '86400' }).SIP_QUALIFY_SECONDS).toBe(86400);
+    const why =
+      'SIP_QUALIFY_SECONDS must be an integer from 0 to 86400 (seconds; 0 turns qualify off)';
+    for (const [value, shown] of [
+      ['-1', '-1'],
+      ['86401', '86401'],
+      ['1.5', '"1.5"'],
+      ['60s', '"60s"'],
+    ]) {
+      expect(refusal({ SIP_QUALIFY_SECONDS: value })).toEqual([
+        `Invalid configuration: ${why} (got ${shown})`,
+      ]);
+    }
+  });
+
   it('checks the extension range only when both ends are valid numbers', () => {
     expect(refusal({ EXTENSION_MIN: 'x', EXTENSION_MAX: '1000' })).toEqual([
       expect.stringMatching(/^Invalid configuration: EXTENSION_MIN must be an integer number/),

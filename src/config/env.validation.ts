@@ -134,6 +134,17 @@ export class EnvironmentVariables {
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: '$property must be letters, digits, _ or -' })
   SIP_CONTEXT = 'synergycall-internal';
 
+  /** Seconds between OPTIONS to each registered phone; 0 sends none (then no phone is unreachable). */
+  @Transform(toInt)
+  @IsInt({ message: '$property must be an integer from 0 to 86400 (seconds; 0 turns qualify off)' })
+  @Min(0, {
+    message: '$property must be an integer from 0 to 86400 (seconds; 0 turns qualify off)',
+  })
+  @Max(86400, {
+    message: '$property must be an integer from 0 to 86400 (seconds; 0 turns qualify off)',
+  })
+  SIP_QUALIFY_SECONDS = 60;
+
   @IsString()
   @Matches(/^\//, { message: '$property must be an absolute path' })
   ASTERISK_PJSIP_DIR = '/etc/asterisk/pjsip.d/synergycall';

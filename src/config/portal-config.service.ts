@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import type { EndpointSettings } from '../asterisk/generation/types';
 import { EnvironmentVariables, LogLevel, parseTrustProxy } from './env.validation';
 
 /** Typed, read-only access to the validated settings; nothing else reads process.env. */
@@ -44,6 +45,10 @@ export class PortalConfig {
   }
   get sipContext(): string {
     return this.get('SIP_CONTEXT');
+  }
+  /** What the generators need: the context and the qualify frequency. */
+  get generation(): EndpointSettings {
+    return { context: this.sipContext, qualifySeconds: this.get('SIP_QUALIFY_SECONDS') };
   }
   get asterisk(): {
     pjsipDir: string;

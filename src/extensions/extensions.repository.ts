@@ -37,6 +37,12 @@ export interface UserToInsert {
 export type InTransaction<T> = (m: EntityManager, row: T) => Promise<void>;
 const nothing = (): Promise<void> => Promise.resolve();
 
+/** A number of the extension list: whose it is, or null when it is free. */
+export interface ExtensionNumberRow {
+  number: number;
+  user_id: string | null;
+}
+
 /** Raised by allocate_user() when no number in the range is free. */
 const POOL_EXHAUSTED = 'SC001';
 
@@ -137,5 +143,39 @@ export class ExtensionsRepository {
       await onReplaced(m, extension);
       return true;
     });
+  }
+
+  /**
+   * A page of numbers in order: every one of `range` plus any taken outside it, each with its
+   * user or null, filtered on `status`; and how many match (counted apart past the end).
+   */
+  async page(
+    tenantId: string,
+    range: { min: number; max: number },
+    status: 'free' | 'used' | null,
+    limit: number,
+    offset: number,
+  ): Promise<{ rows: ExtensionNumberRow[]; total: number }> {
+    const numbers = `WITH n AS (
+         SELECT generate_series($1::int, $2::int) AS number
+         UNION SELECT number FROM extension WHERE tenant_id = $3
+       )
+       SELECT n.number, e.user_id, count(*) OVER () AS total
+       FROM n LEFT JOIN extension e ON e.number = n.number AND e.tenant_id = $3
+       WHERE $4::text IS NULL OR (e.user_id IS NOT NULL) = ($4::text = 'used')`;
+    const params = [range.min, range.max, tenantId, status];
+    const rows = await this.db.query<(ExtensionNumberRow & { total: string })[]>(
+      `${numbers} ORDER BY n.number LIMIT $5 OFFSET $6`,
+      [...params, limit, offset],
+    );
+    let total = rows.length > 0 ? Number(rows[0].total) : 0;
+    if (rows.length === 0 && offset > 0) {
+      const [c] = await this.db.query<{ total: string }[]>(
+        `SELECT count(*) AS total FROM (${numbers}) matching`,
+        params,
+      );
+      total = Number(c.total);
+    }
+    return { rows: rows.map(({ number, user_id }) => ({ number, user_id })), total };
   }
 }

@@ -24,3 +24,16 @@ export function toAuditedUser(row: {
 }): Record<string, unknown> {
   return { name: row.name, email: row.email, extension: row.extension };
 }
+
+/** Before and after of only the audited fields that differ; null when none does. */
+export function changedFields(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): { before: Record<string, unknown>; after: Record<string, unknown> } | null {
+  const changed = Object.keys(after).filter((k) => before[k] !== after[k]);
+  if (changed.length === 0) return null;
+  return {
+    before: Object.fromEntries(changed.map((k) => [k, before[k]])),
+    after: Object.fromEntries(changed.map((k) => [k, after[k]])),
+  };
+}

@@ -7,6 +7,7 @@ import {
   HttpCode,
   Param,
   ParseUUIDPipe,
+  Patch,
   Post,
   Query,
 } from '@nestjs/common';
@@ -24,7 +25,14 @@ import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/a
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
-import { CreatedUserDto, SipPasswordDto, UserListDto } from './dto/user-response.dto';
+import { UpdateUserDto } from './dto/update-user.dto';
+import {
+  CreatedUserDto,
+  SipPasswordDto,
+  UserDetailDto,
+  UserDto,
+  UserListDto,
+} from './dto/user-response.dto';
 import { UsersService } from './users.service';
 
 const UuidParam = new ParseUUIDPipe({
@@ -67,11 +75,57 @@ export class UsersController {
   })
   @ApiOkResponse({ type: UserListDto, description: 'One page of users, and how many match' })
   @ApiErrorResponses({
-    400: 'A parameter is invalid, repeated or unknown (e.g. "limit must be an integer from 1 to 1000")',
+    400: 'A parameter is invalid, repeated or unknown (e.g. "limit must be an integer from 1 to 1000", "registration must be one of registered, unreachable, unregistered")',
     ...TOKEN_ERRORS,
+    503: 'The database is unreachable (DATABASE_UNAVAILABLE), or a registration filter was given and Asterisk did not answer (ASTERISK_UNAVAILABLE); try again shortly',
   })
   list(@Query() query: ListUsersQueryDto): Promise<UserListDto> {
     return this.users.list(query);
+  }
+
+  @Get(':id')
+  @IdParam
+  @ApiOperation({
+    operationId: 'getUser',
+    summary: 'One user as the list shows it, and whether its phone is registered, from where',
+    description:
+      'Reads Asterisk (a shared listing at most about 2 s old, then one question per contact) but never fails because of it: when Asterisk does not answer, registration.state is unknown and registration.reason says why.',
+  })
+  @ApiOkResponse({ type: UserDetailDto, description: 'The user and its registration' })
+  @ApiErrorResponses({
+    400: 'id is not a UUID, or a query parameter was sent',
+    ...TOKEN_ERRORS,
+    404: 'USER_NOT_FOUND: no user with this id',
+  })
+  get(
+    @Param('id', UuidParam) id: string,
+    @Query(NoFieldsPipe) _query: unknown,
+  ): Promise<UserDetailDto> {
+    return this.users.get(id);
+  }
+
+  @Patch(':id')
+  @IdParam
+  @ApiOperation({
+    operationId: 'updateUser',
+    summary: "Change a user's name or email; the caller ID reaches Asterisk at the next apply",
+    description:
+      'Send name, email or both, with the rules of create. The extension never changes (sending it is refused); an empty body is refused as "Nothing to change".',
+  })
+  @ApiOkResponse({ type: UserDto, description: 'The user as the list shows it' })
+  @ApiErrorResponses({
+    400: 'id is not a UUID; a field is invalid or unknown (extension included: numbers do not move); nothing to change; or a query parameter was sent',
+    ...TOKEN_ERRORS,
+    404: 'USER_NOT_FOUND: no user with this id',
+    409: 'DUPLICATE_EMAIL: another user has this email',
+    ...BODY_ERRORS,
+  })
+  update(
+    @Param('id', UuidParam) id: string,
+    @Query(NoFieldsPipe) _query: unknown,
+    @Body() dto: UpdateUserDto,
+  ): Promise<UserDto> {
+    return this.users.update(id, dto);
   }
 
   @Delete(':id')

@@ -1,12 +1,28 @@
 import { Module } from '@nestjs/common';
+import { AsteriskModule } from '../asterisk/asterisk.module';
 import { ExtensionsModule } from '../extensions/extensions.module';
+import { RegistrationService } from './registration.service';
+import { BulkRepository } from './bulk/bulk.repository';
+import { UserBulkController } from './bulk/user-bulk.controller';
+import { UserExportService } from './bulk/user-export.service';
+import { UserImportService } from './bulk/user-import.service';
 import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [ExtensionsModule],
-  controllers: [UsersController],
-  providers: [UsersRepository, UsersService],
+  imports: [ExtensionsModule, AsteriskModule],
+  // UserBulkController first: Express matches routes in registration order, and its
+  // GET /users/export must come before any GET /users/:id of UsersController.
+  controllers: [UserBulkController, UsersController],
+  providers: [
+    UsersRepository,
+    UsersService,
+    RegistrationService,
+    BulkRepository,
+    UserImportService,
+    UserExportService,
+  ],
+  exports: [RegistrationService],
 })
 export class UsersModule {}

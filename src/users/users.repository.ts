@@ -11,6 +11,14 @@ export interface DeletedUserRow {
   extension: number | null;
 }
 
+/** Extension numbers to keep (or, with `exclude`, to leave out). */
+export interface NumberFilter {
+  numbers: number[];
+  exclude: boolean;
+}
+
+const USER_COLUMNS = 'u.id, u.name, u.email, u.created_at, e.number AS extension, e.sip_username';
+
 const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** The user table's queries; creating a user is the extension allocator's (it takes a number). */
@@ -20,36 +28,92 @@ export class UsersRepository {
 
   /**
    * A page of a tenant's users ordered by extension, and how many match: one query, plus a
-   * count past the end. `search` matches name and email case-insensitively, or the number.
+   * count past the end. `search` matches name and email case-insensitively, or the number;
+   * `numbers` keeps only the users whose extension is (or, with `exclude`, is not) listed.
    */
   async page(
     tenantId: string,
     search: string | null,
     limit: number,
     offset: number,
+    numbers: NumberFilter | null = null,
   ): Promise<{ rows: UserWithExtensionRow[]; total: number }> {
     const pattern = search === null ? null : `%${escapeLike(search)}%`;
     const filter = `u.tenant_id = $1 AND ($2::text IS NULL
-        OR u.name ILIKE $2 OR u.email ILIKE $2 OR e.number::text LIKE $2)`;
+        OR u.name ILIKE $2 OR u.email ILIKE $2 OR e.number::text LIKE $2)
+        AND ($3::int[] IS NULL OR (e.number = ANY($3::int[])) <> $4::boolean)`;
+    const params = [tenantId, pattern, numbers?.numbers ?? null, numbers?.exclude ?? false];
     const rows = await this.db.query<(UserWithExtensionRow & { total: string })[]>(
-      `SELECT u.id, u.name, u.email, u.created_at, e.number AS extension, e.sip_username,
-              count(*) OVER () AS total
+      `SELECT ${USER_COLUMNS}, count(*) OVER () AS total
        FROM "user" u JOIN extension e ON e.user_id = u.id
        WHERE ${filter}
        ORDER BY e.number
-       LIMIT $3 OFFSET $4`,
-      [tenantId, pattern, limit, offset],
+       LIMIT $5 OFFSET $6`,
+      [...params, limit, offset],
     );
     let total = rows.length > 0 ? Number(rows[0].total) : 0;
     if (rows.length === 0 && offset > 0) {
       // Past the end the window count is unavailable; count separately.
       const [c] = await this.db.query<{ total: string }[]>(
         `SELECT count(*) AS total FROM "user" u JOIN extension e ON e.user_id = u.id WHERE ${filter}`,
-        [tenantId, pattern],
+        params,
       );
       total = Number(c.total);
     }
     return { rows, total };
+  }
+
+  /** One user of a tenant with its extension, as the list shows it; null when there is none. */
+  async findOne(id: string, tenantId: string): Promise<UserWithExtensionRow | null> {
+    const rows = await this.db.query<UserWithExtensionRow[]>(
+      `SELECT ${USER_COLUMNS}
+       FROM "user" u JOIN extension e ON e.user_id = u.id
+       WHERE u.id = $1 AND u.tenant_id = $2`,
+      [id, tenantId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Sets the fields given (null: unchanged) in one transaction; the user as the list shows it,
+   * or null when there is none. A taken email fails on UQ_user_tenant_email, writing nothing.
+   * `onUpdated` gets the user before and after, in that transaction (the audit row).
+   */
+  async update(
+    id: string,
+    tenantId: string,
+    fields: { name: string | null; email: string | null },
+    onUpdated: InTransaction<{ before: UserWithExtensionRow; after: UserWithExtensionRow }> = () =>
+      Promise.resolve(),
+  ): Promise<UserWithExtensionRow | null> {
+    return this.db.transaction(async (m) => {
+      const [before] = await m.query<UserWithExtensionRow[]>(
+        `SELECT ${USER_COLUMNS}
+         FROM "user" u JOIN extension e ON e.user_id = u.id
+         WHERE u.id = $1 AND u.tenant_id = $2
+         FOR UPDATE OF u`,
+        [id, tenantId],
+      );
+      if (!before) return null;
+      const [rows] = await m.query<[UserWithExtensionRow[], number]>(
+        `UPDATE "user" u SET name = COALESCE($3, u.name), email = COALESCE($4, u.email)
+         FROM extension e
+         WHERE u.id = $1 AND u.tenant_id = $2 AND e.user_id = u.id
+         RETURNING ${USER_COLUMNS}`,
+        [id, tenantId, fields.name, fields.email],
+      );
+      await onUpdated(m, { before, after: rows[0] });
+      return rows[0];
+    });
+  }
+
+  /** Every extension number of a tenant's users. */
+  async extensionNumbers(tenantId: string): Promise<number[]> {
+    const rows = await this.db.query<{ number: number }[]>(
+      `SELECT e.number FROM "user" u JOIN extension e ON e.user_id = u.id WHERE u.tenant_id = $1`,
+      [tenantId],
+    );
+    return rows.map((r) => r.number);
   }
 
   /**

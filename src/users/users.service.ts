@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { BadRequestException, Injectable } from '@nestjs/common';
+import type { ContactSnapshot } from '../asterisk/registration-reader';
 import { AuditWriter } from '../audit/audit-writer';
 import { duplicateEmail, userNotFound } from '../common/errors/domain-errors';
 import { isUniqueViolation } from '../common/errors/pg-errors';
@@ -9,13 +10,21 @@ import { generateSipPassword, sipDigests } from '../extensions/sip-credentials';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
-import { CreatedUserDto, SipPasswordDto, UserListDto } from './dto/user-response.dto';
-import { toAuditedUser, toCreatedUserDto, toUserDto } from './user.mapper';
-import { UsersRepository } from './users.repository';
+import { UpdateUserDto } from './dto/update-user.dto';
+import {
+  CreatedUserDto,
+  SipPasswordDto,
+  UserDetailDto,
+  UserDto,
+  UserListDto,
+} from './dto/user-response.dto';
+import { RegistrationService } from './registration.service';
+import { changedFields, toAuditedUser, toCreatedUserDto, toUserDto } from './user.mapper';
+import { NumberFilter, UsersRepository } from './users.repository';
 
 /**
- * Users and their SIP credentials. Nothing here touches Asterisk: changes reach the PBX
- * only through an explicit apply.
+ * Users and their SIP credentials. Changes reach the PBX only through an explicit apply;
+ * the only thing read from Asterisk here is whether each phone is registered.
  */
 @Injectable()
 export class UsersService {
@@ -25,6 +34,7 @@ export class UsersService {
     private readonly allocator: ExtensionAllocator,
     private readonly config: PortalConfig,
     private readonly audit: AuditWriter,
+    private readonly registrations: RegistrationService,
   ) {}
 
   async create(dto: CreateUserDto): Promise<CreatedUserDto> {
@@ -46,15 +56,68 @@ export class UsersService {
     }
   }
 
+  /**
+   * A page of users. With a registration filter the listing is read first and the filter runs
+   * in the query, so limit, offset and total apply to the filtered users.
+   */
   async list(query: ListUsersQueryDto): Promise<UserListDto> {
     const search = query.search ? query.search.trim() : null;
-    const { rows, total } = await this.users.page(
-      DEFAULT_TENANT_ID,
-      search,
-      query.limit,
-      query.offset,
-    );
-    return { items: rows.map(toUserDto), total };
+    const page = (numbers: NumberFilter | null = null) =>
+      this.users.page(DEFAULT_TENANT_ID, search, query.limit, query.offset, numbers);
+    if (query.registration === undefined && query.include === undefined) {
+      const { rows, total } = await page();
+      return { items: rows.map(toUserDto), total };
+    }
+    let snapshot: ContactSnapshot;
+    let result: Awaited<ReturnType<typeof page>>;
+    if (query.registration !== undefined) {
+      snapshot = await this.registrations.snapshot();
+      result = await page(this.registrations.numberFilter(snapshot, query.registration));
+    } else {
+      [snapshot, result] = await Promise.all([this.registrations.snapshot(), page()]);
+    }
+    const registrations = this.registrations.forList(result.rows, snapshot);
+    return {
+      items: result.rows.map((row, i) => ({ ...toUserDto(row), registration: registrations[i] })),
+      total: result.total,
+    };
+  }
+
+  async get(id: string): Promise<UserDetailDto> {
+    const row = await this.users.findOne(id, DEFAULT_TENANT_ID);
+    if (!row) throw userNotFound(id);
+    return { ...toUserDto(row), registration: await this.registrations.forUser(row) };
+  }
+
+  /** Name and email only: the number, and so the SIP username and digests, never move. */
+  async update(id: string, dto: UpdateUserDto): Promise<UserDto> {
+    if (dto.name === undefined && dto.email === undefined) {
+      throw new BadRequestException('Nothing to change: send name, email or both');
+    }
+    try {
+      const row = await this.users.update(
+        id,
+        DEFAULT_TENANT_ID,
+        { name: dto.name ?? null, email: dto.email ?? null },
+        // A PATCH that sets every field to what it already was changes nothing: no row.
+        async (m, { before, after }) => {
+          const changes = changedFields(toAuditedUser(before), toAuditedUser(after));
+          if (!changes) return;
+          await this.audit.record(m, {
+            action: 'user.update',
+            target: { type: 'user', id },
+            changes,
+          });
+        },
+      );
+      if (!row) throw userNotFound(id);
+      return toUserDto(row);
+    } catch (err) {
+      if (dto.email && isUniqueViolation(err, 'UQ_user_tenant_email')) {
+        throw duplicateEmail(dto.email);
+      }
+      throw err;
+    }
   }
 
   async remove(id: string): Promise<void> {

@@ -5,23 +5,26 @@
  * character per byte, so padding, truncation and sorting work on bytes like the C code (printf
  * widths, strcmp) and UTF-8 passes through untouched.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** @typedef {{ down: boolean, reloadInProgress: number, delayMs: Record<string, number>, rejectObjects: string[], dropExtensions: string[] }} Faults */
+/**
+ * @typedef {{ down: boolean, reloadInProgress: number, delayMs: Record<string, number>,
+ *   rejectObjects: string[], dropExtensions: string[] }} Faults
+ */
 /** @typedef {{ etc: string, state: string, faults: Faults, key: string }} Ctx */
-/** @typedef {{ id: string, number: string, auths: string[], outboundAuths: string[], aors: string[] }} Endpoint */
+/** @typedef {{ id: string, number: string, auths: string[], aors: string[] }} Endpoint */
 /** @typedef {{ id: string, username: string }} Auth */
-/** @typedef {{ id: string, maxContacts: number }} Aor */
+/** @typedef {{ id: string, maxContacts: number, qualifyFrequency: number, removeExisting: boolean }} Aor */
 /** @typedef {{ endpoint: Endpoint[], auth: Auth[], aor: Aor[] }} Pjsip */
-/** @typedef {{ prio: number, label: string | null, app: string, data: string, file: string, line: number }} Priority */
-/** @typedef {{ exten: string, cid: string | null, prios: Priority[] }} Extension */
+/** @typedef {{ prio: number, app: string, data: string, file: string, line: number }} Priority */
+/** @typedef {{ exten: string, prios: Priority[] }} Extension */
 /** @typedef {{ name: string, value: string, file: string, line: number }} Variable */
 
 const DOWN = 'Unable to connect to remote asterisk (does /var/run/asterisk/asterisk.ctl exist?)\n';
 const IN_PROGRESS = 'A module reload request is already in progress; please be patient\n';
 const NO_OBJECTS = 'No objects found.\n\n';
-const HINT = -1; // the priority of a hint
 const HEADERS = {
   endpoint: `
  Endpoint:  <Endpoint/CID.....................................>  <State.....>  <Channels.>
@@ -42,30 +45,17 @@ const HEADERS = {
   I/OAuth:  <AuthId/UserName.............................................................>
 `,
 };
-// The commands it knows of, "<words>: <last words>": only for what an unknown one is told.
-const COMMANDS = `core show: help version uptime channels settings; core: reload; core restart: now;
-core stop: now; core set: verbose debug; module: load unload reload show refresh; dialplan: reload
-show save; dialplan add: extension include; dialplan remove: extension include; dialplan set:
-global; dialplan show: globals chanvar; pjsip show: endpoints endpoint aors aor auths auth contacts
-contact transports transport registrations identifies channels channel settings version history
-subscriptions unidentified_requests; pjsip list: endpoints aors auths contacts transports channels;
-pjsip: reload qualify; pjsip set: logger history; pjsip send: notify register unregister; channel:
-originate; channel request: hangup; logger: reload rotate; database: show put get del; manager
-show: connected; manager: reload; http show: status; bridge show: all; cdr show: status; config:
-list reload`;
+// The commands the fake runs. An unknown command is told its words up to the first that no
+// known command continues with: for the words of these commands, that is the real answer.
+const COMMANDS = ['module reload', 'dialplan reload', 'dialplan show'].concat(
+  words('endpoints aors auths contacts aor contact').map((kind) => `pjsip show ${kind}`),
+);
 const KNOWN_PREFIXES = new Set(
-  COMMANDS.split(/;\s*/).flatMap((group) => {
-    const [start, last] = group.split(/:\s*/);
-    return words(last).flatMap((w) =>
-      [...words(start), w].map((_w, i, all) => all.slice(0, i + 1).join(' ')),
-    );
-  }),
+  COMMANDS.flatMap((c) => words(c).map((_w, i, all) => all.slice(0, i + 1).join(' '))),
 );
 
-/** A mistake in driving the fake (environment, faults.json, a config it does not model): exit 2. */
+/** A mistake in driving the fake (environment, faults.json, a config it does not model). */
 class Misuse extends Error {}
-/** The state directory vanished while a delayed command waited: the test is gone. */
-class Abandoned extends Error {}
 
 /** @param {unknown} err */
 const errno = (err) =>
@@ -82,7 +72,7 @@ const list = (s) => s.split(',').flatMap((x) => cstrip(x) || []);
 const strcmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 /** @param {string} text @returns {unknown} */
 const parse = (text) => JSON.parse(text);
-/** @param {string} file @param {BufferEncoding} [encoding] @returns {string | null} null when missing */
+/** @param {string} file @param {BufferEncoding} [encoding] @returns {string | null} or missing */
 function read(file, encoding = 'utf8') {
   try {
     return fs.readFileSync(file, encoding);
@@ -91,14 +81,17 @@ function read(file, encoding = 'utf8') {
     throw err;
   }
 }
-/** Replaces the file atomically: a reader sees the old or the new text. @param {string} file @param {unknown} value */
+/**
+ * Replaces the file atomically: a reader sees the old or the new text.
+ * @param {string} file @param {unknown} value
+ */
 function writeJson(file, value) {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   fs.writeFileSync(tmp, JSON.stringify(value));
   fs.renameSync(tmp, file);
 }
 
-/** One call: argv (decoded from UTF-8 by node) in; exit code, stdout and stderr out. @param {string[]} args */
+/** One call: argv (decoded from UTF-8 by node) in, code and output out. @param {string[]} args */
 async function main(args) {
   // getopt: -rx cmd, -r -x cmd, -xcmd; other flags are accepted and ignored.
   const at = args.findIndex((a) => /^-[^-C]*x/.test(a));
@@ -144,23 +137,24 @@ function readFaults(state, text = read(path.join(state, 'faults.json'))) {
   try {
     if (text && text.trim() !== '') raw = parse(text);
   } catch (err) {
-    throw new Misuse(`${file} is not valid JSON: ${err instanceof Error ? err.message : ''}`);
+    throw new Misuse(`${file} is not valid JSON: ${/** @type {Error} */ (err).message}`);
   }
   if (!isObject(raw)) throw new Misuse(`${file}: must be a JSON object`);
-  const known = Object.keys(FAULT_CHECKS);
   for (const [key, v] of Object.entries(raw)) {
-    if (!known.includes(key))
-      throw new Misuse(`${file}: unknown key "${key}" (known: ${known.join(', ')})`);
+    const known = Object.keys(FAULT_CHECKS).join(', ');
+    if (!Object.hasOwn(FAULT_CHECKS, key))
+      throw new Misuse(`${file}: unknown key "${key}" (known: ${known})`);
     if (!FAULT_CHECKS[key][0](v))
       throw new Misuse(`${file}: ${key} must be ${FAULT_CHECKS[key][1]}`);
   }
-  const f = /** @type {Partial<Faults>} */ (raw);
-  const faults = { down: false, reloadInProgress: 0, rejectObjects: [], dropExtensions: [], ...f };
-  /** @type {Record<string, number>} */
-  const delayMs = {}; // by the command's words, as the command is looked up
-  for (const [command, ms] of Object.entries(f.delayMs ?? {}))
-    delayMs[words(command).join(' ')] = ms;
-  return { raw, faults: /** @type {Faults} */ ({ ...faults, delayMs }) };
+  const f = {
+    down: false,
+    reloadInProgress: 0,
+    delayMs: {},
+    rejectObjects: [],
+    dropExtensions: [],
+  };
+  return { raw, faults: /** @type {Faults} */ ({ ...f, ...raw }) };
 }
 
 /**
@@ -170,11 +164,12 @@ function readFaults(state, text = read(path.join(state, 'faults.json'))) {
  */
 async function delay(ctx) {
   const started = Date.now();
+  // by the command's words, as the command is looked up
   const delayOf = (/** @type {Faults} */ f) =>
-    Object.hasOwn(f.delayMs, ctx.key) ? f.delayMs[ctx.key] : 0;
+    Object.entries(f.delayMs).find(([command]) => words(command).join(' ') === ctx.key)?.[1] ?? 0;
   for (let ms = delayOf(ctx.faults); Date.now() - started < ms;) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(ms - (Date.now() - started), 100)));
-    if (!fs.existsSync(ctx.state)) throw new Abandoned();
+    if (!fs.existsSync(ctx.state)) process.exit(1); // the test is gone: answer nothing
     try {
       const text = read(path.join(ctx.state, 'faults.json'));
       if (text?.trim() !== '') ms = text === null ? 0 : delayOf(readFaults(ctx.state, text).faults);
@@ -199,16 +194,17 @@ async function execute(command, ctx) {
   }
   const pjsip = /^pjsip show (endpoint|aor|auth|contact)s$/.exec(line);
   if (pjsip) {
-    const loaded = readPjsip(ctx.state);
-    return pjsip[1] === 'contact'
-      ? NO_OBJECTS
-      : showPjsip(/** @type {keyof Pjsip} */ (pjsip[1]), loaded); // no phone registers
+    if (pjsip[1] === 'contact') return showContacts(ctx.state);
+    return showPjsip(/** @type {keyof Pjsip} */ (pjsip[1]), readPjsip(ctx.state), ctx.state);
   }
+  const one = /^pjsip show (aor|contact) [^ ]+$/.exec(line);
+  if (one) return (one[1] === 'aor' ? showAor : showContact)(ctx.state, words(command)[3]);
   if (/^dialplan show( [^ ]+)?$/.test(line)) return showDialplan(ctx, words(command)[2], command);
   // cli.c find_best(): the words up to and including the first that no command continues with.
   const best = w.findIndex((_w, i) => !KNOWN_PREFIXES.has(w.slice(0, i + 1).join(' ')));
   const tried = w.slice(0, best < 0 ? w.length : best + 1).join(' ');
-  return `No such command '${command}' (type 'core show help ${tried}' for other possible commands)\n`;
+  const help = `type 'core show help ${tried}' for other possible commands`;
+  return `No such command '${command}' (${help})\n`;
 }
 
 /** @param {string[]} names @param {Ctx} ctx */
@@ -247,22 +243,19 @@ async function moduleReload(names, ctx) {
  * @param {string} lock
  */
 function takeLock(lock) {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return true;
-    } catch (err) {
-      if (errno(err) !== 'EEXIST') throw err;
-    }
-    const pid = Number(read(lock) ?? NaN); // NaN: released meanwhile; 0: being written
-    try {
-      if (pid >= 0 && process.kill(pid, 0)) return false; // alive (0 is our own group)
-    } catch (err) {
-      if (errno(err) !== 'ESRCH') return false;
-      fs.rmSync(lock, { force: true }); // left by a killed process
-    }
+  try {
+    fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if (errno(err) !== 'EEXIST') throw err;
   }
-  return false;
+  try {
+    return !process.kill(Number(read(lock)), 0); // alive; 0 (being written): our own group
+  } catch (err) {
+    if (errno(err) !== 'ESRCH') return false;
+    fs.rmSync(lock, { force: true }); // left by a killed process
+    return takeLock(lock);
+  }
 }
 
 // Config files (main/config.c) ------------------------------------------------------------------
@@ -276,7 +269,10 @@ function loadConfig(etc, name) {
   /** @type {{ name: string, vars: Variable[] }[]} */
   const categories = [];
   let current = categories.at(-1);
-  /** @param {string} pattern @param {number} level @returns {boolean} false: none matched, or one was invalid */
+  /**
+   * @param {string} pattern @param {number} level
+   * @returns {boolean} false: none matched, or one was invalid
+   */
   const load = (pattern, level) => {
     const files = level > 10 ? [] : expandGlob(path.resolve(etc, pattern));
     for (const file of files) {
@@ -326,99 +322,54 @@ function expandGlob(pattern) {
   const [dir, base] = [path.dirname(pattern), path.basename(pattern)];
   if (/[*?[]/.test(dir) || base.includes('['))
     throw new Misuse(`${pattern}: this glob is not modelled`);
-  const isFile = (/** @type {string} */ f) => fs.existsSync(f) && fs.statSync(f).isFile();
-  if (!/[*?]/.test(base)) return isFile(pattern) ? [pattern] : [];
-  const glob = base.replace(/[.+^${}()|\\\]]/g, '\\$&');
-  const re = new RegExp(`^${glob.replaceAll('*', '.*').replaceAll('?', '.')}$`, 's');
-  const names = isFile(dir) || !fs.existsSync(dir) ? [] : fs.readdirSync(dir);
-  const hits = names.filter((n) => (base[0] === '.' || n[0] !== '.') && re.test(n));
-  return hits
+  const glob = base
+    .replace(/[.+^${}()|\\\]]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
+  const re = new RegExp(`^${glob}$`, 's');
+  const isDir = fs.existsSync(dir) && fs.statSync(dir).isDirectory();
+  const names = !/[*?]/.test(base) ? [base] : isDir ? fs.readdirSync(dir) : [];
+  return names
+    .filter((n) => (base[0] === '.' || n[0] !== '.') && re.test(n))
     .map((n) => path.join(dir, n))
-    .filter(isFile)
+    .filter((f) => fs.existsSync(f) && fs.statSync(f).isFile())
     .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
 // res_pjsip: the sorcery config wizard over pjsip.conf ------------------------------------------
 
-/** strtoul(v, &end, 0) as ast_parse_arg(PARSE_UINT32) uses it; null when rejected. @param {string} v */
+/** strtoul(v, &end, 0) as ast_parse_arg(PARSE_UINT32) uses it; null: rejected. @param {string} v */
 function parseUint(v) {
   const m = /^\+?(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))$/.exec(v);
   const n = !m ? NaN : m[1] ? parseInt(m[1], 16) : m[2] ? parseInt(m[2], 8) : Number(m[3]);
   return n <= 0xffffffff ? n : null;
 }
 
-const CODECS = `all ulaw alaw gsm g722 g723 g726 g726aal2 g729 ilbc lpc10 speex speex16 speex32 slin
-slin12 slin16 slin24 slin32 slin44 slin48 slin96 slin192 opus siren7 siren14 testlaw adpcm codec2
-silk silk8 silk12 silk16 silk24 g719 h261 h263 h263p h264 h265 mpeg4 vp8 vp9 t140 t140red red jpeg
-png`.split(/\s+/);
+const CODECS = ['all', 'ulaw', 'alaw', 'gsm', 'g722', 'g729', 'opus'];
 const DIGESTS = new Map(Object.entries({ md5: 32, 'sha-256': 64, 'sha-512-256': 64 }));
 /** @typedef {(v: string) => boolean} Check */
 /** @type {Check} */
-const uint = (v) => parseUint(v) !== null;
+const any = () => true;
 /** @type {Check} */
 const codecs = (v) =>
   list(v).every((c) => CODECS.includes(c.split(':')[0].toLowerCase().replace(/^!/, '')));
-/** @type {Check} */
-const algorithms = (v) => list(v).every((a) => DIGESTS.has(a.toLowerCase()));
-/** @param {RegExp} re @returns {Check} */
-const matches = (re) => (v) => re.test(v);
+// The options the portal writes, with a check where a bad value makes the object fail. Any other
+// option fails the object as an unknown one does in sorcery: the fake knows no more than these.
 /** @param {string} names @param {Check} check @returns {[string, Check][]} */
-const all = (names, check = () => true) => words(names).map((n) => [n, check]);
-
-// The options Asterisk 22 knows, with a check where a bad value makes the object fail. An
-// unknown option fails the object too, as in sorcery.
+const all = (names, check = any) => words(names).map((n) => [n, check]);
 const OPTIONS = {
   endpoint: new Map([
-    ...all(`context auth outbound_auth aors callerid 100rel aggregate_mwi allow_overlap
-callerid_privacy callerid_tag direct_media_glare_mitigation direct_media_method
-trust_connected_line send_connected_line connected_line_method direct_media
-disable_direct_media_on_nat force_rport ice_support identify_by redirect_method mailboxes
-mwi_subscribe_replaces_unsolicited voicemail_extension moh_suggest outbound_proxy rewrite_contact
-rtp_ipv6 rtp_symmetric send_diversion send_history_info send_pai send_rpid rpid_immediate timers
-transport trust_id_inbound trust_id_outbound use_ptime use_avpf force_avp
-media_use_received_transport media_encryption_optimistic g726_non_standard inband_progress
-call_group pickup_group named_call_group named_pickup_group t38_udptl t38_udptl_ec
-t38_udptl_maxdatagram fax_detect fax_detect_timeout t38_udptl_nat t38_udptl_ipv6
-t38_bind_udptl_to_media_address tone_zone language one_touch_recording record_on_feature
-record_off_feature rtp_engine allow_transfer user_eq_phone moh_passthrough sdp_owner sdp_session
-tos_audio tos_video cos_audio cos_video allow_subscribe from_user mwi_from_user from_domain
-dtls_verify dtls_rekey dtls_auto_generate_cert dtls_cert_file dtls_private_key dtls_cipher
-dtls_ca_file dtls_ca_path dtls_setup dtls_fingerprint srtp_tag_32 set_var message_context
-accountcode preferred_codec_only acl deny permit contact_acl contact_deny contact_permit
-subscribe_context contact_user asymmetric_rtp_codec rtcp_mux refer_blind_progress
-notify_early_inuse_ringing bundle webrtc incoming_mwi_mailbox follow_early_media_fork
-accept_multiple_sdp_answers suppress_q850_reason_headers ignore_183_without_sdp stir_shaken
-stir_shaken_profile allow_unauthenticated_options geoloc_incoming_call_profile
-geoloc_outgoing_call_profile security_negotiation security_mechanisms send_aoc
-codec_prefs_incoming_offer codec_prefs_outgoing_offer codec_prefs_incoming_answer
-codec_prefs_outgoing_answer overlap_context tenantid suppress_moh_on_sendonly
-incoming_call_offer_pref outgoing_call_offer_pref media_address bind_rtp_to_media_address`),
-    ...all(
-      `device_state_busy_at timers_min_se timers_sess_expires rtp_timeout rtp_timeout_hold
-rtp_keepalive max_audio_streams max_video_streams sub_min_expiry`,
-      uint,
-    ),
+    ...all('context auth aors callerid direct_media rtp_symmetric force_rport rewrite_contact'),
     ...all('disallow allow', codecs),
-    ['dtmf_mode', matches(/^(rfc4733|inband|info|auto|auto_info)$/i)],
-    ['media_encryption', matches(/^(no|sdes|dtls)$/i)],
   ]),
   auth: new Map([
-    // password_digest and md5_cred are checked as a whole in buildObject
-    ...all(
-      'username password password_digest md5_cred realm refresh_token oauth_clientid oauth_secret',
-    ),
-    ...all('supported_algorithms_uas supported_algorithms_uac', algorithms),
-    ['auth_type', matches(/^(digest|userpass|md5|google_oauth)$/i)],
-    ['nonce_lifetime', uint],
+    ...all('username realm password_digest'), // password_digest is checked whole in buildObject
+    ['auth_type', (v) => /^(digest|userpass|md5|google_oauth)$/i.test(v)],
   ]),
   aor: new Map([
-    ...all(`remove_existing remove_unavailable authenticate_qualify support_path qualify_2xx_only
-contact mailboxes voicemail_extension outbound_proxy`),
-    ...all(
-      'max_contacts default_expiration maximum_expiration minimum_expiration qualify_frequency',
-      uint,
-    ),
-    ['qualify_timeout', matches(/^[0-9]*\.?[0-9]+$/)],
+    ...all('remove_existing'),
+    ['max_contacts', (v) => parseUint(v) !== null],
+    ['qualify_frequency', (v) => (parseUint(v) ?? Infinity) <= 86400],
   ]),
 };
 
@@ -437,72 +388,75 @@ function reloadPjsip(ctx) {
   const loaded = { endpoint: new Map(), auth: new Map(), aor: new Map() };
   for (const { name: id, vars } of categories) {
     const type = vars.find((v) => v.name.toLowerCase() === 'type')?.value;
-    if (type !== 'endpoint' && type !== 'auth' && type !== 'aor') continue; // transport...: never listed
+    // transport, global...: never listed
+    if (type !== 'endpoint' && type !== 'auth' && type !== 'aor') continue;
     const obj = ctx.faults.rejectObjects.includes(id) ? null : buildObject(type, id, vars);
     // A failed object keeps the version loaded before ("Retaining existing configuration ...").
     const kept = obj ?? [...previous[type]].find((o) => o.id === id);
     loaded[type].delete(id); // a later category with the same id replaces the earlier one
     if (kept) loaded[type].set(id, kept);
   }
-  const state = Object.entries(loaded).map(([type, objects]) => [type, [...objects.values()]]);
-  writeJson(path.join(ctx.state, 'pjsip.json'), Object.fromEntries(state));
+  const byId = (/** @type {{ id: string }} */ a, /** @type {{ id: string }} */ b) =>
+    strcmp(a.id, b.id); // as the listings show them
+  const sorted = Object.entries(loaded).map(([type, o]) => [type, [...o.values()].sort(byId)]);
+  writeJson(path.join(ctx.state, 'pjsip.json'), Object.fromEntries(sorted));
 }
 
 /**
  * The object, or null when an option is unknown or a value bad ("Error parsing ...").
- * @param {keyof Pjsip} type @param {string} id @param {Variable[]} vars @returns {Endpoint | Auth | Aor | null}
+ * @param {keyof Pjsip} type @param {string} id @param {Variable[]} vars
+ * @returns {Endpoint | Auth | Aor | null}
  */
 function buildObject(type, id, vars) {
-  /** @type {Record<string, string>} */
+  /** @type {Record<string, Variable>} */
   const f = {};
-  for (const { name, value } of vars) {
-    const option = name.toLowerCase();
+  for (const v of vars) {
+    const option = v.name.toLowerCase();
     if (option === 'type' || option.startsWith('@')) continue;
-    if (!OPTIONS[type].get(option)?.(value)) return null;
-    f[option] = value; // the last value of an option wins
+    if (!OPTIONS[type].get(option)?.(v.value)) return null;
+    f[option] = v; // the last value of an option wins
   }
-  if (type === 'aor') return { id, maxContacts: parseUint(f.max_contacts ?? '0') ?? 0 };
+  if (type === 'aor') {
+    const uint = (/** @type {Variable | undefined} */ v) => parseUint(v?.value ?? '0') ?? 0;
+    const removeExisting = /^(yes|true|y|t|1|on)$/i.test(f.remove_existing?.value ?? ''); // ast_true
+    return {
+      id,
+      maxContacts: uint(f.max_contacts),
+      qualifyFrequency: uint(f.qualify_frequency),
+      removeExisting,
+    };
+  }
   if (type === 'endpoint') {
-    const [auths, outboundAuths, aors] = [f.auth, f.outbound_auth, f.aors].map((v) =>
-      list(v ?? ''),
-    );
-    return { id, number: callerIdNumber(f.callerid ?? ''), auths, outboundAuths, aors };
+    const [auths, aors] = [f.auth, f.aors].map((v) => list(v?.value ?? ''));
+    return { id, number: callerIdNumber(f.callerid), auths, aors };
   }
-  if (f.md5_cred !== undefined && f.md5_cred.length !== 32) return null;
-  for (const digest of f.password_digest?.split(',') ?? []) {
+  for (const digest of f.password_digest?.value.split(',') ?? []) {
     const m = /^([^:]*):([0-9a-fA-F]*)$/.exec(cstrip(digest));
     if (!m || DIGESTS.get(m[1].toLowerCase()) !== m[2].length) return null;
   }
-  return { id, username: f.username ?? '' };
+  return { id, username: f.username?.value ?? '' };
 }
 
-/** callerid.c ast_callerid_split(): the number part, shrunk; '' when there is none. @param {string} value */
-function callerIdNumber(value) {
-  const quoted = /^".*"$/s.test(cstrip(value));
-  const instr = quoted ? cstrip(value).slice(1, -1) : cstrip(value);
-  const ls = instr.lastIndexOf('<');
-  const number = shrinkPhoneNumber(ls < 0 ? instr : instr.slice(ls + 1).replace(/>[^>]*$/, ''));
-  return ls >= 0 || (!quoted && /^[0-9#*+]+$/.test(number)) ? number.slice(0, 79) : '';
-}
-
-/** callerid.c ast_shrink_phone_number(): no ( ) or spaces, '-' only in [...], '.' only last. @param {string} n */
-function shrinkPhoneNumber(n) {
-  let [out, bracketed] = ['', 0];
-  for (const [x, c] of [...n].entries()) {
-    bracketed += c === '[' ? 1 : c === ']' ? -1 : 0;
-    if (!'( )'.includes(c) && (c !== '-' || bracketed) && (c !== '.' || x === n.length - 1))
-      out += c;
-  }
-  return out;
+/**
+ * callerid.c ast_callerid_split() for the only form modelled, the portal's `"name" <number>`:
+ * the number, or '' without a callerid.
+ * @param {Variable | undefined} v
+ */
+function callerIdNumber(v) {
+  const m = /^"[^"<>]*" *<([0-9#*+]*)>$/.exec(v?.value ?? '""<>');
+  if (v && !m) throw new Misuse(`${v.file}:${v.line}: this callerid is not modelled`);
+  return m?.[1] ?? '';
 }
 
 // pjsip show ... (res_pjsip_cli.h: CLI_LAST_TABSTOP 62, CLI_INDENT_TO_SPACES(x) = x*2+9) --------
 
-/** printf("%-*.*s", width, precision, s) @param {string} s @param {number} width @param {number} [precision] */
-const padRight = (s, width, precision) => s.slice(0, precision).padEnd(width);
+/** printf("%-*.*s", width, precision, s) @param {string} s @param {number} w @param {number} [p] */
+const padRight = (s, w, p) => s.slice(0, p).padEnd(w);
 
-/** @param {keyof Pjsip} kind @param {Pjsip} state */
-function showPjsip(kind, state) {
+/** @param {keyof Pjsip} kind @param {Pjsip} state @param {string} dir the state directory */
+function showPjsip(kind, state, dir) {
+  const contacts = readContacts(dir);
+  const contactsOf = (/** @type {Aor} */ a) => contacts.filter((c) => c.aor === a.id);
   const aor = (/** @type {Aor} */ a, width = 41) =>
     `${padRight(a.id, width, width)} ${String(a.maxContacts).padStart(12)}\n`;
   const auth = (/** @type {Auth} */ a) => `${a.id}/${a.username}\n`;
@@ -512,25 +466,148 @@ function showPjsip(kind, state) {
   ];
   /** @param {Endpoint} e */
   const endpoint = (e) => {
-    let out = ` Endpoint:  ${padRight(e.number ? `${e.id}/${e.number}` : e.id, 51, 51)}  Unavailable   0 of inf\n`;
+    const name = padRight(e.number ? `${e.id}/${e.number}` : e.id, 51, 51);
     // Only referenced objects that are loaded are shown; a missing one leaves no line.
-    for (const a of e.outboundAuths.flatMap((id) => auths.get(id) ?? []))
-      out += `    OutAuth:  ${auth(a)}`;
+    const loaded = e.aors.flatMap((id) => aors.get(id) ?? []);
+    // Reachable while a contact is not Unavail, the same word as for no contact otherwise.
+    const up = loaded.flatMap(contactsOf).some((c) => c.status !== 'Unavail');
+    let out = ` Endpoint:  ${name}  ${padRight(up ? 'Not in use' : 'Unavailable', 12)}  0 of inf\n`;
     for (const a of e.auths.flatMap((id) => auths.get(id) ?? [])) out += `     InAuth:  ${auth(a)}`;
-    for (const a of e.aors.flatMap((id) => aors.get(id) ?? []))
-      out += `        Aor:  ${aor(a, 39)}`;
+    for (const a of loaded)
+      out += `        Aor:  ${aor(a, 39)}${contactsOf(a)
+        .map((c) => contactLine(c, 2))
+        .join('')}`;
     return `${out}\n`;
   };
-  const byId = (/** @type {{ id: string }} */ a, /** @type {{ id: string }} */ b) =>
-    strcmp(a.id, b.id);
   const lines =
     kind === 'endpoint'
-      ? [...state.endpoint].sort(byId).map(endpoint)
+      ? state.endpoint.map(endpoint)
       : kind === 'aor'
-        ? [...state.aor].sort(byId).map((a) => `      Aor:  ${aor(a)}\n`)
-        : [...state.auth].sort(byId).map((a) => `     Auth:  ${auth(a)}`);
+        ? state.aor.map(
+            (a) =>
+              `      Aor:  ${aor(a)}${contactsOf(a)
+                .map((c) => contactLine(c, 1))
+                .join('')}\n`,
+          )
+        : state.auth.map((a) => `     Auth:  ${auth(a)}`);
   if (lines.length === 0) return NO_OBJECTS;
-  return `${HEADERS[kind]}${'='.repeat(90)}\n\n${lines.join('')}\nObjects found: ${lines.length}\n\n`;
+  const found = `\nObjects found: ${lines.length}\n\n`;
+  return `${HEADERS[kind]}${'='.repeat(90)}\n\n${lines.join('')}${found}`;
+}
+
+// Registered phones: $FAKE_ASTERISK_STATE/contacts.json (README.md) -------------------------------
+
+/** @typedef {{ aor: string, uri: string, expirationTime: number, status: string, rttMs: number | null, userAgent: string, viaAddress: string, viaPort: number, callId: string, endpoint: string, qualifyFrequency: number }} Contact */
+
+const CONTACT_HEADER = `
+  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>
+`;
+const STATUSES = ['Avail', 'Unavail', 'NonQual', 'Unknown'];
+
+/**
+ * The registered phones, sorted by id, whatever their expiration_time: a real Asterisk keeps
+ * listing a contact past it, and a deleted aor's contact until it expires.
+ * @param {string} state @returns {Contact[]}
+ */
+function readContacts(state) {
+  const raw = parse(read(path.join(state, 'contacts.json')) ?? '[]');
+  if (!Array.isArray(raw)) throw new Misuse('contacts.json must be an array of contacts');
+  return raw
+    .map((/** @type {unknown} */ c) => {
+      if (!isObject(c) || typeof c.aor !== 'string' || typeof c.uri !== 'string')
+        throw new Misuse('each contact in contacts.json needs aor and uri strings');
+      if (!Number.isInteger(c.expirationTime))
+        throw new Misuse(`contact ${c.aor}/${c.uri}: expirationTime must be Unix seconds`);
+      const status = c.status ?? 'NonQual';
+      if (typeof status !== 'string' || !STATUSES.includes(status))
+        throw new Misuse(`contact ${c.aor}/${c.uri}: status must be one of ${STATUSES.join(', ')}`);
+      return /** @type {Contact} */ ({
+        rttMs: null,
+        userAgent: '',
+        viaAddress: '',
+        viaPort: 0,
+        callId: '',
+        endpoint: c.aor,
+        qualifyFrequency: 0,
+        ...c,
+        status,
+      });
+    })
+    .sort((a, b) => strcmp(`${a.aor}/${a.uri}`, `${b.aor}/${b.uri}`));
+}
+
+/** location.c cli_contact_print_body(), indented to `level`. @param {Contact} c @param {number} level */
+function contactLine(c, level) {
+  const width = 62 - (level * 2 + 9) - 7; // CLI_LAST_TABSTOP less the indent and `:  ` ...
+  const rtt = c.rttMs === null ? 'nan' : c.rttMs.toFixed(3);
+  const hash = createHash('md5').update(c.uri).digest('hex').slice(0, 10);
+  const id = `${c.aor}/${c.uri}`;
+  return `${'Contact'.padStart(level * 2 + 9)}:  ${padRight(id, width, width)} ${hash} ${padRight(c.status, 7, 7)} ${rtt.padStart(11)}\n`;
+}
+
+/** ` name : value` lines under a rule as wide as the widest of each. @param {[string, string][]} params */
+function parameters(params) {
+  const nameWidth = Math.max(13, ...params.map(([n]) => n.length));
+  const valueWidth = Math.max(14, ...params.map(([, v]) => v.length));
+  const rows = params.map(([n, v]) => ` ${n.padEnd(nameWidth)} : ${v}\n`).join('');
+  return ` ${'ParameterName'.padEnd(nameWidth)} : ParameterValue\n ${'='.repeat(nameWidth + valueWidth + 3)}\n${rows}\n`;
+}
+
+/** @param {string} state */
+function showContacts(state) {
+  const lines = readContacts(state).map((c) => contactLine(c, 0));
+  if (lines.length === 0) return NO_OBJECTS;
+  return `${CONTACT_HEADER}${'='.repeat(90)}\n\n${lines.join('')}\nObjects found: ${lines.length}\n\n`;
+}
+
+/** `pjsip show contact <aor>/<uri>`: only the id exactly as the listing prints it. @param {string} state @param {string} id */
+function showContact(state, id) {
+  const c = readContacts(state).find((x) => `${x.aor}/${x.uri}` === id);
+  if (!c) return `Unable to find object ${id}.\n\n`;
+  const params = /** @type {[string, string][]} */ ([
+    ['authenticate_qualify', 'no'],
+    ['call_id', c.callId],
+    ['endpoint', c.endpoint],
+    ['expiration_time', String(c.expirationTime)],
+    ['outbound_proxy', ''],
+    ['path', ''],
+    ['prune_on_boot', 'no'],
+    ['qualify_2xx_only', 'false'],
+    ['qualify_frequency', String(c.qualifyFrequency)], // copied from the aor at REGISTER time
+    ['qualify_timeout', '3.000000'],
+    ['reg_server', ''],
+    ['uri', c.uri],
+    ['user_agent', c.userAgent],
+    ['via_addr', c.viaAddress],
+    ['via_port', String(c.viaPort)],
+  ]);
+  return `${CONTACT_HEADER}${'='.repeat(90)}\n\n${contactLine(c, 0)}\n${parameters(params)}`;
+}
+
+/** `pjsip show aor <id>`: a loaded aor with its contacts. @param {string} state @param {string} id */
+function showAor(state, id) {
+  const a = readPjsip(state).aor.find((x) => x.id === id);
+  if (!a) return `Unable to find object ${id}.\n\n`;
+  const contacts = readContacts(state).filter((c) => c.aor === id);
+  const params = /** @type {[string, string][]} */ ([
+    ['authenticate_qualify', 'false'],
+    ['contact', contacts.map((c) => c.uri).join(',')],
+    ['default_expiration', '3600'],
+    ['mailboxes', ''],
+    ['max_contacts', String(a.maxContacts)],
+    ['maximum_expiration', '7200'],
+    ['minimum_expiration', '60'],
+    ['outbound_proxy', ''],
+    ['qualify_2xx_only', 'false'],
+    ['qualify_frequency', String(a.qualifyFrequency)],
+    ['qualify_timeout', '3.000000'],
+    ['remove_existing', String(a.removeExisting)],
+    ['remove_unavailable', 'false'],
+    ['support_path', 'false'],
+    ['voicemail_extension', ''],
+  ]);
+  const body = `      Aor:  ${padRight(a.id, 41, 41)} ${String(a.maxContacts).padStart(12)}\n${contacts.map((c) => contactLine(c, 1)).join('')}`;
+  return `${HEADERS.aor}${'='.repeat(90)}\n\n${body}\n\n${parameters(params)}`;
 }
 
 // pbx_config: dialplan reload / dialplan show ---------------------------------------------------
@@ -545,9 +622,9 @@ function reloadDialplan(ctx) {
     if (!/^(general|globals)$/i.test(name))
       contexts.set(name, loadContext(contexts.get(name) ?? [], vars));
   }
-  // pbx.c ext_cmp(): plain extensions before patterns, '-' ignored, then byte order; then the CID.
+  // pbx.c ext_cmp(): plain extensions before patterns, '-' ignored, then byte order.
   const key = (/** @type {Extension} */ e) =>
-    `${e.exten[0] === '_' ? 1 : 0}${e.exten.replaceAll('-', '')}\0${e.cid ?? ''}`;
+    `${e.exten[0] === '_' ? 1 : 0}${e.exten.replaceAll('-', '')}`;
   const kept = (/** @type {Extension} */ e) => !ctx.faults.dropExtensions.includes(e.exten);
   const state = [...contexts].map(([name, extens]) => ({
     name,
@@ -558,70 +635,42 @@ function reloadDialplan(ctx) {
 
 /**
  * pbx_load_config() for one category: its exten and same lines, with the quirks for broken ones.
+ * Priorities are numbers or n/next/s/same; labels, offsets, hints, caller ID matches and
+ * escaped or bracketed commas are not modelled.
  * @param {Extension[]} extensions @param {Variable[]} vars
  */
 function loadContext(extensions, vars) {
   let [lastExtension, lastPri] = ['', -2];
   for (const { name, value, file, line } of vars) {
     const lname = name.toLowerCase();
-    if (lname !== 'exten' && (!lname.startsWith('same') || lastExtension === '')) continue; // include...
-    const [realext, rest] = lname === 'exten' ? pbxStrsep(value) : [lastExtension, value];
-    lastExtension = realext;
-    const slash = realext.indexOf('/'); // exten/cid: a caller ID match
-    const [exten, cid] =
-      slash < 0
-        ? [realext, null]
-        : [realext.slice(0, slash), shrinkPhoneNumber(realext.slice(slash + 1))];
-    const comma = rest?.indexOf(',') ?? -1;
-    const pri = cstrip(rest === null ? '' : comma < 0 ? rest : rest.slice(0, comma));
-    const appl = rest === null || comma < 0 ? '' : rest.slice(comma + 1);
-    // priority(label)+offset
-    const [open, close] = [pri.indexOf('('), pri.indexOf(')', pri.indexOf('(') + 1)];
-    if (open >= 0 && close < 0) continue; // "Label missing trailing ')'"
-    const [base, plus] = (open < 0 ? pri : pri.slice(0, open)).split(/\+(.*)/s);
-    const ext = extensions.find((e) => e.exten === exten && e.cid === cid);
-    const next = /^(n|next|s|same)$/.test(base);
-    const labelled = ext?.prios.find((p) => p.label === base)?.prio ?? -1;
-    let prio =
-      base === 'hint'
-        ? HINT
-        : next
-          ? lastPri + (base[0] === 'n' ? 1 : 0)
-          : (scanInt(base) ?? labelled);
-    if (next ? lastPri <= -2 : prio < 1 && base !== 'hint') continue; // "Invalid priority/label", 'n' first
+    // include, switch...: not extensions
+    if (lname !== 'exten' && (!lname.startsWith('same') || lastExtension === '')) continue;
+    const [exten, rest] = lname === 'exten' ? atComma(value) : [lastExtension, value];
+    lastExtension = exten;
+    const [pri, appl] = atComma(rest).map((x, i) => (i === 0 ? cstrip(x) : x));
+    if (/[/[\\]/.test(exten) || /[()+]/.test(pri) || pri === 'hint')
+      throw new Misuse(`${file}:${line}: this extension or priority is not modelled`);
+    const next = /^(n|next|s|same)$/.test(pri);
+    const prio = next ? lastPri + (pri[0] === 'n' ? 1 : 0) : parseInt(pri, 10); // sscanf %d
+    if (next ? lastPri <= -2 : !(prio >= 1)) continue; // "Invalid priority/label", or 'n' first
     // app(data); a missing ')' is silently supplied ("No closing parenthesis found?")
     const paren = /\$[{[]/.test(appl.split('(')[0]) ? -1 : appl.indexOf('(');
     const data = paren < 0 ? '' : appl.slice(paren + 1).replace(/\)[^)]*$/, '');
     const app = (paren < 0 ? appl : appl.slice(0, paren)).replace(/^[ \t\n\v\f\r]+/, '');
-    lastPri = prio += plus === undefined ? 0 : scanInt(plus) || 0;
-    const { prios } = ext ?? extensions[extensions.push({ exten, cid, prios: [] }) - 1];
+    lastPri = prio;
+    const ext = extensions.find((e) => e.exten === exten);
+    const { prios } = ext ?? extensions[extensions.push({ exten, prios: [] }) - 1];
     if (prios.some((p) => p.prio === prio)) continue; // "Unable to register extension": refused
-    const label = open < 0 ? null : pri.slice(open + 1, close);
-    prios.push({ prio, label, app, data, file: path.basename(file), line });
+    prios.push({ prio, app, data, file: path.basename(file), line });
     prios.sort((a, b) => a.prio - b.prio);
   }
   return extensions;
 }
 
-/** sscanf("%30d"): leading blanks, a sign, digits; null when there are no digits. @param {string} s */
-function scanInt(s) {
-  const m = /^[ \t\n\v\f\r]*([+-]?[0-9]{1,29})/.exec(s);
-  return m ? parseInt(m[1], 10) : null;
-}
-
-/**
- * pbx_config.c pbx_strsep() at ',': not inside [...] and not after a backslash; the rest is
- * null when there is no comma or nothing after it.
- * @param {string} s @returns {[string, string | null]}
- */
-function pbxStrsep(s) {
-  for (let i = 0, square = 0; i < s.length; i++) {
-    if (s[i] === '[') square++;
-    else if (s[i] === ']') square = Math.max(0, square - 1);
-    else if (s[i] === '\\') i++;
-    else if (s[i] === ',' && !square) return [s.slice(0, i), s.slice(i + 1) || null];
-  }
-  return [s, null];
+/** At the first comma: [before, after], after '' when there is none. @param {string} s */
+function atComma(s) {
+  const i = s.indexOf(',');
+  return i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)];
 }
 
 /** @param {Ctx} ctx @param {string | undefined} name @param {string} command */
@@ -635,24 +684,25 @@ function showDialplan(ctx, name, command) {
   let out = '';
   for (const c of shown) {
     out += `[ Context '${c.name}' created by 'pbx_config' ]\n`;
-    for (const { exten, cid, prios } of c.extens) {
+    for (const { exten, prios } of c.extens) {
       for (const [i, p] of prios.entries()) {
-        const head = cid === null ? `'${exten}' =>` : `'${exten}' (CID match '${cid}') => `;
-        const step = p.prio === HINT ? `hint: ${p.app}` : `${p.prio}. ${p.app}(${p.data})`;
-        const first = i === 0 ? head : p.label === null ? '' : `   [${p.label}]`;
-        out += `  ${padRight(first, 17)} ${padRight(step, 45)} [${p.file}:${p.line}]\n`;
+        const step = padRight(`${p.prio}. ${p.app}(${p.data})`, 45);
+        out += `  ${padRight(i === 0 ? `'${exten}' =>` : '', 17)} ${step} [${p.file}:${p.line}]\n`;
       }
     }
     out += '\n';
   }
-  const [extensions, priorities] = [
-    shown.flatMap((c) => c.extens),
-    shown.flatMap((c) => c.extens.flatMap((e) => e.prios)),
-  ];
-  const plural = (/** @type {unknown[]} */ items, /** @type {string} */ one, many = `${one}s`) =>
+  /** @param {unknown[]} items @param {string} one */
+  const plural = (items, one, many = `${one}s`) =>
     `${items.length} ${items.length === 1 ? one : many}`;
-  const counts = `${plural(extensions, 'extension')} (${plural(priorities, 'priority', 'priorities')})`;
-  return `${out}-= ${counts} in ${plural(shown, 'context')}. =-\n`;
+  const extensions = shown.flatMap((c) => c.extens);
+  const exts = plural(extensions, 'extension');
+  const prios = plural(
+    extensions.flatMap((e) => e.prios),
+    'priority',
+    'priorities',
+  );
+  return `${out}-= ${exts} (${prios}) in ${plural(shown, 'context')}. =-\n`;
 }
 
 try {
@@ -662,6 +712,6 @@ try {
   process.exitCode = code;
 } catch (err) {
   const why = err instanceof Misuse ? err.message : err instanceof Error ? err.stack : String(err);
-  if (!(err instanceof Abandoned)) process.stderr.write(`fake asterisk: ${why}\n`);
-  process.exitCode = err instanceof Abandoned ? 1 : 2;
+  process.stderr.write(`fake asterisk: ${why}\n`);
+  process.exitCode = 2;
 }

@@ -12,6 +12,22 @@ export interface Faults {
   dropExtensions?: string[];
 }
 
+/** A phone registered in the fake (test/fake-asterisk/README.md, `contacts.json`). */
+export interface FakeContact {
+  aor: string;
+  uri: string;
+  /** Unix seconds: REGISTER time plus the granted expiry. */
+  expirationTime: number;
+  status?: 'Avail' | 'Unavail' | 'NonQual' | 'Unknown';
+  rttMs?: number | null;
+  userAgent?: string;
+  viaAddress?: string;
+  viaPort?: number;
+  callId?: string;
+  endpoint?: string;
+  qualifyFrequency?: number;
+}
+
 /**
  * A throw-away /etc/asterisk with the administrator's include lines, the portal's two include
  * directories, and the fake CLI's state. `env` is what the portal and the fake need.
@@ -26,6 +42,8 @@ export class AsteriskSandbox {
   readonly routingFile = path.join(this.dialplanDir, 'generated_routing.conf');
   /** The CLI the portal runs: the fake, bound to this sandbox (the portal passes no env). */
   readonly cli = path.join(this.root, 'asterisk');
+  /** Every command the portal ran, one a line, written by the wrapper before the fake runs. */
+  readonly callLog = path.join(this.root, 'calls.log');
 
   constructor() {
     mkdirSync(this.pjsipDir, { recursive: true });
@@ -41,7 +59,7 @@ export class AsteriskSandbox {
     );
     writeFileSync(
       this.cli,
-      `#!/bin/sh\nFAKE_ASTERISK_ETC='${this.etc}' FAKE_ASTERISK_STATE='${this.state}' exec '${FAKE_CLI}' "$@"\n`,
+      `#!/bin/sh\nprintf '%s\\n' "$2" >> '${this.callLog}'\nFAKE_ASTERISK_ETC='${this.etc}' FAKE_ASTERISK_STATE='${this.state}' exec '${FAKE_CLI}' "$@"\n`,
       { mode: 0o755 },
     );
   }
@@ -58,6 +76,20 @@ export class AsteriskSandbox {
 
   setFaults(faults: Faults): void {
     writeFileSync(path.join(this.state, 'faults.json'), JSON.stringify(faults));
+  }
+
+  /** Registers these phones (and only these) in the fake. */
+  setContacts(contacts: FakeContact[]): void {
+    writeFileSync(path.join(this.state, 'contacts.json'), JSON.stringify(contacts));
+  }
+
+  clearCalls(): void {
+    rmSync(this.callLog, { force: true });
+  }
+
+  /** The commands run so far, in order. */
+  calls(): string[] {
+    return (this.read(this.callLog) ?? '').split('\n').filter((line) => line !== '');
   }
 
   clearFaults(): void {

@@ -728,3 +728,140 @@ export const logsQueryCase: fc.Arbitrary<LogsQueryCase> = fc.oneof(
       .map((pairs) => ({ query: pairs.join('&') })),
   },
 );
+
+/**
+ * A PATCH /users/:id body and what it promises for an existing user: 'ok' (200), 'rejected'
+ * (400), 'taken' (the email of another user, resolved when sent: 409) or 'any' (no 5xx).
+ */
+export interface UpdateCase {
+  kind: string;
+  marker: string;
+  target: IdCase;
+  body?: Record<string, unknown>;
+  raw?: string;
+  expect: 'ok' | 'rejected' | 'taken' | 'any';
+}
+
+const updateBodyFor = (m: string): fc.Arbitrary<Omit<UpdateCase, 'target'>> =>
+  fc.oneof(
+    markedValidName(m).map((name) => ({
+      kind: 'name',
+      marker: m,
+      body: { name },
+      expect: nameIsValid(name) ? ('ok' as const) : ('rejected' as const),
+    })),
+    validEmail(m).map((email) => ({
+      kind: 'email',
+      marker: m,
+      body: { email },
+      expect: 'ok' as const,
+    })),
+    fc.tuple(markedValidName(m), validEmail(m)).map(([name, email]) => ({
+      kind: 'both',
+      marker: m,
+      body: { name, email },
+      expect: nameIsValid(name) ? ('ok' as const) : ('rejected' as const),
+    })),
+    hostileName(m).map((name) => ({
+      kind: 'hostile-name',
+      marker: m,
+      body: { name },
+      expect: 'rejected' as const,
+    })),
+    oddEmail(m).map((email) => ({
+      kind: 'odd-email',
+      marker: m,
+      body: { email },
+      expect: 'any' as const,
+    })),
+    fc.tuple(wrongType, fc.boolean()).map(([bad, name]) => ({
+      kind: 'wrong-type',
+      marker: m,
+      body: name ? { name: bad } : { email: bad },
+      expect: 'rejected' as const,
+    })),
+    fc
+      .tuple(markedValidName(m), extraKey, fc.jsonValue({ maxDepth: 2 }))
+      .map(([name, key, value]) => ({
+        kind: 'extra-field',
+        marker: m,
+        body: { name, [key]: value },
+        expect: 'rejected' as const,
+      })),
+    fc.integer({ min: 0, max: 10_000 }).map((extension) => ({
+      kind: 'extension',
+      marker: m,
+      body: { extension },
+      expect: 'rejected' as const,
+    })),
+    fc.constant({ kind: 'empty', marker: m, body: {}, expect: 'rejected' as const }),
+    fc
+      .jsonValue({ maxDepth: 3 })
+      .filter((v) => v === null || typeof v !== 'object' || Array.isArray(v))
+      .map((v) => ({
+        kind: 'json-value',
+        marker: m,
+        raw: JSON.stringify(v) ?? 'null',
+        expect: 'rejected' as const,
+      })),
+    fc.constant({ kind: 'taken-email', marker: m, expect: 'taken' as const }),
+  );
+
+export const updateCase: fc.Arbitrary<UpdateCase> = fc
+  .tuple(marker, idCase(24))
+  .chain(([m, target]) => updateBodyFor(m).map((body) => ({ ...body, target })));
+
+/** GET /extensions: `status` (free or used) and the list's `limit` and `offset`. */
+export interface ExtensionsQueryCase {
+  query: string;
+  valid?: { status?: 'free' | 'used'; limit?: number; offset?: number };
+}
+
+export const extensionsQueryCase: fc.Arbitrary<ExtensionsQueryCase> = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc
+      .record(
+        {
+          status: fc.constantFrom('free' as const, 'used' as const),
+          limit: fc.integer({ min: 1, max: 1000 }),
+          offset: fc.oneof(fc.integer({ min: 0, max: 9500 }), fc.integer({ min: 0, max: 50 })),
+        },
+        { requiredKeys: [] },
+      )
+      .map((v) => ({
+        valid: v,
+        query: joinQuery([
+          v.status === undefined ? undefined : `status=${v.status}`,
+          v.limit === undefined ? undefined : `limit=${v.limit}`,
+          v.offset === undefined ? undefined : `offset=${v.offset}`,
+        ]),
+      })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .oneof(
+        fc.constantFrom(
+          'FREE',
+          'Used',
+          'free ',
+          ' used',
+          '',
+          'busy',
+          'all',
+          'null',
+          '0',
+          'free%00',
+        ),
+        hostileString,
+      )
+      .map((v) => ({ query: `status=${encode(v)}` })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(queryPair(['status', 'limit', 'offset']), { minLength: 1, maxLength: 4 })
+      .map((pairs) => ({ query: pairs.join('&') })),
+  },
+);

@@ -61,6 +61,21 @@ export function assertExtension(extension: unknown): asserts extension is number
   }
 }
 
+/** Asterisk takes qualify_frequency from 0 (off) to 86400 seconds. */
+export const MAX_QUALIFY_SECONDS = 86400;
+
+export function assertQualifySeconds(seconds: unknown): asserts seconds is number {
+  if (
+    !Number.isInteger(seconds) ||
+    (seconds as number) < 0 ||
+    (seconds as number) > MAX_QUALIFY_SECONDS
+  ) {
+    throw new Error(
+      `Invalid qualify frequency ${describe(seconds)}: must be an integer from 0 to ${MAX_QUALIFY_SECONDS}`,
+    );
+  }
+}
+
 export function assertContext(context: unknown): asserts context is string {
   if (typeof context !== 'string' || !CONTEXT.test(context)) {
     throw new Error(`Invalid dialplan context ${describe(context)}: must match ${CONTEXT}`);

@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { renderEndpointsBody } from './endpoints-generator';
 import { SipAccountRow } from './types';
 import { HOSTILE_CHARS } from '../../../test/support/hostile-chars';
-import { cliFixtureBytes } from '../../../test/fixtures';
+import { cliFixtureBytes, generatedFixture } from '../../../test/fixtures';
 
 const GOLDEN = cliFixtureBytes('three.generated_endpoints.conf');
-const SETTINGS = { context: 'synergycall-internal' };
+// The recorded file has no qualify_frequency: 0 reproduces it as the real Asterisk loaded it.
+const SETTINGS = { context: 'synergycall-internal', qualifySeconds: 0 };
 
 /** The three users the real Asterisk loaded, with the digests from the recorded file. */
 const THREE: SipAccountRow[] = [
@@ -48,6 +49,20 @@ describe('renderEndpointsBody', () => {
     );
   });
 
+  it('adds qualify_frequency to each aor when qualify is on', () => {
+    const body = renderEndpointsBody(THREE, { ...SETTINGS, qualifySeconds: 60 });
+    expect(body).toBe(generatedFixture('three.qualify-60.generated_endpoints.conf'));
+    expect(renderEndpointsBody(THREE, { ...SETTINGS, qualifySeconds: 86400 })).toMatch(
+      /^remove_existing=yes\nqualify_frequency=86400$/m,
+    );
+  });
+
+  it.each([-1, 1.5, 86401, NaN, '60'])('refuses qualify frequency %p', (qualifySeconds) => {
+    expect(() =>
+      renderEndpointsBody(THREE, { ...SETTINGS, qualifySeconds: qualifySeconds as number }),
+    ).toThrow(/qualify frequency .* must be an integer from 0 to 86400/);
+  });
+
   it('sorts by extension whatever the input order', () => {
     const shuffled = [THREE[2], THREE[0], THREE[1]];
     expect(renderEndpointsBody(shuffled, SETTINGS)).toBe(GOLDEN.toString('utf8'));
@@ -60,7 +75,7 @@ describe('renderEndpointsBody', () => {
   it('uses the realm, username and context given', () => {
     const body = renderEndpointsBody(
       [{ ...THREE[0], realm: 'pbx.example.com', sipUsername: '771000' }],
-      { context: 'other_ctx-2' },
+      { context: 'other_ctx-2', qualifySeconds: 0 },
     );
     expect(body).toContain('\nrealm=pbx.example.com\n');
     expect(body).toContain('\nusername=771000\n');
@@ -82,7 +97,7 @@ describe('renderEndpointsBody', () => {
   });
 
   it.each<[string, () => string]>([
-    ['a bad context', () => renderEndpointsBody(THREE, { context: 'x;y' })],
+    ['a bad context', () => renderEndpointsBody(THREE, { ...SETTINGS, context: 'x;y' })],
     ['a duplicate extension', () => renderEndpointsBody([THREE[0], THREE[0]], SETTINGS)],
     ['a bad realm', () => renderEndpointsBody([{ ...THREE[0], realm: 'a\nb' }], SETTINGS)],
     [

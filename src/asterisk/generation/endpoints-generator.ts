@@ -1,5 +1,10 @@
-import { assertSettings, sanitizeCallerIdName, validatedRows } from './config-escaping';
-import { GenerationSettings, SipAccountRow } from './types';
+import {
+  assertQualifySeconds,
+  assertSettings,
+  sanitizeCallerIdName,
+  validatedRows,
+} from './config-escaping';
+import { EndpointSettings, SipAccountRow } from './types';
 
 /**
  * The body of generated_endpoints.conf: per user an endpoint, its digest auth and its aor,
@@ -8,14 +13,18 @@ import { GenerationSettings, SipAccountRow } from './types';
  */
 export function renderEndpointsBody(
   rows: readonly SipAccountRow[],
-  settings: GenerationSettings,
+  settings: EndpointSettings,
 ): string {
   assertSettings(settings);
-  const sections = validatedRows(rows).flatMap((row) => userSections(row, settings.context));
+  assertQualifySeconds(settings.qualifySeconds);
+  const sections = validatedRows(rows).flatMap((row) => userSections(row, settings));
   return sections.length === 0 ? '' : `${sections.map((s) => s.join('\n')).join('\n\n')}\n`;
 }
 
-function userSections(row: SipAccountRow, context: string): string[][] {
+function userSections(
+  row: SipAccountRow,
+  { context, qualifySeconds }: EndpointSettings,
+): string[][] {
   const ext = String(row.extension);
   const name = sanitizeCallerIdName(row.name, row.extension);
   return [
@@ -41,6 +50,13 @@ function userSections(row: SipAccountRow, context: string): string[][] {
       `realm=${row.realm}`,
       `password_digest=MD5:${row.md5Digest},SHA-256:${row.sha256Digest}`,
     ],
-    [`[${ext}]`, 'type=aor', 'max_contacts=1', 'remove_existing=yes'],
+    [
+      `[${ext}]`,
+      'type=aor',
+      'max_contacts=1',
+      'remove_existing=yes',
+      // Without it a phone that went away shows registered until its registration expires.
+      ...(qualifySeconds > 0 ? [`qualify_frequency=${qualifySeconds}`] : []),
+    ],
   ];
 }

@@ -15,6 +15,12 @@ export interface GenerationSettings {
   context: string;
 }
 
+/** What the endpoints file needs besides the context. */
+export interface EndpointSettings extends GenerationSettings {
+  /** Seconds between OPTIONS to each registered phone (aor qualify_frequency); 0 sends none. */
+  qualifySeconds: number;
+}
+
 /** What the comment header of a generated file records. */
 export interface FileHeaderInfo {
   applyId: string;

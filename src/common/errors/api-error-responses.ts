@@ -3,7 +3,7 @@ import { ApiResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from './error-response.dto';
 
 /** The statuses answered with ErrorResponseDto (the 502 of POST /apply has its own body). */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 406 | 409 | 413 | 415 | 429 | 500 | 503;
 
 /**
  * Every route that needs the token can answer these (the guard and the exception filter); the

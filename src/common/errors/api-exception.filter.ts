@@ -16,12 +16,15 @@ function statusFor(code: DomainErrorCode): number {
     case 'USER_NOT_FOUND':
     case 'API_KEY_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
+    case 'IMPORT_INVALID':
+      return HttpStatus.BAD_REQUEST;
     case 'DUPLICATE_EMAIL':
     case 'EXTENSION_POOL_EXHAUSTED':
       return HttpStatus.CONFLICT;
     case 'APPLY_FAILED':
       return HttpStatus.BAD_GATEWAY;
     case 'DATABASE_UNAVAILABLE':
+    case 'ASTERISK_UNAVAILABLE':
       return HttpStatus.SERVICE_UNAVAILABLE;
   }
 }
@@ -90,7 +93,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
       return {
         statusCode: status,
         error: httpErrorName(status),
-        message: bodyParserMessage(status),
+        message: bodyParserMessage(status, exception),
         requestId,
       };
     }
@@ -112,8 +115,13 @@ function bodyParserStatus(exception: unknown): number | undefined {
   return undefined;
 }
 
-function bodyParserMessage(status: number): string {
-  if (status === 413) return 'Request body is larger than the 16 KB limit';
+function bodyParserMessage(status: number, exception: unknown): string {
+  if (status === 413) {
+    // The route's own limit (16 KB but for POST /users/import), as body-parser reports it.
+    const limit = (exception as { limit?: unknown }).limit;
+    const kb = typeof limit === 'number' ? Math.round(limit / 1024) : 16;
+    return `Request body is larger than the ${kb} KB limit`;
+  }
   if (status === 415) return 'Request body must be JSON (Content-Type: application/json)';
   return 'Request body could not be read: it is not valid JSON, or its Content-Encoding does not match';
 }
@@ -124,6 +132,7 @@ function httpErrorName(status: number): string {
     401: 'UNAUTHORIZED',
     403: 'FORBIDDEN',
     404: 'NOT_FOUND',
+    406: 'NOT_ACCEPTABLE',
     405: 'METHOD_NOT_ALLOWED',
     409: 'CONFLICT',
     413: 'PAYLOAD_TOO_LARGE',

@@ -5,7 +5,9 @@ export type DomainErrorCode =
   | 'DUPLICATE_EMAIL'
   | 'EXTENSION_POOL_EXHAUSTED'
   | 'APPLY_FAILED'
-  | 'DATABASE_UNAVAILABLE';
+  | 'IMPORT_INVALID'
+  | 'DATABASE_UNAVAILABLE'
+  | 'ASTERISK_UNAVAILABLE';
 
 export class DomainError extends Error {
   constructor(
@@ -32,3 +34,10 @@ export const extensionPoolExhausted = (min: number, max: number): DomainError =>
 
 export const apiKeyNotFound = (id: string): DomainError =>
   new DomainError('API_KEY_NOT_FOUND', `No API key with id ${id}`);
+
+/** A read that needs Asterisk's answer (a registration filter) got none. */
+export const asteriskUnavailable = (reason: string): DomainError =>
+  new DomainError(
+    'ASTERISK_UNAVAILABLE',
+    `Asterisk did not answer, so the registration filter cannot be applied: ${reason}`,
+  );

@@ -20,9 +20,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'users',
       'Users, their extensions and SIP credentials; changes reach Asterisk at the next apply',
     )
+    .addTag('extensions', 'The extension range: which numbers are free and whose the others are')
     .addTag('apply', 'Writing the Asterisk config from the database, and the audit log of applies')
     .addTag('api-keys', 'API keys with scopes, for every caller but the bootstrap token')
     .addTag('audit', 'Who changed what, written in the transaction of each change')
+    .addTag('metrics', 'Prometheus metrics, with the token like every route')
     .addTag('health', 'Liveness and database reachability, without a token')
     .addBearerAuth({
       type: 'http',
@@ -54,18 +56,25 @@ function describeScopes(doc: OpenAPIObject): OpenAPIObject {
  */
 function closeRequestBodies(doc: OpenAPIObject): OpenAPIObject {
   const schemas = doc.components?.schemas ?? {};
+  const close = (schema: SchemaObject | ReferenceObject | undefined): void => {
+    const target: SchemaObject | ReferenceObject | undefined =
+      schema && '$ref' in schema
+        ? schemas[schema.$ref.replace('#/components/schemas/', '')]
+        : schema;
+    // A CSV body is a string: nothing to close.
+    if (!target || '$ref' in target || target.type !== 'object') return;
+    if (target.additionalProperties === false) return;
+    target.additionalProperties = false;
+    // The rows of an import body are objects with the same rule.
+    for (const property of Object.values(target.properties ?? {})) {
+      close('items' in property ? property.items : property);
+    }
+  };
   for (const item of Object.values(doc.paths)) {
     for (const op of [item.get, item.put, item.post, item.delete, item.patch]) {
       const body = op?.requestBody;
       if (!body || '$ref' in body) continue;
-      for (const media of Object.values(body.content)) {
-        const schema = media.schema;
-        const target: SchemaObject | ReferenceObject | undefined =
-          schema && '$ref' in schema
-            ? schemas[schema.$ref.replace('#/components/schemas/', '')]
-            : schema;
-        if (target && !('$ref' in target)) target.additionalProperties = false;
-      }
+      for (const media of Object.values(body.content)) close(media.schema);
     }
   }
   return doc;

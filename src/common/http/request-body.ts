@@ -5,9 +5,29 @@ import { shapeProblem } from '../validation/object-shape';
 export const BODY_LIMIT = '16kb';
 export const NOT_JSON = 'Request body must be JSON (Content-Type: application/json)';
 export const NOT_AN_OBJECT = 'Request body must be a JSON object';
+export const NOT_CSV_OR_JSON =
+  'Request body must be CSV (Content-Type: text/csv) or JSON (Content-Type: application/json)';
+
+/**
+ * POST /users/import takes up to 2,000 rows, the only body above 16 KB. A row at its largest
+ * as JSON: name 100 code points of up to 4 UTF-8 bytes (400), email 254, a 128-character
+ * password with every character escaped (256), extension and sipUsername (5 + 7), createdAt
+ * (26), keys and punctuation (85): about 1,035 bytes; as CSV a little less. 2,000 rows of
+ * 1,100 bytes leave room for the header and spaces.
+ */
+export const IMPORT_BODY_LIMIT = 2_000 * 1_100;
+
+/** The import route, as Express matches it (case-insensitive, an optional trailing slash). */
+const IMPORT_PATH = /^\/users\/import\/?$/i;
+export const isImportPost = (req: Request): boolean =>
+  req.method === 'POST' && IMPORT_PATH.test(req.path);
+export const isImportJson = (req: Request): boolean =>
+  isImportPost(req) && req.is('application/json') !== false;
+export const isImportCsv = (req: Request): boolean =>
+  isImportPost(req) && req.is('text/csv') !== false;
 
 /*
- * Only POST routes take a body here. Other methods' bodies are not read (RFC 9110 gives a
+ * Only POST and PATCH routes take a body here. Other methods' bodies are not read (RFC 9110 gives a
  * GET or DELETE body no meaning), so those routes answer as documented whatever is attached.
  */
 
@@ -19,16 +39,22 @@ const hasBody = (req: Request): boolean =>
   req.headers['transfer-encoding'] !== undefined ||
   (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
-/** The requests the JSON parser reads: a POST whose body says it is JSON. */
+const takesBody = (req: Request): boolean => req.method === 'POST' || req.method === 'PATCH';
+
+/** The requests the 16 KB JSON parser reads: a POST or PATCH whose body says it is JSON. */
 export const isJsonPost = (req: Request): boolean =>
-  req.method === 'POST' && req.is('application/json') !== false;
+  takesBody(req) && !isImportPost(req) && req.is('application/json') !== false;
 
 /**
- * A POST body that is not JSON (form-encoded, text/plain, none declared) gets 415 before it
+ * A POST or PATCH body that is not JSON (form-encoded, text/plain, none declared) gets 415 before it
  * is read, instead of every field error as if the body were empty.
  */
 export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
-  const refused = req.method === 'POST' && hasBody(req) && !isJsonPost(req);
+  if (isImportPost(req)) {
+    const refused = hasBody(req) && !isImportJson(req) && !isImportCsv(req);
+    return next(refused ? new UnsupportedMediaTypeException(NOT_CSV_OR_JSON) : undefined);
+  }
+  const refused = takesBody(req) && hasBody(req) && !isJsonPost(req);
   next(refused ? new UnsupportedMediaTypeException(NOT_JSON) : undefined);
 }
 
@@ -38,7 +64,8 @@ export function requireJsonBody(req: Request, _res: Response, next: NextFunction
  */
 export function checkBodyShape(req: Request, _res: Response, next: NextFunction): void {
   const body: unknown = req.body;
-  if (body === undefined) return next();
+  // A CSV import arrives as text, read row by row by the import itself.
+  if (body === undefined || (typeof body === 'string' && isImportCsv(req))) return next();
   const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
   const problem = isObject ? shapeProblem(body) : NOT_AN_OBJECT;
   next(problem ? new BadRequestException(problem) : undefined);

@@ -25,10 +25,19 @@ const rank = (constraint: string): number => {
 
 /** One message per property that failed, nested properties included. */
 export function problemMessages(errors: ValidationError[]): string[] {
+  return fieldProblems(errors).map((p) => p.message);
+}
+
+/** The same messages, each with the property it is about (a nested one by its path). */
+export function fieldProblems(
+  errors: ValidationError[],
+  parent = '',
+): { field: string; message: string }[] {
   return errors.flatMap((e) => {
+    const field = parent ? `${parent}.${e.property}` : e.property;
     const constraints = Object.entries(e.constraints ?? {});
     constraints.sort(([a], [b]) => rank(a) - rank(b));
-    const own = constraints.length > 0 ? [constraints[0][1]] : [];
-    return [...own, ...problemMessages(e.children ?? [])];
+    const own = constraints.length > 0 ? [{ field, message: constraints[0][1] }] : [];
+    return [...own, ...fieldProblems(e.children ?? [], field)];
   });
 }

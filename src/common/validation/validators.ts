@@ -77,3 +77,11 @@ export function SingleValue(options?: ValidationOptions) {
     options,
   );
 }
+
+/** A field that is known but never accepted: the message says why, rather than "should not exist". */
+export function Refused(message: string) {
+  return ValidateBy({
+    name: 'refused',
+    validator: { validate: () => false, defaultMessage: () => message },
+  });
+}

@@ -1,4 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsDefined, IsString, Matches } from 'class-validator';
 import { CodePointLength, IsMailbox } from '../../common/validation/validators';
@@ -15,38 +16,54 @@ export const EMAIL_MAX_LENGTH = 254;
 const trim = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim() : value;
 
+export const NAME_DOC: ApiPropertyOptions = {
+  example: 'Alice Smith',
+  minLength: 1,
+  maxLength: NAME_MAX_LENGTH,
+  // ECMAScript with the u flag, as JSON Schema reads a pattern.
+  pattern: NAME_PATTERN.source,
+  description:
+    "Letters of any script, digits, space and . , ' - _ ( ) & only; checked (and stored) after trimming, and the length counts code points",
+};
+
+export const EMAIL_DOC: ApiPropertyOptions = {
+  example: 'alice@example.com',
+  format: 'email',
+  maxLength: EMAIL_MAX_LENGTH,
+  description: 'Unique, compared case-insensitively; trimmed',
+};
+
+/** A name's rules, once for create and update: same checks, same messages. */
+export const NameRules = (): PropertyDecorator =>
+  applyDecorators(
+    Transform(trim),
+    IsString({ message: '$property must be a string' }),
+    CodePointLength(1, NAME_MAX_LENGTH, {
+      message: `$property must be 1 to ${NAME_MAX_LENGTH} characters after trimming`,
+    }),
+    Matches(NAME_PATTERN, {
+      message:
+        '$property may contain only letters, digits, spaces and . , \' - _ ( ) & (no control characters or ; " [ ] < > \\)',
+    }),
+  );
+
+/** An email's rules, once for create and update (uniqueness is the database's). */
+export const EmailRules = (): PropertyDecorator =>
+  applyDecorators(
+    Transform(trim),
+    IsString({ message: '$property must be a string' }),
+    IsMailbox(),
+  );
+
 export class CreateUserDto {
-  @ApiProperty({
-    example: 'Alice Smith',
-    minLength: 1,
-    maxLength: NAME_MAX_LENGTH,
-    // ECMAScript with the u flag, as JSON Schema reads a pattern.
-    pattern: NAME_PATTERN.source,
-    description:
-      "Letters of any script, digits, space and . , ' - _ ( ) & only; checked (and stored) after trimming, and the length counts code points",
-  })
-  @Transform(trim)
+  @ApiProperty(NAME_DOC)
   // null counts as missing: "name is required" rather than a type error.
   @IsDefined({ message: '$property is required' })
-  @IsString({ message: '$property must be a string' })
-  @CodePointLength(1, NAME_MAX_LENGTH, {
-    message: `$property must be 1 to ${NAME_MAX_LENGTH} characters after trimming`,
-  })
-  @Matches(NAME_PATTERN, {
-    message:
-      '$property may contain only letters, digits, spaces and . , \' - _ ( ) & (no control characters or ; " [ ] < > \\)',
-  })
+  @NameRules()
   name!: string;
 
-  @ApiProperty({
-    example: 'alice@example.com',
-    format: 'email',
-    maxLength: EMAIL_MAX_LENGTH,
-    description: 'Unique, compared case-insensitively; trimmed',
-  })
-  @Transform(trim)
+  @ApiProperty(EMAIL_DOC)
   @IsDefined({ message: '$property is required' })
-  @IsString({ message: '$property must be a string' })
-  @IsMailbox()
+  @EmailRules()
   email!: string;
 }

@@ -1,7 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IntegerQueryParam } from '../../common/validation/query-params';
 import { SingleValue } from '../../common/validation/validators';
+import { FILTER_STATES, type FilterState } from './registration.dto';
 
 export const MAX_PAGE = 1000;
 /** More than any extension range can hold; keeps the value inside PostgreSQL's bigint. */
@@ -42,4 +43,24 @@ export class ListUsersQueryDto {
   })
   @IntegerQueryParam(0, MAX_OFFSET)
   offset: number = 0;
+
+  @ApiPropertyOptional({
+    enum: ['registration'],
+    description:
+      "Add each user's registration (one Asterisk listing per request, whatever the page size)",
+  })
+  @IsOptional()
+  @SingleValue()
+  @IsIn(['registration'], { message: '$property must be registration (the only value)' })
+  include?: 'registration';
+
+  @ApiPropertyOptional({
+    enum: FILTER_STATES,
+    description:
+      'Only users whose phone is in this state (implies include=registration); total counts the filtered users. Needs Asterisk: 503 ASTERISK_UNAVAILABLE when it does not answer',
+  })
+  @IsOptional()
+  @SingleValue()
+  @IsIn(FILTER_STATES, { message: `$property must be one of ${FILTER_STATES.join(', ')}` })
+  registration?: FilterState;
 }

@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN } from './create-user.dto';
+import { RegistrationDto } from './registration.dto';
 
 const SIP_PASSWORD = {
   example: 'q3Vb7xK2mT9pLw4ZcR8sN1eY',
@@ -33,6 +34,24 @@ export class UserDto {
   createdAt!: string;
 }
 
+/** A listed user: `registration` only with `include=registration` or a registration filter. */
+export class ListedUserDto extends UserDto {
+  @ApiPropertyOptional({
+    type: RegistrationDto,
+    description:
+      'Whether the phone is registered; userAgent, expiresAt and viaAddress are null here',
+  })
+  registration?: RegistrationDto;
+}
+
+export class UserDetailDto extends UserDto {
+  @ApiProperty({
+    type: RegistrationDto,
+    description: 'Whether the phone is registered, and from where',
+  })
+  registration!: RegistrationDto;
+}
+
 export class CreatedUserDto extends UserDto {
   @ApiProperty({
     ...SIP_PASSWORD,
@@ -42,13 +61,13 @@ export class CreatedUserDto extends UserDto {
 }
 
 export class UserListDto {
-  @ApiProperty({ type: [UserDto] })
-  items!: UserDto[];
+  @ApiProperty({ type: [ListedUserDto] })
+  items!: ListedUserDto[];
 
   @ApiProperty({
     type: 'integer',
     example: 1,
-    description: 'Users matching the search, before limit/offset',
+    description: 'Users matching the search and the registration filter, before limit/offset',
   })
   total!: number;
 }

@@ -1,0 +1,30 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
+import { MetricsRepository } from './metrics.repository';
+import { collectPhoneStates, PHONE_STATES_SOURCE } from './phone-states-source';
+import type { PhoneStatesSource } from './phone-states-source';
+import { PortalMetrics } from './portal-metrics';
+
+/** The gauges computed at scrape time from the database and the phones' states. */
+@Injectable()
+export class MetricsCollectors implements OnModuleInit {
+  constructor(
+    private readonly metrics: PortalMetrics,
+    private readonly repo: MetricsRepository,
+    @Inject(PHONE_STATES_SOURCE) private readonly phones: PhoneStatesSource,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics.scrapedGauge({ name: 'portal_users', help: 'Users in the database' }, async (g) =>
+      g.set(await this.repo.countUsers(DEFAULT_TENANT_ID)),
+    );
+    this.metrics.scrapedGauge(
+      {
+        name: 'portal_phones',
+        help: 'Phones by registration state',
+        labelNames: ['state'] as const,
+      },
+      (g) => collectPhoneStates(this.phones, g),
+    );
+  }
+}

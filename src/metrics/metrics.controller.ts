@@ -1,0 +1,34 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ApiErrorResponses, TOKEN_ERRORS } from '../common/errors/api-error-responses';
+import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
+import { PortalMetrics } from './portal-metrics';
+
+@ApiTags('metrics')
+@ApiBearerAuth()
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: PortalMetrics) {}
+
+  @Get()
+  @ApiOperation({
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics, in the text exposition format (0.0.4)',
+    description:
+      'Needs the token like every route: configure Prometheus with `authorization: {credentials: <token>}` (sent as a bearer credential). The gauges on users, pending config and phones are computed at scrape time.',
+  })
+  @ApiOkResponse({
+    description: 'The metrics, as text/plain; version=0.0.4',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
+  @ApiErrorResponses({ 400: 'A query parameter was sent (this route takes none)', ...TOKEN_ERRORS })
+  async scrape(
+    @Query(NoFieldsPipe) _query: unknown,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<string> {
+    const text = await this.metrics.registry.metrics();
+    res.setHeader('Content-Type', this.metrics.registry.contentType);
+    return text;
+  }
+}

@@ -1,0 +1,26 @@
+import { Global, Module } from '@nestjs/common';
+import { MetricsCollectors } from './metrics-collectors';
+import { MetricsController } from './metrics.controller';
+import { MetricsRepository } from './metrics.repository';
+import { RegistrationService } from '../users/registration.service';
+import { UsersModule } from '../users/users.module';
+import { PHONE_STATES_SOURCE } from './phone-states-source';
+import { PortalMetrics } from './portal-metrics';
+
+/**
+ * GET /metrics and the registry every module reports to. `portal_phones` comes from the
+ * registration listing, read at scrape time and reused for up to 30 s.
+ */
+@Global()
+@Module({
+  imports: [UsersModule],
+  controllers: [MetricsController],
+  providers: [
+    PortalMetrics,
+    MetricsRepository,
+    MetricsCollectors,
+    { provide: PHONE_STATES_SOURCE, useExisting: RegistrationService },
+  ],
+  exports: [PortalMetrics],
+})
+export class MetricsModule {}

@@ -1,0 +1,234 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { duplicateEmail } from '../../common/errors/domain-errors';
+import { isUniqueViolation } from '../../common/errors/pg-errors';
+import type { UserWithExtensionRow } from '../../extensions/extensions.repository';
+
+/**
+ * The key namespace of claim_free_extension()'s per-number locks (migration
+ * 1764000000002-AllocateWithNumberLocks): an import locks its numbers under the same keys,
+ * so creates skip them and it waits for the ones a create holds.
+ */
+const NUMBER_LOCK = 21338;
+/** Export page size: a few round trips for a full range, little memory per page. */
+const EXPORT_PAGE = 500;
+
+/** One imported user, its number chosen and its digests computed. */
+export interface UserToImport {
+  name: string;
+  email: string;
+  extension: number;
+  md5Digest: string;
+  sha256Digest: string;
+}
+
+/** A user as the export writes it; never a digest. */
+export interface ExportRow {
+  name: string;
+  email: string;
+  extension: number;
+  sip_username: string;
+  created_at: Date;
+}
+
+/** The queries of bulk import and export. */
+@Injectable()
+export class BulkRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * The one transaction of an import: `work` runs in it, and it commits only when `commit`
+   * is true and `work` returned (a dry run reads and locks as a real import does, then rolls
+   * back). Anything else written for the import joins it through the same manager.
+   */
+  async transaction<T>(commit: boolean, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    const runner = this.db.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      try {
+        const result = await work(runner.manager);
+        if (commit) await runner.commitTransaction();
+        else await runner.rollbackTransaction();
+        return result;
+      } catch (err) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /**
+   * Waits for and takes the locks of the given numbers, in ascending order so two imports
+   * asking for the same ones never deadlock. A create holding one finishes first.
+   */
+  async lockNumbers(m: EntityManager, numbers: number[]): Promise<void> {
+    if (numbers.length === 0) return;
+    const sorted = [...numbers].sort((a, b) => a - b);
+    await m.query(`SELECT pg_advisory_xact_lock(${NUMBER_LOCK}, n) FROM unnest($1::int[]) AS n`, [
+      sorted,
+    ]);
+  }
+
+  /** Which of `numbers` have an extension (looked up after their locks are held). */
+  async takenNumbers(m: EntityManager, numbers: number[]): Promise<Set<number>> {
+    if (numbers.length === 0) return new Set();
+    const rows = await m.query<{ number: number }[]>(
+      'SELECT number FROM extension WHERE number = ANY($1::int[])',
+      [numbers],
+    );
+    return new Set(rows.map((r) => r.number));
+  }
+
+  /** Which of the lowercased `emails` a user of the tenant already has. */
+  async takenEmails(m: EntityManager, tenantId: string, emails: string[]): Promise<Set<string>> {
+    if (emails.length === 0) return new Set();
+    const rows = await m.query<{ email: string }[]>(
+      `SELECT lower(email) AS email FROM "user"
+       WHERE tenant_id = $1 AND lower(email) = ANY($2::text[])`,
+      [tenantId, emails],
+    );
+    return new Set(rows.map((r) => r.email));
+  }
+
+  /** How many numbers of the range have no extension. */
+  async freeCount(m: EntityManager, range: { min: number; max: number }): Promise<number> {
+    const [{ taken }] = await m.query<{ taken: number }[]>(
+      'SELECT count(*)::int AS taken FROM extension WHERE number BETWEEN $1 AND $2',
+      [range.min, range.max],
+    );
+    return range.max - range.min + 1 - taken;
+  }
+
+  /**
+   * The lowest `count` free numbers of the range outside `exclude`, each locked, as
+   * claim_free_extension() does one: a number is locked only when seen free, numbers other
+   * transactions hold are skipped, and each is looked at again under its lock, in a new
+   * statement (a new snapshot), dropping any an insert took meanwhile. Fewer than `count`
+   * when the range runs out.
+   */
+  async claimFreeNumbers(
+    m: EntityManager,
+    range: { min: number; max: number },
+    count: number,
+    exclude: number[],
+  ): Promise<number[]> {
+    const claimed: number[] = [];
+    let from = range.min;
+    while (claimed.length < count && from <= range.max) {
+      // CASE keeps the order: the lock is tried only for a number seen free.
+      const rows = await m.query<{ n: number }[]>(
+        `SELECT n FROM generate_series($1::int, $2::int) AS n
+         WHERE CASE WHEN n <> ALL($3::int[])
+                     AND NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = n)
+                    THEN pg_try_advisory_xact_lock(${NUMBER_LOCK}, n) ELSE false END
+         LIMIT $4`,
+        [from, range.max, exclude, count - claimed.length],
+      );
+      if (rows.length === 0) break;
+      const numbers = rows.map((r) => r.n);
+      const taken = await this.takenNumbers(m, numbers);
+      claimed.push(...numbers.filter((n) => !taken.has(n)));
+      from = numbers.reduce((a, b) => Math.max(a, b)) + 1;
+    }
+    return claimed.sort((a, b) => a - b);
+  }
+
+  /**
+   * Inserts every user and its extension in one statement. Rows go in by lowercased email,
+   * so two imports sharing emails wait on the unique index in the same order, never on each
+   * other in a cycle. An email a create or another import took after the check is a
+   * DUPLICATE_EMAIL; any other failure is rethrown without the values (they hold digests).
+   */
+  async insertUsers(
+    m: EntityManager,
+    tenantId: string,
+    realm: string,
+    users: UserToImport[],
+  ): Promise<UserWithExtensionRow[]> {
+    const sorted = [...users].sort((a, b) =>
+      a.email.toLowerCase() < b.email.toLowerCase() ? -1 : 1,
+    );
+    try {
+      return await this.insertAll(m, tenantId, realm, sorted);
+    } catch (err) {
+      const email = isUniqueViolation(err, 'UQ_user_tenant_email') ? emailIn(err) : null;
+      withoutValues(err);
+      if (email !== null) throw duplicateEmail(email);
+      throw err;
+    }
+  }
+
+  private insertAll(
+    m: EntityManager,
+    tenantId: string,
+    realm: string,
+    sorted: UserToImport[],
+  ): Promise<UserWithExtensionRow[]> {
+    const column = <K extends keyof UserToImport>(k: K): UserToImport[K][] =>
+      sorted.map((u) => u[k]);
+    return m.query<UserWithExtensionRow[]>(
+      `WITH input AS (
+         SELECT * FROM unnest($3::varchar[], $4::varchar[], $5::int[], $6::text[], $7::text[])
+           WITH ORDINALITY AS t(name, email, number, md5, sha256, ord)
+       ), u AS (
+         INSERT INTO "user" (tenant_id, name, email)
+         SELECT $1, name, email FROM input ORDER BY ord
+         RETURNING id, name, email, created_at
+       ), e AS (
+         INSERT INTO extension (number, tenant_id, user_id, sip_username, realm, md5_digest, sha256_digest)
+         SELECT i.number, $1, u.id, i.number::text, $2, i.md5, i.sha256
+         FROM input i JOIN u ON lower(u.email) = lower(i.email)
+         RETURNING number, user_id, sip_username
+       )
+       SELECT u.id, u.name, u.email, u.created_at, e.number AS extension, e.sip_username
+       FROM u JOIN e ON e.user_id = u.id`,
+      [
+        tenantId,
+        realm,
+        column('name'),
+        column('email'),
+        column('extension'),
+        column('md5Digest'),
+        column('sha256Digest'),
+      ],
+    );
+  }
+
+  /** A page of the export: users after extension `after`, in extension order. */
+  async exportPage(tenantId: string, after: number): Promise<ExportRow[]> {
+    return this.db.query<ExportRow[]>(
+      `SELECT u.name, u.email, e.number AS extension, e.sip_username, u.created_at
+       FROM "user" u JOIN extension e ON e.user_id = u.id
+       WHERE u.tenant_id = $1 AND e.number > $2
+       ORDER BY e.number
+       LIMIT ${EXPORT_PAGE}`,
+      [tenantId, after],
+    );
+  }
+}
+
+export const EXPORT_PAGE_SIZE = EXPORT_PAGE;
+
+/** The email in a unique violation's detail: "Key (tenant_id, lower(email))=(…, x@y) …". */
+function emailIn(err: unknown): string {
+  const detail = (err as { driverError?: { detail?: string } }).driverError?.detail ?? '';
+  const match = /=\([^,]*, (.*)\) already exists/.exec(detail);
+  return match ? match[1] : 'one of the imported emails';
+}
+
+/**
+ * Drops what would put digests in the log, should the error be logged: the query's
+ * parameters, and PostgreSQL's detail (a failing row is shown whole). The code and the
+ * message stay, so the failure is still told and classified.
+ */
+function withoutValues(err: unknown): void {
+  if (!(err instanceof QueryFailedError)) return;
+  const e = err as unknown as Record<string, unknown> & { driverError?: Record<string, unknown> };
+  e.parameters = undefined;
+  e.detail = undefined;
+  if (e.driverError) e.driverError.detail = undefined;
+}

@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { ContactDetail, ContactLine } from '../asterisk/cli/contact-parsers';
+import { ContactSnapshot, RegistrationReader } from '../asterisk/registration-reader';
+import { asteriskUnavailable } from '../common/errors/domain-errors';
+import type { UserWithExtensionRow } from '../extensions/extensions.repository';
+import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
+import {
+  ContactDto,
+  FilterState,
+  RegistrationDto,
+  RegistrationState,
+  REGISTRATION_STATES,
+} from './dto/registration.dto';
+import {
+  contactsByAor,
+  listedContact,
+  registrationOf,
+  stateOf,
+  unknownRegistration,
+} from './registration';
+import { NumberFilter, UsersRepository } from './users.repository';
+
+/** How old a listing the phone counts of the metrics may use. */
+export const COUNTS_MAX_AGE_MS = 30_000;
+
+/** Each user's registration, from Asterisk's contact listing (shared and briefly cached). */
+@Injectable()
+export class RegistrationService {
+  constructor(
+    private readonly reader: RegistrationReader,
+    private readonly users: UsersRepository,
+  ) {}
+
+  snapshot(): Promise<ContactSnapshot> {
+    return this.reader.snapshot();
+  }
+
+  /** The extensions a list filtered on `state` keeps; throws when Asterisk did not answer. */
+  numberFilter(snapshot: ContactSnapshot, state: FilterState): NumberFilter {
+    if (!snapshot.ok) throw asteriskUnavailable(snapshot.reason);
+    const live = [...contactsByAor(snapshot)];
+    if (state === 'unregistered')
+      return { numbers: live.map(([aor]) => Number(aor)), exclude: true };
+    const numbers = live.filter(([, c]) => stateOf(c) === state).map(([aor]) => Number(aor));
+    return { numbers, exclude: false };
+  }
+
+  /** Each listed user's registration from one listing; no per-contact details. */
+  forList(rows: UserWithExtensionRow[], snapshot: ContactSnapshot): RegistrationDto[] {
+    if (!snapshot.ok) return rows.map(() => unknownRegistration(snapshot));
+    const byAor = contactsByAor(snapshot);
+    const checkedAt = snapshot.checkedAt.toISOString();
+    return rows.map((row) =>
+      registrationOf((byAor.get(String(row.extension)) ?? []).map(listedContact), checkedAt),
+    );
+  }
+
+  /**
+   * One user's registration with each contact's details (one `pjsip show contact` each). A
+   * contact past its expiration_time is dropped: Asterisk lists it for up to about 25 s more.
+   */
+  async forUser(row: UserWithExtensionRow): Promise<RegistrationDto> {
+    const snapshot = await this.reader.snapshot();
+    if (!snapshot.ok) return unknownRegistration(snapshot);
+    const listed = contactsByAor(snapshot).get(String(row.extension)) ?? [];
+    const nowSeconds = Date.now() / 1000;
+    const details = await Promise.all(listed.map((c) => this.detail(c, nowSeconds)));
+    return registrationOf(
+      details.filter((c): c is ContactDto => c !== null),
+      snapshot.checkedAt.toISOString(),
+    );
+  }
+
+  /**
+   * How many users are in each state, from a listing at most `maxAgeMs` old (the metrics'
+   * portal_phones{state}; unknown counts every user while Asterisk does not answer).
+   */
+  async countsByState(maxAgeMs = COUNTS_MAX_AGE_MS): Promise<Record<RegistrationState, number>> {
+    const [snapshot, numbers] = await Promise.all([
+      this.reader.snapshot(maxAgeMs),
+      this.users.extensionNumbers(DEFAULT_TENANT_ID),
+    ]);
+    const counts = Object.fromEntries(REGISTRATION_STATES.map((s) => [s, 0])) as Record<
+      RegistrationState,
+      number
+    >;
+    if (!snapshot.ok) {
+      counts.unknown = numbers.length;
+      return counts;
+    }
+    const byAor = contactsByAor(snapshot);
+    for (const n of numbers) counts[stateOf(byAor.get(String(n)) ?? [])]++;
+    return counts;
+  }
+
+  /** The listed contact with its details; null when it expired or Asterisk no longer has it. */
+  private async detail(contact: ContactLine, nowSeconds: number): Promise<ContactDto | null> {
+    let detail: ContactDetail | null | undefined;
+    // A cut id cannot be asked for, and a failed question leaves what the listing said.
+    if (!contact.cut) detail = await this.reader.contact(contact.id).catch(() => undefined);
+    if (detail === undefined) return listedContact(contact);
+    if (detail === null) return null;
+    const expires = detail.expirationTime;
+    if (expires !== null && expires <= nowSeconds) return null; // listed past its expiry
+    return {
+      uri: detail.uri,
+      status: detail.status,
+      rttMs: detail.rttMs,
+      userAgent: detail.userAgent,
+      expiresAt: expires === null ? null : new Date(expires * 1000).toISOString(),
+      viaAddress: detail.viaAddress,
+    };
+  }
+}
