@@ -282,7 +282,7 @@ describe('an API key appears only in the answer that created it, and in no log l
       };
       const boot = { Authorization: t.auth };
       for (const [i, scopes] of [
-        ['users:read', 'users:write', 'apply', 'audit:read', 'keys:admin'],
+        ['users:read', 'users:write', 'apply', 'audit:read', 'keys:admin', 'metrics:read'],
         ['users:read'],
       ].entries()) {
         const label = `create key ${i}`;
@@ -307,6 +307,27 @@ describe('an API key appears only in the answer that created it, and in no log l
           .expect(201),
       );
       keep('list users', await api().get('/users').set(as).expect(200));
+      keep('get user', await api().get(`/users/${user.body.id}`).set(as).expect(200));
+      keep(
+        'update user',
+        await api()
+          .patch(`/users/${user.body.id}`)
+          .set(as)
+          .send({ name: 'Keyed Again' })
+          .expect(200),
+      );
+      keep('extensions', await api().get('/extensions').set(as).expect(200));
+      keep(
+        'import',
+        await api()
+          .post('/users/import')
+          .set(as)
+          .set('Content-Type', 'text/csv')
+          .send('name,email\nImported,imported-key@example.com\n')
+          .expect(201),
+      );
+      keep('export', await api().get('/users/export').set(as).expect(200));
+      keep('metrics', await api().get('/metrics').set(as).expect(200));
       keep('rotate', await api().post(`/users/${user.body.id}/sip-password`).set(as).expect(200));
       keep('apply', await api().post('/apply').set(as).expect(200));
       keep('dry run', await api().post('/apply?dryRun=true').set(as).expect(200));

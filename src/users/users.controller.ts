@@ -84,6 +84,7 @@ export class UsersController {
   }
 
   @Get(':id')
+  @RequiresScope('users:read')
   @IdParam
   @ApiOperation({
     operationId: 'getUser',
@@ -105,6 +106,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @RequiresScope('users:write')
   @IdParam
   @ApiOperation({
     operationId: 'updateUser',

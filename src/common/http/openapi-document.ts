@@ -24,7 +24,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('apply', 'Writing the Asterisk config from the database, and the audit log of applies')
     .addTag('api-keys', 'API keys with scopes, for every caller but the bootstrap token')
     .addTag('audit', 'Who changed what, written in the transaction of each change')
-    .addTag('metrics', 'Prometheus metrics, with the token like every route')
+    .addTag('metrics', 'Prometheus metrics, for a key with metrics:read only')
     .addTag('health', 'Liveness and database reachability, without a token')
     .addBearerAuth({
       type: 'http',
