@@ -365,6 +365,120 @@ describe('change audit (real PostgreSQL)', () => {
     expect(counts.filter((c) => c.n !== 1)).toEqual([]);
   });
 
+  it('a PATCH writes user.update with the fields it changed; one that changes nothing writes none', async () => {
+    await t.pg.query('DELETE FROM change_audit');
+    const user = await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Patched', email: 'patched@example.com' })
+      .expect(201);
+    const id = user.body.id as string;
+    await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Other', email: 'patch-other@example.com' })
+      .expect(201);
+    const patch = (auth: string, requestId: string, body: object) =>
+      http()
+        .patch(`/users/${id}`)
+        .set({ Authorization: auth, 'X-Request-Id': requestId })
+        .send(body);
+    await patch(writer.auth, 'patch-name', { name: 'Patched Again' }).expect(200);
+    // Email and an unchanged name: only the email is recorded.
+    await patch(t.auth, 'patch-email', {
+      name: 'Patched Again',
+      email: 'patched2@example.com',
+    }).expect(200);
+    // Nothing real changes: 200, and no row.
+    await patch(writer.auth, 'patch-same', {
+      name: 'Patched Again',
+      email: 'patched2@example.com',
+    }).expect(200);
+    // Refused before or by the database: no row either.
+    await patch(writer.auth, 'patch-empty', {}).expect(400);
+    await patch(writer.auth, 'patch-taken', { email: 'PATCH-other@example.com' }).expect(409);
+    await http()
+      .patch(`/users/${randomUUID()}`)
+      .set('Authorization', writer.auth)
+      .send({ name: 'Nobody' })
+      .expect(404);
+
+    const updates = await rows(`action = 'user.update'`);
+    expect(updates).toEqual([
+      expect.objectContaining({
+        actor_type: 'key',
+        actor_id: writer.id,
+        actor_name: 'ops robot',
+        target_type: 'user',
+        target_id: id,
+        changes: { before: { name: 'Patched' }, after: { name: 'Patched Again' } },
+        request_id: 'patch-name',
+      }),
+      expect.objectContaining({
+        actor_type: 'bootstrap',
+        actor_id: null,
+        target_id: id,
+        changes: {
+          before: { email: 'patched@example.com' },
+          after: { email: 'patched2@example.com' },
+        },
+        request_id: 'patch-email',
+      }),
+    ]);
+    // The two creates and the two updates, nothing else.
+    expect(await auditCount()).toBe(4);
+  });
+
+  it('an import writes one users.import row with the count and the numbers; a dry run or a refused import none', async () => {
+    await t.pg.query('DELETE FROM change_audit');
+    const csv = (body: string, query = '', requestId = 'import') =>
+      http()
+        .post(`/users/import${query}`)
+        .set({ Authorization: writer.auth, 'X-Request-Id': requestId })
+        .set('Content-Type', 'text/csv')
+        .send(body);
+    const file = [
+      'name,email,extension',
+      'Imported One,imported1@example.com,1801',
+      'Imported Two,imported2@example.com,1800',
+      'Imported Three,imported3@example.com,1803',
+    ].join('\n');
+    expect((await csv(file, '?dryRun=true', 'import-dry')).body).toMatchObject({ valid: true });
+    await csv(`${file}\nBad,not-an-email,`, '', 'import-invalid').expect(400);
+    expect(await auditCount()).toBe(0);
+
+    const imported = await csv(file).expect(201);
+    expect(await rows()).toEqual([
+      expect.objectContaining({
+        action: 'users.import',
+        actor_type: 'key',
+        actor_id: writer.id,
+        actor_name: 'ops robot',
+        target_type: 'users',
+        target_id: null,
+        changes: {
+          before: null,
+          after: {
+            count: 3,
+            extensions: [
+              { from: 1800, to: 1801 },
+              { from: 1803, to: 1803 },
+            ],
+          },
+        },
+        request_id: 'import',
+        client_address: expect.stringMatching(/127\.0\.0\.1$/),
+      }),
+    ]);
+    // No secret of the import in its row.
+    const text = JSON.stringify(await rows());
+    for (const u of imported.body.users as { sipPassword: string }[])
+      expect(text).not.toContain(u.sipPassword);
+    // An import of numbers now taken is refused, and writes no second row.
+    await csv(file, '', 'import-again').expect(400);
+    expect(await auditCount()).toBe(1);
+  });
+
   describe('a change whose transaction fails after its audit row was written leaves neither', () => {
     // A deferred constraint trigger fails the transaction at its commit, after both the
     // change and its audit row were written in it.
@@ -419,6 +533,55 @@ describe('change audit (real PostgreSQL)', () => {
         user.body.id,
       ]);
       expect(still).toHaveLength(1);
+    });
+
+    it('an update', async () => {
+      const user = await http()
+        .post('/users')
+        .set('Authorization', t.auth)
+        .send({ name: 'Doomed Update', email: 'doomed-update@example.com' })
+        .expect(201);
+      await doom('user', 'UPDATE', `NEW.name = 'Doomed Renamed'`);
+      const before = await auditCount();
+      const res = await http()
+        .patch(`/users/${user.body.id}`)
+        .set('Authorization', writer.auth)
+        .send({ name: 'Doomed Renamed' });
+      expect(res.status).toBe(500);
+      expect(await auditCount()).toBe(before);
+      const { rows: still } = await t.pg.query(`SELECT name FROM "user" WHERE id = $1`, [
+        user.body.id,
+      ]);
+      expect(still).toEqual([{ name: 'Doomed Update' }]);
+      // Other updates still commit with their row.
+      await http()
+        .patch(`/users/${user.body.id}`)
+        .set('Authorization', writer.auth)
+        .send({ name: 'Survived Update' })
+        .expect(200);
+      expect(await auditCount()).toBe(before + 1);
+    });
+
+    it('an import', async () => {
+      // The last row's extension fails at the commit, after every insert and the audit row.
+      await doom('extension', 'INSERT', 'NEW.number = 1902');
+      const before = await auditCount();
+      const res = await http()
+        .post('/users/import')
+        .set('Authorization', writer.auth)
+        .set('Content-Type', 'text/csv')
+        .send(
+          [
+            'name,email,extension',
+            'Doomed Import,doomed-import1@example.com,1900',
+            'Doomed Import,doomed-import2@example.com,1901',
+            'Doomed Import,doomed-import3@example.com,1902',
+          ].join('\n'),
+        );
+      expect(res.status).toBe(500);
+      expect(await auditCount()).toBe(before);
+      const { rows: users } = await t.pg.query(`SELECT 1 FROM "user" WHERE name = 'Doomed Import'`);
+      expect(users).toEqual([]);
     });
 
     it('a key created or revoked', async () => {
