@@ -184,6 +184,31 @@ describe('API keys and scopes (real PostgreSQL)', () => {
     expect(table).toEqual(expected);
   });
 
+  it('a metrics:read key scrapes /metrics and nothing else: no names, no emails, no apply', async () => {
+    await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Scraped', email: 'scraped@example.com' })
+      .expect(201);
+    const prometheus = await createKey(t, ['metrics:read'], 'prometheus');
+    const scrape = await http().get('/metrics').set('Authorization', prometheus.auth).expect(200);
+    expect(scrape.text).toMatch(/^portal_users \d+$/m);
+    expect(scrape.text).not.toContain('scraped@example.com');
+    for (const [method, path, scope] of [
+      ['get', '/users', 'users:read'],
+      ['get', '/users/export', 'users:read'],
+      ['post', '/apply', 'apply'],
+      ['post', '/apply?dryRun=true', 'apply'],
+    ] as const) {
+      const res = await http()[method](path).set('Authorization', prometheus.auth);
+      expect({ path, status: res.status, message: res.body.message }).toEqual({
+        path,
+        status: 403,
+        message: `this API key lacks the scope ${scope}`,
+      });
+    }
+  });
+
   it('creates a key shown once: scp_ and 43 base64url characters, prefix the 8 after scp_', async () => {
     const res = await http()
       .post('/api-keys')
