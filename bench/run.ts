@@ -167,8 +167,8 @@ async function main(): Promise<string> {
     await ds.query('CHECKPOINT');
     return withCpu(parties, fn);
   };
-  const loadPortal = (o: Omit<LoadOptions, 'url' | 'token'>): Promise<Measured> =>
-    measure(() => load({ url: portal.baseUrl, token: TOKEN, ...o }));
+  const loadPortal = (o: Omit<LoadOptions, 'url' | 'token'>, token = TOKEN): Promise<Measured> =>
+    measure(() => load({ url: portal.baseUrl, token, ...o }));
 
   log('floors: raw pg creates and deletes on copies of the tables');
   const pg = await PgWriteFloor.open(dbUrl, CONCURRENCY);
@@ -186,20 +186,39 @@ async function main(): Promise<string> {
   }
   for (const id of warmIds) await api.call('DELETE', `/users/${id}`, 204);
 
-  const create = (connections: number, tag: string): Promise<Measured> => {
-    log(`${USERS} creates over ${connections} connection(s)`);
+  // An API key with every scope: what its look-up by hash adds to a request, against the
+  // bootstrap token, which is compared in memory.
+  const apiKey = (
+    JSON.parse(
+      await api.text('POST', '/api-keys', 201, {
+        name: 'bench',
+        scopes: ['users:read', 'users:write', 'apply', 'audit:read', 'keys:admin'],
+      }),
+    ) as { key: string }
+  ).key;
+
+  const create = (connections: number, tag: string, token = TOKEN): Promise<Measured> => {
+    log(
+      `${USERS} creates over ${connections} connection(s)${token === TOKEN ? '' : ' with a key'}`,
+    );
     const user = (i: number) => ({ name: `Bench ${tag}${i}`, email: `${tag}${i}@bench.example` });
-    return loadPortal({
-      method: 'POST',
-      path: '/users',
-      connections,
-      amount: USERS,
-      expectStatus: 201,
-      next: (i) => ({ body: JSON.stringify(user(i)) }),
-    });
+    return loadPortal(
+      {
+        method: 'POST',
+        path: '/users',
+        connections,
+        amount: USERS,
+        expectStatus: 201,
+        next: (i) => ({ body: JSON.stringify(user(i)) }),
+      },
+      token,
+    );
   };
   const createSeq = await create(1, 's');
   const createC16 = await create(CONCURRENCY, 'c');
+  // The same numbers again, with the key: its creates start from the same 1,000 users.
+  await ds.query(`DELETE FROM "user" WHERE email LIKE 'c%@bench.example'`);
+  const createC16Key = await create(CONCURRENCY, 'k', apiKey);
 
   // Deleting here (rather than last) leaves exactly 1,000 users for the list and the apply.
   log(`${USERS} deletes over ${CONCURRENCY} connections`);
@@ -229,6 +248,7 @@ async function main(): Promise<string> {
   }
   const list = { path: listPath, connections: 1, amount: LIST_REQUESTS, expectStatus: 200 };
   const listRun = await loadPortal(list);
+  const listRunKey = await loadPortal(list, apiKey);
   const floorListQuery = await measure(() => listFloor(ds, USERS, LIST_REQUESTS));
   const httpFloor = await startHttpFloor(listBody, box.root);
   cleanup.children.push(httpFloor);
@@ -342,6 +362,11 @@ async function main(): Promise<string> {
       floorCreateC16.value.p50_ms,
     ]),
     floor_pg_create_c16: metric(floorCreateC16, `the same from ${CONCURRENCY} clients at once`),
+    create_c16_key: metric(
+      createC16Key,
+      `create_c16 with an API key instead of the bootstrap token (its look-up by hash on every request)`,
+      ['create_c16', createC16.value.p50_ms],
+    ),
     delete_c16: metric(deletes, `DELETE /users/:id, ${USERS} over ${CONCURRENCY} connections`, [
       'floor_pg_delete_c16',
       floorDelete.value.p50_ms,
@@ -353,6 +378,10 @@ async function main(): Promise<string> {
     list_1000: metric(listRun, `GET ${listPath} over 1 connection, ${kb(listBody)} each`, [
       'floor_list_query + floor_http_list_bytes',
       floorListQuery.value.p50_ms + floorListHttp.value.p50_ms,
+    ]),
+    list_1000_key: metric(listRunKey, 'list_1000 with an API key instead of the bootstrap token', [
+      'list_1000',
+      listRun.value.p50_ms,
     ]),
     list_1000_registration: metric(
       listRegRun,
@@ -407,7 +436,7 @@ async function main(): Promise<string> {
       `PostgreSQL ${await serverSettings(ds)} at ${new URL(SERVER_URL).host}, a fresh database (migrated by the bench, dropped at the end).`,
       `Portal: dist/src/main.js in its own process on 127.0.0.1, LOG_LEVEL=warn, the fake Asterisk CLI in a throw-away sandbox; ${USERS} users for the list and the applies.`,
       `Load: autocannon in the bench process; portal, PostgreSQL and the bench share the ${cpus.length} CPUs. Percentiles are nearest-rank. The cpu column is % of one core per party during the phase (cli: the CLI runs the portal started, i.e. the fake Asterisk; other: everything else on the machine).`,
-      `Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed creates/lists/deletes, create_seq, create_c16, delete_c16 (of the first 1,000), list_1000 and its floors, applies (${APPLY_WARM_UP} untimed changed + unchanged pairs, then ${APPLY_RUNS} changed, ${APPLY_RUNS} unchanged), list_1000_registration, apply floors, import_1000 (${IMPORT_WARM_UP} untimed, ${IMPORT_RUNS} timed) and its floor.`,
+      `Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed creates/lists/deletes, create_seq, create_c16, create_c16_key (after deleting create_c16's users), delete_c16 (of the first 1,000), list_1000, list_1000_key and the list's floors, applies (${APPLY_WARM_UP} untimed changed + unchanged pairs, then ${APPLY_RUNS} changed, ${APPLY_RUNS} unchanged), list_1000_registration, apply floors, import_1000 (${IMPORT_WARM_UP} untimed, ${IMPORT_RUNS} timed) and its floor.`,
     ],
     metrics,
     apply,

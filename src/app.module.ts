@@ -1,7 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { ApplyModule } from './apply/apply.module';
 import { AsteriskModule } from './asterisk/asterisk.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './common/auth/auth.module';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter';
 import { LoggingModule } from './common/http/logging.module';
@@ -29,6 +31,8 @@ export class AppModule {
         UsersModule,
         AsteriskModule,
         ApplyModule,
+        AuditModule,
+        ApiKeysModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };

@@ -5,6 +5,7 @@ import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import { Client } from 'pg';
 import request from 'supertest';
 import { bootApp, TestApp, TEST_TOKEN } from './support/app';
+import { createKey } from './support/api-keys';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
 import { serverUrl } from './support/test-database';
 
@@ -712,6 +713,134 @@ describe('logs at LOG_LEVEL=debug', () => {
     // 3 passwords + 2 rotated, 3 and 3 digest pairs, the token and a wrong one.
     expect(secrets.length).toBe(1 + 3 + 6 + 2 + 6 + 1);
     expect(secrets.filter((s) => log.includes(s))).toEqual([]);
+  });
+});
+
+describe('API keys under abuse (AUTH_FAILURE_LIMIT=4)', () => {
+  let t: TestApp;
+  let baseUrl: string;
+  const from = (auth: string, localAddress: string, path = '/users', method = 'GET') =>
+    rawRequest(baseUrl, { method, path, headers: { Authorization: auth }, localAddress });
+
+  beforeAll(async () => {
+    t = await bootApp({ AUTH_FAILURE_LIMIT: '4' });
+    await t.app.listen(0, '127.0.0.1');
+    baseUrl = await t.app.getUrl();
+  });
+  afterAll(() => t.close());
+
+  it('guessed, malformed and revoked keys count as failed authentications; then even a live key gets 429', async () => {
+    const live = await createKey(t, ['users:read']);
+    const revoked = await createKey(t, ['users:read']);
+    await request(baseUrl)
+      .delete(`/api-keys/${revoked.id}`)
+      .set('Authorization', t.auth)
+      .expect(204);
+    const guesses = [
+      revoked.auth,
+      `Bearer scp_${'A'.repeat(43)}`,
+      `Bearer ${live.key.slice(0, 20)}`,
+      `Bearer ${live.prefix}`,
+    ];
+    for (const guess of guesses) {
+      const res = collect('bad key', await from(guess, '127.0.0.3'));
+      expect({
+        guess,
+        status: res.status,
+        message: (JSON.parse(res.text) as { message: string }).message,
+      }).toEqual({
+        guess,
+        status: 401,
+        message: 'Invalid API token',
+      });
+    }
+    const fifth = collect('5th bad key', await from(`Bearer scp_${'B'.repeat(43)}`, '127.0.0.3'));
+    expect(fifth.status).toBe(429);
+    expect(Number(fifth.headers['retry-after'])).toBe(60);
+    expect((await from(live.auth, '127.0.0.3')).status).toBe(429);
+    // Another address is not blocked, and the live key works there.
+    expect((await from(live.auth, '127.0.0.4')).status).toBe(200);
+  });
+
+  it('a 403 for a missing scope is not a failed authentication: it never leads to 429', async () => {
+    const reader = await createKey(t, ['users:read']);
+    for (let i = 0; i < 10; i++) {
+      const res = collect('missing scope', await from(reader.auth, '127.0.0.5', '/apply/logs'));
+      expect({ i, status: res.status }).toEqual({ i, status: 403 });
+    }
+    expect((await from(reader.auth, '127.0.0.5')).status).toBe(200);
+  });
+
+  it('hostile input to /api-keys and /audit gets clean 4xx bodies and writes nothing', async () => {
+    const count = async () =>
+      (
+        await t.pg.query<{ k: number; a: number }>(
+          'SELECT (SELECT count(*) FROM api_key)::int AS k, (SELECT count(*) FROM change_audit)::int AS a',
+        )
+      ).rows[0];
+    const before = await count();
+    const post = (body: unknown) =>
+      request(baseUrl)
+        .post('/api-keys')
+        .set('Authorization', t.auth)
+        .set('Content-Type', 'application/json')
+        .send(typeof body === 'string' ? body : JSON.stringify(body));
+    for (const body of [
+      '{"name":"x","scopes":["apply"],"__proto__":{"scopes":["keys:admin"]}}',
+      { name: 'x', scopes: [{ toString: 'apply' }] },
+      { name: 'x'.repeat(101), scopes: ['apply'] },
+      { name: ['a'], scopes: ['apply'] },
+      { name: 'x', scopes: Array(1000).fill('apply') },
+      { name: 'x', scopes: ['apply'], constructor: { prototype: { x: 1 } } },
+    ]) {
+      const res = collect('hostile key body', await post(body));
+      expect({ body, status: res.status }).toEqual({ body, status: 400 });
+    }
+    for (const query of [
+      '?since=2026-01-01T00:00:00Z%00',
+      "?actor=' OR 1=1 --",
+      '?targetId[]=1',
+      '?limit=1e3',
+      '?until=99999-01-01T00:00:00Z',
+      '?action=%FF',
+    ]) {
+      const res = collect(
+        'hostile audit query',
+        await request(baseUrl).get(`/audit${query}`).set('Authorization', t.auth),
+      );
+      expect({ query, status: res.status }).toEqual({
+        query,
+        status: query.startsWith('?actor') ? 200 : 400,
+      });
+    }
+    expect(await count()).toEqual(before);
+  });
+
+  it('with the database down a key is answered 503, not 401, and it is not counted as a failure', async () => {
+    const k = await createKey(t, ['users:read']);
+    const admin = new Client({ connectionString: serverUrl() });
+    await admin.connect();
+    const dbName = decodeURIComponent(new URL(t.databaseUrl).pathname.slice(1));
+    try {
+      await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS false`);
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [dbName],
+      );
+      for (let i = 0; i < 6; i++) {
+        const res = collect('key, database down', await from(k.auth, '127.0.0.6'));
+        expect({ i, status: res.status }).toEqual({ i, status: 503 });
+      }
+    } finally {
+      await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await from(k.auth, '127.0.0.6')).status;
+      if (status !== 200) await sleep(100);
+    }
+    expect(status).toBe(200);
   });
 });
 

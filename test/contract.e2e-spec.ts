@@ -22,6 +22,10 @@ const ROUTES = {
   applyConfig: 'POST /apply',
   getApplyStatus: 'GET /apply/status',
   listApplyLogs: 'GET /apply/logs',
+  createApiKey: 'POST /api-keys',
+  listApiKeys: 'GET /api-keys',
+  revokeApiKey: 'DELETE /api-keys/{id}',
+  listAudit: 'GET /audit',
   getHealth: 'GET /health',
 } as const;
 type Route = (typeof ROUTES)[keyof typeof ROUTES];
@@ -31,11 +35,13 @@ const WITH_BODY = [
   ROUTES.updateUser,
   ROUTES.rotateSipPassword,
   ROUTES.applyConfig,
+  ROUTES.createApiKey,
 ];
 /** A body each route takes, for the cases that must get past validation. */
 const VALID_BODY: Partial<Record<Route, object>> = {
   [ROUTES.createUser]: { name: 'Late', email: 'x@example.com' },
   [ROUTES.updateUser]: { name: 'Renamed' },
+  [ROUTES.createApiKey]: { name: 'late key', scopes: ['users:read'] },
 };
 /** A valid one-row import, for the answers that come from the database. */
 const IMPORT_ONE = { type: 'text/csv', data: 'name,email\nLate,late-import@example.com\n' };
@@ -64,13 +70,16 @@ describe('OpenAPI contract: real answers match the document', () => {
   let contract: ContractChecker;
   /** A user that exists for the routes that need one. */
   let userId: string;
+  /** A key that exists for the routes that need one. */
+  let keyId = '';
 
   /** Sends one request of `route` and checks the answer against the document. */
   const send = async (route: Route, call: Call = {}): Promise<request.Response> => {
     const [method, template] = route.split(' ');
     const app = call.app ?? t;
     const agent = request(app.app.getHttpServer());
-    const path = call.path ?? template.replace('{id}', userId);
+    const path =
+      call.path ?? template.replace('{id}', template.startsWith('/api-keys') ? keyId : userId);
     let req =
       method === 'GET'
         ? agent.get(path)
@@ -134,6 +143,7 @@ describe('OpenAPI contract: real answers match the document', () => {
           durationMs: null,
           summary: '',
           requestId: null,
+          actor: null,
         },
       }),
     );
@@ -227,6 +237,27 @@ describe('OpenAPI contract: real answers match the document', () => {
 
     expect((await send(ROUTES.deleteUser, { path: `/users/${bob.body.id}` })).status).toBe(204);
     expect((await send(ROUTES.getHealth, { auth: null })).status).toBe(200);
+
+    const key = await send(ROUTES.createApiKey, {
+      body: { name: 'contract', scopes: ['users:read', 'audit:read'] },
+    });
+    expect(key.status).toBe(201);
+    keyId = key.body.id;
+    expect((await send(ROUTES.listUsers, { auth: `Bearer ${key.body.key}` })).status).toBe(200);
+    const keys = await send(ROUTES.listApiKeys, { path: '/api-keys?limit=10&offset=0' });
+    expect(keys.body).toMatchObject({ total: 1, items: [{ id: keyId }] });
+    const audit = await send(ROUTES.listAudit, {
+      path: `/audit?action=key.create&targetId=${keyId}&actor=bootstrap&since=2026-01-01T00:00:00Z&until=2999-01-01T00:00:00Z&limit=5&offset=0`,
+      auth: `Bearer ${key.body.key}`,
+    });
+    expect(audit.body).toMatchObject({ total: 1, items: [{ target: { id: keyId } }] });
+    expect((await send(ROUTES.listAudit)).body.total).toBeGreaterThanOrEqual(6);
+    const throwaway = await send(ROUTES.createApiKey, {
+      body: { name: 'gone', scopes: ['apply'] },
+    });
+    expect(
+      (await send(ROUTES.revokeApiKey, { path: `/api-keys/${throwaway.body.id}` })).status,
+    ).toBe(204);
     expect((await send(ROUTES.getMetrics)).text).toMatch(/^portal_users 1$/m);
 
     const csv = { type: 'text/csv', data: 'name,email,sipPassword\nCarol,carol@example.com,\n' };
@@ -281,6 +312,10 @@ describe('OpenAPI contract: real answers match the document', () => {
     message('metrics query', await send(ROUTES.getMetrics, { path: '/metrics?x=1' }));
     message('status query', await send(ROUTES.getApplyStatus, { path: '/apply/status?all=1' }));
     message('logs limit=0', await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=0' }));
+    message('no scopes', await send(ROUTES.createApiKey, { body: { name: 'x' } }));
+    message('keys limit=0', await send(ROUTES.listApiKeys, { path: '/api-keys?limit=0' }));
+    message('bad key id', await send(ROUTES.revokeApiKey, { path: '/api-keys/not-a-uuid' }));
+    message('audit targetId', await send(ROUTES.listAudit, { path: '/audit?targetId=x' }));
     message(
       'import row',
       await send(ROUTES.importUsers, { body: { users: [{ name: 'Ann' }] }, label: 'invalid row' }),
@@ -310,6 +345,10 @@ describe('OpenAPI contract: real answers match the document', () => {
       ['metrics query', 'property x should not exist'],
       ['status query', 'property all should not exist'],
       ['logs limit=0', 'limit must be an integer from 1 to 500'],
+      ['no scopes', 'scopes is required'],
+      ['keys limit=0', 'limit must be an integer from 1 to 500'],
+      ['bad key id', 'id must be a UUID'],
+      ['audit targetId', 'targetId must be a UUID'],
       ['import row', '1 of 1 rows are invalid, nothing was imported: line 1: email is required'],
       [
         'import header',
@@ -334,6 +373,9 @@ describe('OpenAPI contract: real answers match the document', () => {
         'USER_NOT_FOUND',
       );
     }
+    expect((await send(ROUTES.revokeApiKey, { path: `/api-keys/${unknown}` })).body.error).toBe(
+      'API_KEY_NOT_FOUND',
+    );
 
     const create = (name: string, email: string) =>
       send(ROUTES.createUser, { body: { name, email } });
@@ -373,6 +415,34 @@ describe('OpenAPI contract: real answers match the document', () => {
         route,
         status: 415,
         message: 'Request body must be JSON (Content-Type: application/json)',
+      });
+    }
+    expectNoProblems();
+  });
+
+  it('403 on every route that needs the token, for an API key without its scope', async () => {
+    const doc = (await request(t.app.getHttpServer()).get('/docs-json')).body as OpenAPIV3.Document;
+    for (const route of PROTECTED) {
+      const [method, path] = route.split(' ');
+      const op: Record<string, unknown> | undefined =
+        doc.paths[path]?.[method.toLowerCase() as OpenAPIV3.HttpMethods];
+      const scope = op?.['x-required-scope'];
+      const other = scope === 'apply' ? 'audit:read' : 'apply';
+      const res = await request(t.app.getHttpServer())
+        .post('/api-keys')
+        .set('Authorization', t.auth)
+        .send({ name: `not ${String(scope)}`, scopes: [other] })
+        .expect(201);
+      const refused = await send(route, {
+        auth: `Bearer ${res.body.key}`,
+        body: VALID_BODY[route],
+        raw: route === ROUTES.importUsers ? IMPORT_ONE : undefined,
+        label: 'scope missing',
+      });
+      expect({ route, status: refused.status, message: refused.body.message }).toEqual({
+        route,
+        status: 403,
+        message: `this API key lacks the scope ${String(scope)}`,
       });
     }
     expectNoProblems();
@@ -429,7 +499,7 @@ describe('OpenAPI contract: real answers match the document', () => {
   });
 
   it('500 on every route that needs the token, when a query fails unexpectedly', async () => {
-    const tables = ['user', 'extension', 'apply_audit_log'];
+    const tables = ['user', 'extension', 'apply_audit_log', 'api_key', 'change_audit'];
     const rename = async (from: (t: string) => string, to: (t: string) => string) => {
       for (const table of tables) {
         await t.pg.query(`ALTER TABLE "${from(table)}" RENAME TO "${to(table)}"`);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import request from 'supertest';
 import { bootApp, TestApp } from './support/app';
+import { createKey } from './support/api-keys';
 
 /**
  * /docs as an admin opens it: over plain HTTP by the machine's address. helmet's default CSP
@@ -177,9 +178,13 @@ describe('/docs in a headless browser', () => {
     const rendered = await operations.locator('.opblock-summary-path').allInnerTexts();
     expect(rendered.map((text) => text.replace(/\u200b/g, '').trim()).sort()).toEqual(
       [
+        '/api-keys',
+        '/api-keys',
+        '/api-keys/{id}',
         '/apply',
         '/apply/logs',
         '/apply/status',
+        '/audit',
         '/extensions',
         '/health',
         '/metrics',
@@ -194,5 +199,27 @@ describe('/docs in a headless browser', () => {
       ].sort(),
     );
     expect(await operations.filter({ hasText: '/users/{id}/sip-password' }).isVisible()).toBe(true);
+  }, 60_000);
+
+  it('Authorize takes an API key, and Try it out sends it as the bearer token', async () => {
+    if (!context) throw new Error('the browser did not start (see the test above)');
+    const { key } = await createKey(t, ['users:read'], 'swagger');
+    const { port } = t.app.getHttpServer().address() as AddressInfo;
+    const page = await context.newPage();
+    await page.goto(`http://${HOSTNAME}:${port}/docs`, { waitUntil: 'load', timeout: 20_000 });
+    await page.locator('.auth-wrapper .authorize').click({ timeout: 15_000 });
+    await page.locator('.modal-ux input').fill(key);
+    await page.locator('.modal-ux .auth-btn-wrapper .authorize').click();
+    await page.locator('.modal-ux .btn-done').click();
+    const list = page.locator('.opblock-get').filter({ has: page.locator('[data-path="/users"]') });
+    await list.locator('.opblock-summary').click();
+    await list.locator('.try-out__btn').click();
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/users', { timeout: 15_000 }),
+      list.locator('.execute').click(),
+    ]);
+    expect(answer.request().headers().authorization).toBe(`Bearer ${key}`);
+    expect(answer.status()).toBe(200);
+    await page.close();
   }, 60_000);
 });

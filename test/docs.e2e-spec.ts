@@ -47,6 +47,10 @@ describe('OpenAPI docs', () => {
         'HealthDto',
         'ApplyFailedDto',
         'ApplyLogListDto',
+        'CreateApiKeyDto',
+        'CreatedApiKeyDto',
+        'ApiKeyListDto',
+        'AuditListDto',
         'ExtensionListDto',
       ]),
     );
@@ -87,6 +91,10 @@ describe('OpenAPI docs', () => {
         'POST /apply': 'applyConfig',
         'GET /apply/status': 'getApplyStatus',
         'GET /apply/logs': 'listApplyLogs',
+        'POST /api-keys': 'createApiKey',
+        'GET /api-keys': 'listApiKeys',
+        'DELETE /api-keys/{id}': 'revokeApiKey',
+        'GET /audit': 'listAudit',
         'GET /health': 'getHealth',
       });
       // The same style for any route added later: a verb and a noun, no controller names.
@@ -97,7 +105,8 @@ describe('OpenAPI docs', () => {
       const statuses = Object.fromEntries(
         operations().map(([route, op]) => [route, Object.keys(op.responses).sort()]),
       );
-      const token = ['400', '401', '429', '500', '503'];
+      // 403: an API key without the route's scope.
+      const token = ['400', '401', '403', '429', '500', '503'];
       const body = ['413', '415'];
       expect(statuses).toEqual({
         'POST /users': ['201', ...token, '409', ...body].sort(),
@@ -113,6 +122,10 @@ describe('OpenAPI docs', () => {
         'POST /apply': ['200', ...token, '502', ...body].sort(),
         'GET /apply/status': ['200', ...token].sort(),
         'GET /apply/logs': ['200', ...token].sort(),
+        'POST /api-keys': ['201', ...token, ...body].sort(),
+        'GET /api-keys': ['200', ...token].sort(),
+        'DELETE /api-keys/{id}': ['204', ...token, '404'].sort(),
+        'GET /audit': ['200', ...token].sort(),
         'GET /health': ['200', '503'],
       });
       for (const [route, op] of operations()) {
@@ -229,12 +242,14 @@ describe('OpenAPI docs', () => {
       expect(bodies.sort()).toEqual(
         [
           '#/components/schemas/CreateUserDto',
+          '#/components/schemas/CreateApiKeyDto',
           '#/components/schemas/ImportUsersBodySchema',
           '#/components/schemas/UpdateUserDto',
         ].sort(),
       );
       const closedSchemas = [
         'CreateUserDto',
+        'CreateApiKeyDto',
         'UpdateUserDto',
         'ImportUsersBodySchema',
         'ImportUserRowSchema',
@@ -248,7 +263,7 @@ describe('OpenAPI docs', () => {
       expect(schema('UpdateUserDto').required).toBeUndefined();
 
       expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(
-        ['apply', 'extensions', 'health', 'metrics', 'users'].sort(),
+        ['api-keys', 'apply', 'audit', 'extensions', 'health', 'metrics', 'users'].sort(),
       );
       for (const tag of doc.tags) expect(tag.description).toMatch(/\S/);
       expect(doc.info.version).toBe(version);

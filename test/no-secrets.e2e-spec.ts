@@ -253,3 +253,133 @@ describe('imports: no answer or log line shows a brought password, a generated o
     expect(everywhere.filter(({ text }) => text.includes('short-secret'))).toEqual([]);
   });
 });
+
+/**
+ * An API key is shown once, in the answer that created it: never in a later answer (the key
+ * list, the audit, errors) nor in a log line, at debug level, used or refused.
+ */
+describe('an API key appears only in the answer that created it, and in no log line', () => {
+  it('walks the key routes and uses the keys on every route', async () => {
+    const box = new AsteriskSandbox();
+    const written: string[] = [];
+    // As the abuse suite does: pino then writes through process.stdout, which this sees.
+    const spy = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array): boolean => {
+        written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+        return true;
+      });
+    __resetOutOfContextForTests();
+    const answers: { label: string; text: string }[] = [];
+    const keys = new Map<string, string>();
+    let t: TestApp | undefined;
+    try {
+      t = await bootApp(box.env({ LOG_LEVEL: 'debug' }));
+      const api = () => request(t!.app.getHttpServer());
+      const keep = (label: string, res: request.Response): request.Response => {
+        answers.push({ label, text: res.text });
+        return res;
+      };
+      const boot = { Authorization: t.auth };
+      for (const [i, scopes] of [
+        ['users:read', 'users:write', 'apply', 'audit:read', 'keys:admin', 'metrics:read'],
+        ['users:read'],
+      ].entries()) {
+        const label = `create key ${i}`;
+        const res = keep(
+          label,
+          await api()
+            .post('/api-keys')
+            .set(boot)
+            .send({ name: `leak check ${i}`, scopes })
+            .expect(201),
+        );
+        keys.set(res.body.key, label);
+      }
+      const [all, reader] = [...keys.keys()];
+      const as = { Authorization: `Bearer ${all}` };
+      const user = keep(
+        'create user',
+        await api()
+          .post('/users')
+          .set(as)
+          .send({ name: 'Keyed', email: 'keyed@example.com' })
+          .expect(201),
+      );
+      keep('list users', await api().get('/users').set(as).expect(200));
+      keep('get user', await api().get(`/users/${user.body.id}`).set(as).expect(200));
+      keep(
+        'update user',
+        await api()
+          .patch(`/users/${user.body.id}`)
+          .set(as)
+          .send({ name: 'Keyed Again' })
+          .expect(200),
+      );
+      keep('extensions', await api().get('/extensions').set(as).expect(200));
+      keep(
+        'import',
+        await api()
+          .post('/users/import')
+          .set(as)
+          .set('Content-Type', 'text/csv')
+          .send('name,email\nImported,imported-key@example.com\n')
+          .expect(201),
+      );
+      keep('export', await api().get('/users/export').set(as).expect(200));
+      keep('metrics', await api().get('/metrics').set(as).expect(200));
+      keep('rotate', await api().post(`/users/${user.body.id}/sip-password`).set(as).expect(200));
+      keep('apply', await api().post('/apply').set(as).expect(200));
+      keep('dry run', await api().post('/apply?dryRun=true').set(as).expect(200));
+      keep('status', await api().get('/apply/status').set(as).expect(200));
+      keep('logs', await api().get('/apply/logs').set(as).expect(200));
+      keep('keys', await api().get('/api-keys').set(as).expect(200));
+      keep('audit', await api().get('/audit?limit=500').set(as).expect(200));
+      keep(
+        'reader writes',
+        await api()
+          .delete(`/users/${user.body.id}`)
+          .set('Authorization', `Bearer ${reader}`)
+          .expect(403),
+      );
+      keep(
+        'wrong key',
+        await api().get('/users').set('Authorization', `Bearer ${reader}x`).expect(401),
+      );
+      keep(
+        'bad body',
+        await api()
+          .post('/api-keys')
+          .set(as)
+          .send({ name: 'x', scopes: [all] })
+          .expect(400),
+      );
+      keep('delete user', await api().delete(`/users/${user.body.id}`).set(as).expect(204));
+      const listed = await api().get('/api-keys').set(boot).expect(200);
+      const readerId = listed.body.items.find(
+        (k: { name: string }) => k.name === 'leak check 1',
+      ).id;
+      keep('revoke', await api().delete(`/api-keys/${readerId}`).set(as).expect(204));
+      keep(
+        'revoked',
+        await api().get('/users').set('Authorization', `Bearer ${reader}`).expect(401),
+      );
+      keep('keys after revoke', await api().get('/api-keys').set(boot).expect(200));
+      keep('audit after revoke', await api().get('/audit?limit=500').set(boot).expect(200));
+    } finally {
+      await t?.close();
+      spy.mockRestore();
+      box.remove();
+    }
+    const misplaced = answers.flatMap(({ label, text }) =>
+      [...keys]
+        .filter(([key, own]) => own !== label && text.includes(key.slice(12)))
+        .map(([, own]) => `${label} shows the key of ${own}`),
+    );
+    expect(misplaced).toEqual([]);
+    const log = written.join('');
+    // The capture saw the requests: their ids are in it.
+    expect(log).toContain('"req":{"id"');
+    expect([...keys.keys()].filter((key) => log.includes(key.slice(12)))).toEqual([]);
+  });
+});

@@ -12,5 +12,8 @@ export function toApplyLogDto(row: ApplyAuditLog): ApplyLogDto {
     durationMs: row.durationMs,
     summary: row.summary,
     requestId: row.requestId,
+    actor: row.actorType
+      ? { type: row.actorType, id: row.actorId, name: row.actorName ?? '' }
+      : null,
   };
 }

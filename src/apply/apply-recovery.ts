@@ -1,5 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigWriter } from '../asterisk/config-writer';
+import { AuditWriter } from '../audit/audit-writer';
+import { auditInterrupted } from './apply-audit';
 import { errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
 import { ApplyRepository } from './apply.repository';
@@ -14,6 +16,7 @@ export class ApplyRecovery implements OnApplicationBootstrap {
     private readonly lock: ApplyLock,
     private readonly repo: ApplyRepository,
     private readonly writer: ConfigWriter,
+    private readonly audit: AuditWriter,
   ) {}
 
   /**
@@ -26,7 +29,9 @@ export class ApplyRecovery implements OnApplicationBootstrap {
     try {
       await this.lock.tryRun(async (runner) => {
         const removed = await this.writer.removeStaleTempFiles();
-        const interrupted = await this.repo.markInterrupted(runner.manager);
+        const interrupted = await this.repo.markInterrupted(runner.manager, (tx, rows) =>
+          auditInterrupted(this.audit, tx, rows),
+        );
         let restored = 0;
         const good = interrupted > 0 ? await this.writer.readLastGood() : null;
         if (good) {

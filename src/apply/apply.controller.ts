@@ -9,6 +9,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { RequiresScope } from '../common/auth/requires-scope.decorator';
 import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
 import { ApplyPreviewService } from './apply-preview.service';
@@ -35,6 +36,7 @@ export class ApplyController {
 
   @Post()
   @HttpCode(200)
+  @RequiresScope('apply')
   @ApiOperation({
     operationId: 'applyConfig',
     summary: 'Write the Asterisk config from the database, reload and verify it',
@@ -67,6 +69,7 @@ export class ApplyController {
   }
 
   @Get('status')
+  @RequiresScope('apply')
   @ApiOperation({
     operationId: 'getApplyStatus',
     summary: 'Whether the database differs from the last successful apply',
@@ -78,6 +81,7 @@ export class ApplyController {
   }
 
   @Get('logs')
+  @RequiresScope('apply')
   @ApiOperation({ operationId: 'listApplyLogs', summary: 'Audit log of applies, newest first' })
   @ApiOkResponse({
     type: ApplyLogListDto,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import type { SipAccountRow } from '../asterisk/generation/types';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { ApplyAuditLog, ApplyOutcome } from './entities/apply-audit-log.entity';
@@ -49,7 +49,14 @@ export class ApplyRepository {
   /** Opens the audit row of an apply that starts now. */
   async startApply(
     m: EntityManager,
-    entry: { id: string; startedAt: Date; requestId: string | null },
+    entry: {
+      id: string;
+      startedAt: Date;
+      requestId: string | null;
+      actorType: 'key' | 'bootstrap' | null;
+      actorId: string | null;
+      actorName: string | null;
+    },
   ): Promise<void> {
     await m.insert(ApplyAuditLog, {
       ...entry,
@@ -73,19 +80,31 @@ export class ApplyRepository {
   /**
    * Closes rows left `running` by an apply that could not record its outcome (its process
    * died or lost the database). Called only under the apply lock, when no apply runs.
+   * `onClosed` gets the rows as they were, in the closing transaction (their audit rows).
    */
-  async markInterrupted(m: EntityManager): Promise<number> {
-    const res = await m.update(
-      ApplyAuditLog,
-      { outcome: 'running' },
-      {
-        outcome: 'failed',
-        finishedAt: new Date(),
-        summary:
-          'interrupted: the portal stopped during this apply; the next apply rewrites the files',
-      },
-    );
-    return res.affected ?? 0;
+  async markInterrupted(
+    m: EntityManager,
+    onClosed: (tx: EntityManager, rows: ApplyAuditLog[]) => Promise<void> = () => Promise.resolve(),
+  ): Promise<number> {
+    return m.transaction(async (tx) => {
+      const rows = await tx.find(ApplyAuditLog, {
+        where: { outcome: 'running' },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (rows.length === 0) return 0;
+      await tx.update(
+        ApplyAuditLog,
+        { id: In(rows.map((r) => r.id)) },
+        {
+          outcome: 'failed',
+          finishedAt: new Date(),
+          summary:
+            'interrupted: the portal stopped during this apply; the next apply rewrites the files',
+        },
+      );
+      await onClosed(tx, rows);
+      return rows.length;
+    });
   }
 
   /** A page of the audit log, newest first, and how many rows there are in all. */

@@ -9,8 +9,11 @@ import {
 } from '../asterisk/config-writer';
 import { contentHash, stripHeader } from '../asterisk/generation/file-header';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
+import { AuditWriter } from '../audit/audit-writer';
+import { currentRequestContext } from '../common/auth/request-context';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
+import { auditInterrupted } from './apply-audit';
 import { PortalMetrics } from '../metrics/portal-metrics';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
@@ -43,6 +46,7 @@ export class ApplyService {
     private readonly writer: ConfigWriter,
     private readonly reloader: AsteriskReloader,
     private readonly config: PortalConfig,
+    private readonly audit: AuditWriter,
     private readonly metrics: PortalMetrics,
   ) {}
 
@@ -52,8 +56,16 @@ export class ApplyService {
 
   private async applyLocked(m: EntityManager, requestId: string | null): Promise<ApplyResultDto> {
     const run = new ApplyRun();
-    await this.repo.markInterrupted(m);
-    await this.repo.startApply(m, { id: run.id, startedAt: run.startedAt, requestId });
+    await this.repo.markInterrupted(m, (tx, rows) => auditInterrupted(this.audit, tx, rows));
+    const actor = currentRequestContext()?.actor;
+    await this.repo.startApply(m, {
+      id: run.id,
+      startedAt: run.startedAt,
+      requestId,
+      actorType: actor?.type ?? null,
+      actorId: actor?.id ?? null,
+      actorName: actor?.name ?? null,
+    });
     let failure: ApplyFailure | null = null;
     try {
       const plan = await run.time('planMs', () => this.plan(m, run));
@@ -256,12 +268,20 @@ export class ApplyService {
   private async finish(m: EntityManager, run: ApplyRun, failure: ApplyFailure | null) {
     const durationMs = (run.durationMs = run.elapsed());
     const outcome = failure?.outcome ?? 'success';
-    await this.repo.finishApply(m, run.id, {
-      outcome,
-      userCount: run.users,
-      contentHash: run.hash,
-      durationMs,
-      summary: (failure ? [failure.message, ...run.transcript] : run.transcript).join('\n'),
+    // The outcome and its change-audit row commit together.
+    await m.transaction(async (tx) => {
+      await this.repo.finishApply(tx, run.id, {
+        outcome,
+        userCount: run.users,
+        contentHash: run.hash,
+        durationMs,
+        summary: (failure ? [failure.message, ...run.transcript] : run.transcript).join('\n'),
+      });
+      await this.audit.record(tx, {
+        action: 'apply.run',
+        target: { type: 'apply', id: run.id },
+        changes: { before: null, after: { outcome, users: run.users, hash: run.hash } },
+      });
     });
     this.metrics.applyFinished(outcome, durationMs);
     if (failure) this.logger.error(`Apply ${run.id} ${failure.outcome}: ${failure.message}`);

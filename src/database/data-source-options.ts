@@ -1,18 +1,22 @@
 import { Logger as NestLogger } from '@nestjs/common';
 import type { DataSourceOptions, Logger } from 'typeorm';
+import { ApiKey } from '../api-keys/entities/api-key.entity';
 import { ApplyAuditLog } from '../apply/entities/apply-audit-log.entity';
+import { ChangeAudit } from '../audit/entities/change-audit.entity';
 import { Extension } from '../extensions/entities/extension.entity';
 import { Tenant } from '../tenants/tenant.entity';
 import { User } from '../users/entities/user.entity';
 import { Initial1764000000000 } from '../../migrations/1764000000000-Initial';
 import { AllocateUserFunction1764000000001 } from '../../migrations/1764000000001-AllocateUserFunction';
 import { AllocateWithNumberLocks1764000000002 } from '../../migrations/1764000000002-AllocateWithNumberLocks';
+import { ApiKeysAndChangeAudit1764000000003 } from '../../migrations/1764000000003-ApiKeysAndChangeAudit';
 
-export const ENTITIES = [Tenant, User, Extension, ApplyAuditLog];
+export const ENTITIES = [Tenant, User, Extension, ApplyAuditLog, ApiKey, ChangeAudit];
 export const MIGRATIONS = [
   Initial1764000000000,
   AllocateUserFunction1764000000001,
   AllocateWithNumberLocks1764000000002,
+  ApiKeysAndChangeAudit1764000000003,
 ];
 
 /** Where the migration lines go: the app's log by default, plain text for the CLI. */

@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { extensionPoolExhausted } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
-import { ExtensionsRepository, UserToInsert, UserWithExtensionRow } from './extensions.repository';
+import {
+  ExtensionsRepository,
+  InTransaction,
+  UserToInsert,
+  UserWithExtensionRow,
+} from './extensions.repository';
 import { sipDigests } from './sip-credentials';
 
 /** Advisory-lock namespace (first key) of the apply lock, shared by every portal process. */
@@ -39,7 +44,11 @@ export class ExtensionAllocator {
    */
   private guess: number | null = null;
 
-  async createUser(user: NewUser): Promise<UserWithExtensionRow> {
+  /** `onCreated` runs in the inserting transaction (the audit row), before its commit. */
+  async createUser(
+    user: NewUser,
+    onCreated?: InTransaction<UserWithExtensionRow>,
+  ): Promise<UserWithExtensionRow> {
     const { min, max } = this.config.extensionRange;
     let start = this.guess !== null && this.guess >= min && this.guess <= max ? this.guess : min;
     for (let round = 0; round < GUESS_ROUNDS; round++) {
@@ -50,23 +59,30 @@ export class ExtensionAllocator {
         { min, max },
         candidates,
         digests,
+        onCreated,
       );
       if (row === null) throw extensionPoolExhausted(min, max);
       if (row.id !== null) return this.found(row);
       start = row.extension; // the lowest free number the database saw
     }
     // Deletes keep freeing lower numbers, or more creates race than there are candidates.
-    return this.createByClaim(user);
+    return this.createByClaim(user, onCreated);
   }
 
   /**
    * Claims the lowest free number and inserts it in one transaction. Always succeeds when a
    * number is free, at two more round trips than a right guess.
    */
-  async createByClaim(user: NewUser): Promise<UserWithExtensionRow> {
+  async createByClaim(
+    user: NewUser,
+    onCreated?: InTransaction<UserWithExtensionRow>,
+  ): Promise<UserWithExtensionRow> {
     const { min, max } = this.config.extensionRange;
-    const row = await this.extensions.claimAndInsertUser(toInsert(user), { min, max }, (n) =>
-      sipDigests(String(n), user.realm, user.password),
+    const row = await this.extensions.claimAndInsertUser(
+      toInsert(user),
+      { min, max },
+      (n) => sipDigests(String(n), user.realm, user.password),
+      onCreated,
     );
     if (row === null) throw extensionPoolExhausted(min, max);
     return this.found(row);

@@ -1,5 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequiresScope } from '../common/auth/requires-scope.decorator';
 import { ApiErrorResponses, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { ExtensionListDto } from './dto/extension-response.dto';
 import { ListExtensionsQueryDto } from './dto/list-extensions-query.dto';
@@ -12,6 +13,7 @@ export class ExtensionsController {
   constructor(private readonly extensions: ExtensionsService) {}
 
   @Get()
+  @RequiresScope('users:read')
   @ApiOperation({
     operationId: 'listExtensions',
     summary: 'Every number of the extension range, in order: free, or the user who has it',

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Extension } from './entities/extension.entity';
 import { SipDigests } from './sip-credentials';
 
@@ -30,6 +30,13 @@ export interface UserToInsert {
   realm: string;
 }
 
+/**
+ * Runs in the transaction that inserted the user (or changed its extension), before the
+ * commit: the change's audit row goes there, so both commit or neither.
+ */
+export type InTransaction<T> = (m: EntityManager, row: T) => Promise<void>;
+const nothing = (): Promise<void> => Promise.resolve();
+
 /** A number of the extension list: whose it is, or null when it is free. */
 export interface ExtensionNumberRow {
   number: number;
@@ -56,23 +63,28 @@ export class ExtensionsRepository {
     range: { min: number; max: number },
     candidates: number[],
     digests: SipDigests[],
+    onInserted: InTransaction<UserWithExtensionRow> = nothing,
   ): Promise<UserWithExtensionRow | NotACandidate | null> {
     try {
-      const rows = await this.db.query<(UserWithExtensionRow | NotACandidate)[]>(
-        `SELECT * FROM allocate_user($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [
-          user.tenantId,
-          user.name,
-          user.email,
-          range.min,
-          range.max,
-          user.realm,
-          candidates,
-          digests.map((d) => d.md5Digest),
-          digests.map((d) => d.sha256Digest),
-        ],
-      );
-      return rows[0];
+      return await this.db.transaction(async (m) => {
+        const rows = await m.query<(UserWithExtensionRow | NotACandidate)[]>(
+          `SELECT * FROM allocate_user($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [
+            user.tenantId,
+            user.name,
+            user.email,
+            range.min,
+            range.max,
+            user.realm,
+            candidates,
+            digests.map((d) => d.md5Digest),
+            digests.map((d) => d.sha256Digest),
+          ],
+        );
+        const row = rows[0];
+        if (row.id !== null) await onInserted(m, row);
+        return row;
+      });
     } catch (err) {
       if ((err as { driverError?: { code?: string } }).driverError?.code === POOL_EXHAUSTED) {
         return null;
@@ -90,6 +102,7 @@ export class ExtensionsRepository {
     user: UserToInsert,
     range: { min: number; max: number },
     digestsFor: (extension: number) => SipDigests,
+    onInserted: InTransaction<UserWithExtensionRow> = nothing,
   ): Promise<UserWithExtensionRow | null> {
     return this.db.transaction(async (m) => {
       const [{ n }] = await m.query<{ n: number | null }[]>(
@@ -102,6 +115,7 @@ export class ExtensionsRepository {
         'SELECT * FROM insert_user_with_extension($1, $2, $3, $4, $5, $6, $7)',
         [user.tenantId, user.name, user.email, n, user.realm, md5Digest, sha256Digest],
       );
+      await onInserted(m, rows[0]);
       return rows[0];
     });
   }
@@ -115,16 +129,18 @@ export class ExtensionsRepository {
     tenantId: string,
     realm: string,
     digestsFor: (sipUsername: string) => SipDigests,
+    onReplaced: InTransaction<{ number: number; sipUsername: string; realm: string }> = nothing,
   ): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const extension = await m.findOne(Extension, {
-        select: { number: true, sipUsername: true },
+        select: { number: true, sipUsername: true, realm: true },
         where: { userId, tenantId },
         lock: { mode: 'pessimistic_write' },
       });
       if (!extension) return false;
       const { md5Digest, sha256Digest } = digestsFor(extension.sipUsername);
       await m.update(Extension, { number: extension.number }, { realm, md5Digest, sha256Digest });
+      await onReplaced(m, extension);
       return true;
     });
   }

@@ -15,3 +15,25 @@ export function toUserDto(row: UserWithExtensionRow): UserDto {
 export function toCreatedUserDto(row: UserWithExtensionRow, sipPassword: string): CreatedUserDto {
   return { ...toUserDto(row), sipPassword };
 }
+
+/** The fields of a user the change audit records: everything but its SIP secrets. */
+export function toAuditedUser(row: {
+  name: string;
+  email: string;
+  extension: number | null;
+}): Record<string, unknown> {
+  return { name: row.name, email: row.email, extension: row.extension };
+}
+
+/** Before and after of only the audited fields that differ; null when none does. */
+export function changedFields(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): { before: Record<string, unknown>; after: Record<string, unknown> } | null {
+  const changed = Object.keys(after).filter((k) => before[k] !== after[k]);
+  if (changed.length === 0) return null;
+  return {
+    before: Object.fromEntries(changed.map((k) => [k, before[k]])),
+    after: Object.fromEntries(changed.map((k) => [k, after[k]])),
+  };
+}

@@ -20,6 +20,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { RequiresScope } from '../common/auth/requires-scope.decorator';
 import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
 import { CreateUserDto } from './dto/create-user.dto';
@@ -47,6 +48,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Post()
+  @RequiresScope('users:write')
   @ApiOperation({
     operationId: 'createUser',
     summary: 'Create a user with the lowest free extension and SIP credentials',
@@ -66,6 +68,7 @@ export class UsersController {
   }
 
   @Get()
+  @RequiresScope('users:read')
   @ApiOperation({
     operationId: 'listUsers',
     summary: 'List users with their extensions, ordered by extension',
@@ -81,6 +84,7 @@ export class UsersController {
   }
 
   @Get(':id')
+  @RequiresScope('users:read')
   @IdParam
   @ApiOperation({
     operationId: 'getUser',
@@ -102,6 +106,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @RequiresScope('users:write')
   @IdParam
   @ApiOperation({
     operationId: 'updateUser',
@@ -126,6 +131,7 @@ export class UsersController {
   }
 
   @Delete(':id')
+  @RequiresScope('users:write')
   @HttpCode(204)
   @IdParam
   @ApiOperation({ operationId: 'deleteUser', summary: 'Delete a user; the extension becomes free' })
@@ -140,6 +146,7 @@ export class UsersController {
   }
 
   @Post(':id/sip-password')
+  @RequiresScope('users:write')
   @HttpCode(200)
   @IdParam
   @ApiOperation({

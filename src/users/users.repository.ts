@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { UserWithExtensionRow } from '../extensions/extensions.repository';
+import type { InTransaction, UserWithExtensionRow } from '../extensions/extensions.repository';
 import { User } from './entities/user.entity';
+
+export interface DeletedUserRow {
+  id: string;
+  name: string;
+  email: string;
+  extension: number | null;
+}
 
 /** Extension numbers to keep (or, with `exclude`, to leave out). */
 export interface NumberFilter {
@@ -68,22 +75,36 @@ export class UsersRepository {
   }
 
   /**
-   * Sets the fields given (null: unchanged) in one statement; the user as the list shows it,
+   * Sets the fields given (null: unchanged) in one transaction; the user as the list shows it,
    * or null when there is none. A taken email fails on UQ_user_tenant_email, writing nothing.
+   * `onUpdated` gets the user before and after, in that transaction (the audit row).
    */
   async update(
     id: string,
     tenantId: string,
     fields: { name: string | null; email: string | null },
+    onUpdated: InTransaction<{ before: UserWithExtensionRow; after: UserWithExtensionRow }> = () =>
+      Promise.resolve(),
   ): Promise<UserWithExtensionRow | null> {
-    const [rows] = await this.db.query<[UserWithExtensionRow[], number]>(
-      `UPDATE "user" u SET name = COALESCE($3, u.name), email = COALESCE($4, u.email)
-       FROM extension e
-       WHERE u.id = $1 AND u.tenant_id = $2 AND e.user_id = u.id
-       RETURNING u.id, u.name, u.email, u.created_at, e.number AS extension, e.sip_username`,
-      [id, tenantId, fields.name, fields.email],
-    );
-    return rows[0] ?? null;
+    return this.db.transaction(async (m) => {
+      const [before] = await m.query<UserWithExtensionRow[]>(
+        `SELECT ${USER_COLUMNS}
+         FROM "user" u JOIN extension e ON e.user_id = u.id
+         WHERE u.id = $1 AND u.tenant_id = $2
+         FOR UPDATE OF u`,
+        [id, tenantId],
+      );
+      if (!before) return null;
+      const [rows] = await m.query<[UserWithExtensionRow[], number]>(
+        `UPDATE "user" u SET name = COALESCE($3, u.name), email = COALESCE($4, u.email)
+         FROM extension e
+         WHERE u.id = $1 AND u.tenant_id = $2 AND e.user_id = u.id
+         RETURNING ${USER_COLUMNS}`,
+        [id, tenantId, fields.name, fields.email],
+      );
+      await onUpdated(m, { before, after: rows[0] });
+      return rows[0];
+    });
   }
 
   /** Every extension number of a tenant's users. */
@@ -95,9 +116,27 @@ export class UsersRepository {
     return rows.map((r) => r.number);
   }
 
-  /** Deletes a user and, by ON DELETE CASCADE, its extension; false when there was none. */
-  async delete(id: string, tenantId: string): Promise<boolean> {
-    const result = await this.db.getRepository(User).delete({ id, tenantId });
-    return (result.affected ?? 0) > 0;
+  /**
+   * Deletes a user and, by ON DELETE CASCADE, its extension; false when there was none.
+   * `onDeleted` gets the user as it was, in the deleting transaction (the audit row).
+   */
+  async delete(
+    id: string,
+    tenantId: string,
+    onDeleted: InTransaction<DeletedUserRow> = () => Promise.resolve(),
+  ): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const [row] = await m.query<DeletedUserRow[]>(
+        `SELECT u.id, u.name, u.email, e.number AS extension
+         FROM "user" u LEFT JOIN extension e ON e.user_id = u.id
+         WHERE u.id = $1 AND u.tenant_id = $2
+         FOR UPDATE OF u`,
+        [id, tenantId],
+      );
+      if (!row) return false;
+      await m.delete(User, { id, tenantId });
+      await onDeleted(m, row);
+      return true;
+    });
   }
 }

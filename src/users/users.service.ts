@@ -1,5 +1,6 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import type { ContactSnapshot } from '../asterisk/registration-reader';
+import { AuditWriter } from '../audit/audit-writer';
 import { duplicateEmail, userNotFound } from '../common/errors/domain-errors';
 import { isUniqueViolation } from '../common/errors/pg-errors';
 import { PortalConfig } from '../config/portal-config.service';
@@ -18,7 +19,7 @@ import {
   UserListDto,
 } from './dto/user-response.dto';
 import { RegistrationService } from './registration.service';
-import { toCreatedUserDto, toUserDto } from './user.mapper';
+import { changedFields, toAuditedUser, toCreatedUserDto, toUserDto } from './user.mapper';
 import { NumberFilter, UsersRepository } from './users.repository';
 
 /**
@@ -32,18 +33,22 @@ export class UsersService {
     private readonly extensions: ExtensionsRepository,
     private readonly allocator: ExtensionAllocator,
     private readonly config: PortalConfig,
+    private readonly audit: AuditWriter,
     private readonly registrations: RegistrationService,
   ) {}
 
   async create(dto: CreateUserDto): Promise<CreatedUserDto> {
     const password = generateSipPassword();
     try {
-      const row = await this.allocator.createUser({
-        name: dto.name,
-        email: dto.email,
-        realm: this.config.sipRealm,
-        password,
-      });
+      const row = await this.allocator.createUser(
+        { name: dto.name, email: dto.email, realm: this.config.sipRealm, password },
+        (m, user) =>
+          this.audit.record(m, {
+            action: 'user.create',
+            target: { type: 'user', id: user.id },
+            changes: { before: null, after: toAuditedUser(user) },
+          }),
+      );
       return toCreatedUserDto(row, password);
     } catch (err) {
       if (isUniqueViolation(err, 'UQ_user_tenant_email')) throw duplicateEmail(dto.email);
@@ -90,10 +95,21 @@ export class UsersService {
       throw new BadRequestException('Nothing to change: send name, email or both');
     }
     try {
-      const row = await this.users.update(id, DEFAULT_TENANT_ID, {
-        name: dto.name ?? null,
-        email: dto.email ?? null,
-      });
+      const row = await this.users.update(
+        id,
+        DEFAULT_TENANT_ID,
+        { name: dto.name ?? null, email: dto.email ?? null },
+        // A PATCH that sets every field to what it already was changes nothing: no row.
+        async (m, { before, after }) => {
+          const changes = changedFields(toAuditedUser(before), toAuditedUser(after));
+          if (!changes) return;
+          await this.audit.record(m, {
+            action: 'user.update',
+            target: { type: 'user', id },
+            changes,
+          });
+        },
+      );
       if (!row) throw userNotFound(id);
       return toUserDto(row);
     } catch (err) {
@@ -106,14 +122,31 @@ export class UsersService {
 
   async remove(id: string): Promise<void> {
     // The extension row goes with the user, freeing the number.
-    if (!(await this.users.delete(id, DEFAULT_TENANT_ID))) throw userNotFound(id);
+    const deleted = await this.users.delete(id, DEFAULT_TENANT_ID, (m, user) =>
+      this.audit.record(m, {
+        action: 'user.delete',
+        target: { type: 'user', id },
+        changes: { before: toAuditedUser(user), after: null },
+      }),
+    );
+    if (!deleted) throw userNotFound(id);
   }
 
   async rotateSipPassword(id: string): Promise<SipPasswordDto> {
     const password = generateSipPassword();
     const realm = this.config.sipRealm;
-    const rotated = await this.extensions.replaceDigests(id, DEFAULT_TENANT_ID, realm, (username) =>
-      sipDigests(username, realm, password),
+    const rotated = await this.extensions.replaceDigests(
+      id,
+      DEFAULT_TENANT_ID,
+      realm,
+      (username) => sipDigests(username, realm, password),
+      // Of what a rotation rewrites, only the realm is not secret.
+      (m, before) =>
+        this.audit.record(m, {
+          action: 'user.rotate_password',
+          target: { type: 'user', id },
+          changes: { before: { realm: before.realm }, after: { realm } },
+        }),
     );
     if (!rotated) throw userNotFound(id);
     return { sipPassword: password };

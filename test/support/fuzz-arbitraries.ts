@@ -459,13 +459,13 @@ const NUMERIC_ODDITIES = [
   '%00',
   '１２',
 ];
-const numericValue: fc.Arbitrary<string> = fc.oneof(
+export const numericValue: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(...NUMERIC_ODDITIES),
   fc.integer({ min: -10, max: 5000 }).map(String),
   fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String),
   fc.double({ noNaN: false }).map(String),
 );
-const hostileString: fc.Arbitrary<string> = fc.oneof(
+export const hostileString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 30 }),
   fc.string({ unit: 'grapheme', maxLength: 30 }),
   fc.string({ unit: 'binary', maxLength: 30 }),

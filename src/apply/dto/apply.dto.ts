@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional } from 'class-validator';
+import { AuditActorDto } from '../../audit/dto/audit.dto';
 import { IntegerQueryParam } from '../../common/validation/query-params';
 import { SingleValue } from '../../common/validation/validators';
 
@@ -295,6 +296,14 @@ export class ApplyLogDto {
 
   @ApiProperty({ nullable: true, type: String, description: 'X-Request-Id of the apply' })
   requestId!: string | null;
+
+  // oneOf, as lastApply below: `nullable` must reach the $ref.
+  @ApiProperty({
+    nullable: true,
+    oneOf: [{ $ref: getSchemaPath(AuditActorDto) }],
+    description: 'Who asked for the apply; null on entries older than API keys',
+  })
+  actor!: AuditActorDto | null;
 }
 
 export class ApplyLogListDto {

@@ -13,6 +13,7 @@ export type ApplyOutcome = 'running' | 'success' | 'failed' | 'rolled_back';
 )
 // On ("started_at" DESC), an order TypeORM cannot declare: the migration owns its definition.
 @Index('IDX_apply_audit_log_started_at', { synchronize: false })
+@Check('apply_audit_log_actor_type_check', `"actor_type" IN ('key', 'bootstrap')`)
 export class ApplyAuditLog {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'apply_audit_log_pkey' })
   id!: string;
@@ -40,4 +41,14 @@ export class ApplyAuditLog {
 
   @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
   requestId!: string | null;
+
+  /** Who asked for the apply; null on rows written before keys existed. */
+  @Column({ name: 'actor_type', type: 'varchar', length: 16, nullable: true })
+  actorType!: 'key' | 'bootstrap' | null;
+
+  @Column({ name: 'actor_id', type: 'uuid', nullable: true })
+  actorId!: string | null;
+
+  @Column({ name: 'actor_name', type: 'varchar', length: 100, nullable: true })
+  actorName!: string | null;
 }

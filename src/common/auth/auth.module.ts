@@ -1,13 +1,24 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { ApiKeysModule } from '../../api-keys/api-keys.module';
 import { ApiToken } from './api-token';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { BearerAuthGuard } from './bearer-auth.guard';
+import { RequestContextInterceptor } from './request-context';
 
-/** Bearer-token auth on every route not marked @Public, with failed attempts rate-limited. */
+/**
+ * Bearer auth (the bootstrap token or an API key) and scopes on every route not marked
+ * @Public, with failed attempts rate-limited; the caller is then the request's context.
+ */
 @Global()
 @Module({
-  providers: [ApiToken, AuthFailureLimiter, { provide: APP_GUARD, useClass: BearerAuthGuard }],
+  imports: [ApiKeysModule],
+  providers: [
+    ApiToken,
+    AuthFailureLimiter,
+    { provide: APP_GUARD, useClass: BearerAuthGuard },
+    { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
+  ],
   exports: [ApiToken],
 })
 export class AuthModule {}

@@ -14,6 +14,7 @@ import { isConnectionError } from './pg-errors';
 function statusFor(code: DomainErrorCode): number {
   switch (code) {
     case 'USER_NOT_FOUND':
+    case 'API_KEY_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
     case 'IMPORT_INVALID':
       return HttpStatus.BAD_REQUEST;

@@ -1,6 +1,7 @@
 /** Failures the API reports on purpose; the exception filter maps each code to one status. */
 export type DomainErrorCode =
   | 'USER_NOT_FOUND'
+  | 'API_KEY_NOT_FOUND'
   | 'DUPLICATE_EMAIL'
   | 'EXTENSION_POOL_EXHAUSTED'
   | 'APPLY_FAILED'
@@ -30,6 +31,9 @@ export const extensionPoolExhausted = (min: number, max: number): DomainError =>
     'EXTENSION_POOL_EXHAUSTED',
     `No free extension: every number from ${min} to ${max} is taken; delete a user or widen EXTENSION_MIN..EXTENSION_MAX`,
   );
+
+export const apiKeyNotFound = (id: string): DomainError =>
+  new DomainError('API_KEY_NOT_FOUND', `No API key with id ${id}`);
 
 /** A read that needs Asterisk's answer (a registration filter) got none. */
 export const asteriskUnavailable = (reason: string): DomainError =>

@@ -1,4 +1,8 @@
-import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import {
+  QueryFailedError,
+  QueryRunnerAlreadyReleasedError,
+  QueryRunnerProviderAlreadyReleasedError,
+} from 'typeorm';
 
 interface PgDriverError {
   code?: string;
@@ -41,8 +45,9 @@ const CONNECTION_CODES = new Set([
 export function isConnectionError(err: unknown): boolean {
   const e = driverError(err);
   if (e?.code && CONNECTION_CODES.has(e.code)) return true;
-  // TypeORM's word for a query on a connection that died under it.
+  // TypeORM's words for a query, or a transaction, on a connection that died under it.
   if (err instanceof QueryRunnerAlreadyReleasedError) return true;
+  if (err instanceof QueryRunnerProviderAlreadyReleasedError) return true;
   const message = err instanceof Error ? err.message : '';
   return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|Connection ended unexpectedly/i.test(
     message,

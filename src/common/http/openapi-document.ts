@@ -22,16 +22,32 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .addTag('extensions', 'The extension range: which numbers are free and whose the others are')
     .addTag('apply', 'Writing the Asterisk config from the database, and the audit log of applies')
-    .addTag('metrics', 'Prometheus metrics, with the token like every route')
+    .addTag('api-keys', 'API keys with scopes, for every caller but the bootstrap token')
+    .addTag('audit', 'Who changed what, written in the transaction of each change')
+    .addTag('metrics', 'Prometheus metrics, for a key with metrics:read only')
     .addTag('health', 'Liveness and database reachability, without a token')
     .addBearerAuth({
       type: 'http',
       scheme: 'bearer',
-      bearerFormat: 'opaque token',
-      description: 'The value of PORTAL_API_TOKEN',
+      bearerFormat: 'API key (scp_...) or PORTAL_API_TOKEN',
+      description:
+        'An API key (`scp_...`, from POST /api-keys), which may call the operations whose `x-required-scope` it holds; or the value of PORTAL_API_TOKEN, which may call every operation',
     })
     .build();
-  return closeRequestBodies(SwaggerModule.createDocument(app, config));
+  return describeScopes(closeRequestBodies(SwaggerModule.createDocument(app, config)));
+}
+
+/** Each operation's description starts with the scope its `x-required-scope` names. */
+function describeScopes(doc: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(doc.paths)) {
+    for (const op of [item.get, item.put, item.post, item.delete, item.patch]) {
+      const scope: unknown = (op as Record<string, unknown> | undefined)?.['x-required-scope'];
+      if (!op || typeof scope !== 'string') continue;
+      const needs = `Requires the scope \`${scope}\` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope).`;
+      op.description = op.description ? `${needs} ${op.description}` : needs;
+    }
+  }
+  return doc;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { RequiresScope } from '../../common/auth/requires-scope.decorator';
 import { ApiErrorResponses, TOKEN_ERRORS } from '../../common/errors/api-error-responses';
 import { IMPORT_BODY_LIMIT } from '../../common/http/request-body';
 import { NoFieldsPipe } from '../../common/validation/no-fields.pipe';
@@ -50,6 +51,7 @@ export class UserBulkController {
   ) {}
 
   @Post('import')
+  @RequiresScope('users:write')
   @ApiOperation({
     operationId: 'importUsers',
     summary: 'Create many users at once, all or none, from CSV or JSON',
@@ -95,6 +97,7 @@ export class UserBulkController {
   // Declared in a controller registered before UsersController (see UsersModule), so that a
   // `GET /users/:id` there never takes "export" for an id.
   @Get('export')
+  @RequiresScope('users:read')
   @ApiOperation({
     operationId: 'exportUsers',
     summary: 'Every user as CSV (the default) or JSON, in extension order',

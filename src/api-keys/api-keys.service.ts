@@ -1,0 +1,73 @@
+import { ForbiddenException, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditWriter } from '../audit/audit-writer';
+import { currentRequestContext } from '../common/auth/request-context';
+import { lacksScope } from '../common/auth/scopes';
+import { apiKeyNotFound } from '../common/errors/domain-errors';
+import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
+import { generateApiKey } from './api-key-secret';
+import { toApiKeyDto, toCreatedApiKeyDto } from './api-key.mapper';
+import { ApiKeysRepository } from './api-keys.repository';
+import {
+  ApiKeyListDto,
+  CreateApiKeyDto,
+  CreatedApiKeyDto,
+  ListApiKeysQueryDto,
+} from './dto/api-key.dto';
+
+/** API keys: created with a secret shown once, listed without it, revoked for good. */
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly keys: ApiKeysRepository,
+    private readonly audit: AuditWriter,
+  ) {}
+
+  async create(dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
+    // keys:admin is not a way around the other scopes: a key grants only what it holds.
+    const actor = currentRequestContext()?.actor;
+    const missing = actor?.type === 'key' && dto.scopes.find((s) => !actor.scopes.includes(s));
+    if (missing) throw new ForbiddenException(lacksScope(missing));
+    const { key, prefix, hash } = generateApiKey();
+    const row = await this.db.transaction(async (m) => {
+      const created = await this.keys.insert(m, {
+        tenantId: DEFAULT_TENANT_ID,
+        name: dto.name,
+        scopes: dto.scopes,
+        prefix,
+        keyHash: hash,
+      });
+      await this.audit.record(m, {
+        action: 'key.create',
+        target: { type: 'api_key', id: created.id },
+        changes: { before: null, after: { name: dto.name, scopes: dto.scopes, prefix } },
+      });
+      return created;
+    });
+    return toCreatedApiKeyDto(row, key);
+  }
+
+  async list(query: ListApiKeysQueryDto): Promise<ApiKeyListDto> {
+    const { rows, total } = await this.keys.page(DEFAULT_TENANT_ID, query.limit, query.offset);
+    return { items: rows.map(toApiKeyDto), total };
+  }
+
+  /** Revoked at once everywhere: every request looks its key up. Revoking again changes nothing. */
+  async revoke(id: string): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const revoked = await this.keys.revoke(m, id, DEFAULT_TENANT_ID);
+      if (!revoked) throw apiKeyNotFound(id);
+      if (revoked.already) return;
+      await this.audit.record(m, {
+        action: 'key.revoke',
+        target: { type: 'api_key', id },
+        changes: {
+          before: { name: revoked.before.name, revokedAt: null },
+          after: { name: revoked.before.name, revokedAt: revoked.revokedAt.toISOString() },
+        },
+      });
+    });
+  }
+}

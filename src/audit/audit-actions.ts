@@ -1,0 +1,12 @@
+/** Every action the change audit records; `GET /audit?action=` takes one of these. */
+export const AUDIT_ACTIONS = [
+  'user.create',
+  'user.update',
+  'user.delete',
+  'user.rotate_password',
+  'users.import',
+  'apply.run',
+  'key.create',
+  'key.revoke',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
