@@ -223,7 +223,7 @@ describe('change audit (real PostgreSQL)', () => {
     const bad: [string, string][] = [
       [
         '?action=user.explode',
-        'action must be one of user.create, user.update, user.delete, user.rotate_password, users.import, apply.run, key.create, key.revoke',
+        'action must be one of user.create, user.update, user.delete, user.rotate_password, user.import, apply.run, key.create, key.revoke',
       ],
       ['?targetId=42', 'targetId must be a UUID'],
       ['?since=yesterday', 'since must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z'],
@@ -429,7 +429,7 @@ describe('change audit (real PostgreSQL)', () => {
     expect(await auditCount()).toBe(4);
   });
 
-  it('an import writes one users.import row with the count and the numbers; a dry run or a refused import none', async () => {
+  it('an import writes one user.import row with the count and the numbers; a dry run or a refused import none', async () => {
     await t.pg.query('DELETE FROM change_audit');
     const csv = (body: string, query = '', requestId = 'import') =>
       http()
@@ -450,7 +450,7 @@ describe('change audit (real PostgreSQL)', () => {
     const imported = await csv(file).expect(201);
     expect(await rows()).toEqual([
       expect.objectContaining({
-        action: 'users.import',
+        action: 'user.import',
         actor_type: 'key',
         actor_id: writer.id,
         actor_name: 'ops robot',

@@ -4,7 +4,7 @@ export const AUDIT_ACTIONS = [
   'user.update',
   'user.delete',
   'user.rotate_password',
-  'users.import',
+  'user.import',
   'apply.run',
   'key.create',
   'key.revoke',

@@ -40,7 +40,7 @@ export class UserImportService {
       // One row for the whole import, in its transaction: how many, and which numbers as
       // runs (a few entries for any file), so a 2,000-row import stays a small row.
       await this.audit.record(m, {
-        action: 'users.import',
+        action: 'user.import',
         target: { type: 'users', id: null },
         changes: { before: null, after: { count: result.created, extensions: runs(numbers) } },
       });
