@@ -460,16 +460,42 @@ describe('npm run migration:run', () => {
 });
 
 describe('the portal process with DATABASE_URL and PORTAL_API_TOKEN', () => {
-  let drop: (() => Promise<void>) | undefined;
+  const drops: (() => Promise<void>)[] = [];
 
   afterAll(async () => {
     await killAllChildren();
-    await drop?.();
+    for (const drop of drops) await drop();
   });
+
+  it('an API key revoked through one process is refused by another on the same database at its next request', async () => {
+    const db = await createTestDatabase();
+    drops.push(db.drop);
+    const token = `tok-${randomBytes(24).toString('hex')}`;
+    const root = tempRoot();
+    const vars = { ...asteriskVars(root), DATABASE_URL: db.url, PORTAL_API_TOKEN: token };
+    const [a, b] = await Promise.all([startPortal(build, vars), startPortal(build, vars)]);
+    await Promise.all([started(a, 30_000, false), started(b, 30_000, false)]);
+
+    const created = await request(a, 'POST', '/api-keys', token, {
+      name: 'billing',
+      scopes: ['users:read'],
+    });
+    expect(created.status).toBe(201);
+    const { id, key } = created.json() as { id: string; key: string };
+    expect((await request(b, 'GET', '/users', key)).status).toBe(200);
+    expect((await request(a, 'DELETE', `/api-keys/${id}`, token)).status).toBe(204);
+    // No wait: the other process looks the key up at each request, so the next one fails.
+    const refused = await request(b, 'GET', '/users', key);
+    expect([refused.status, (refused.json() as { message: string }).message]).toEqual([
+      401,
+      'Invalid API token',
+    ]);
+    expect((await request(b, 'GET', '/users', token)).status).toBe(200);
+  }, 60_000);
 
   it('never logs the token or a header, logs each request in one short line with its id, and echoes X-Request-Id', async () => {
     const db = await createTestDatabase();
-    drop = db.drop;
+    drops.push(db.drop);
     const token = `tok-${randomBytes(24).toString('hex')}`;
     const root = tempRoot();
     const portal = await startPortal(build, {
