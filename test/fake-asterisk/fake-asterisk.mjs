@@ -410,13 +410,9 @@ function buildObject(type, id, vars) {
   }
   if (type === 'aor') {
     const uint = (/** @type {Variable | undefined} */ v) => parseUint(v?.value ?? '0') ?? 0;
+    const [maxContacts, qualifyFrequency] = [f.max_contacts, f.qualify_frequency].map(uint);
     const removeExisting = /^(yes|true|y|t|1|on)$/i.test(f.remove_existing?.value ?? ''); // ast_true
-    return {
-      id,
-      maxContacts: uint(f.max_contacts),
-      qualifyFrequency: uint(f.qualify_frequency),
-      removeExisting,
-    };
+    return { id, maxContacts, qualifyFrequency, removeExisting };
   }
   if (type === 'endpoint') {
     const [auths, aors] = [f.auth, f.aors].map((v) => list(v?.value ?? ''));
@@ -430,9 +426,8 @@ function buildObject(type, id, vars) {
 }
 
 /**
- * callerid.c ast_callerid_split() for the only form modelled, the portal's `"name" <number>`:
- * the number, or '' without a callerid.
- * @param {Variable | undefined} v
+ * ast_callerid_split(): the number of the portal's `"name" <number>`, the only form modelled,
+ * or '' without a callerid. @param {Variable} [v]
  */
 function callerIdNumber(v) {
   const m = /^"[^"<>]*" *<([0-9#*+]*)>$/.exec(v?.value ?? '""<>');
