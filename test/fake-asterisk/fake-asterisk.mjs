@@ -44,6 +44,9 @@ const HEADERS = {
   auth: `
   I/OAuth:  <AuthId/UserName.............................................................>
 `,
+  contact: `
+  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>
+`,
 };
 // The commands the fake runs. An unknown command is told its words up to the first that no
 // known command continues with: for the words of these commands, that is the real answer.
@@ -117,16 +120,18 @@ async function main(args) {
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** @param {unknown} v */
 const strings = (v) => Array.isArray(v) && v.every((s) => typeof s === 'string');
-/** @type {Record<string, [(v: unknown) => boolean, string]>} */
-const FAULT_CHECKS = {
-  down: [(v) => typeof v === 'boolean', 'true or false'],
-  reloadInProgress: [(v) => Number.isInteger(v) && Number(v) >= 0, 'a non-negative integer'],
+// Each key of faults.json: its healthy default, a check of its value and what the check wants.
+/** @type {Record<string, [unknown, (v: unknown) => boolean, string]>} */
+const FAULT_KEYS = {
+  down: [false, (v) => typeof v === 'boolean', 'true or false'],
+  reloadInProgress: [0, (v) => Number.isInteger(v) && Number(v) >= 0, 'a non-negative integer'],
   delayMs: [
+    {},
     (v) => isObject(v) && Object.values(v).every((ms) => typeof ms === 'number' && ms >= 0),
     'an object of commands and milliseconds >= 0',
   ],
-  rejectObjects: [strings, 'strings'],
-  dropExtensions: [strings, 'strings'],
+  rejectObjects: [[], strings, 'strings'],
+  dropExtensions: [[], strings, 'strings'],
 };
 
 /** @param {string} state @param {string | null} [text] the file, when read already */
@@ -140,21 +145,14 @@ function readFaults(state, text = read(path.join(state, 'faults.json'))) {
     throw new Misuse(`${file} is not valid JSON: ${/** @type {Error} */ (err).message}`);
   }
   if (!isObject(raw)) throw new Misuse(`${file}: must be a JSON object`);
+  const known = Object.keys(FAULT_KEYS);
   for (const [key, v] of Object.entries(raw)) {
-    const known = Object.keys(FAULT_CHECKS).join(', ');
-    if (!Object.hasOwn(FAULT_CHECKS, key))
-      throw new Misuse(`${file}: unknown key "${key}" (known: ${known})`);
-    if (!FAULT_CHECKS[key][0](v))
-      throw new Misuse(`${file}: ${key} must be ${FAULT_CHECKS[key][1]}`);
+    if (!Object.hasOwn(FAULT_KEYS, key))
+      throw new Misuse(`${file}: unknown key "${key}" (known: ${known.join(', ')})`);
+    if (!FAULT_KEYS[key][1](v)) throw new Misuse(`${file}: ${key} must be ${FAULT_KEYS[key][2]}`);
   }
-  const f = {
-    down: false,
-    reloadInProgress: 0,
-    delayMs: {},
-    rejectObjects: [],
-    dropExtensions: [],
-  };
-  return { raw, faults: /** @type {Faults} */ ({ ...f, ...raw }) };
+  const healthy = Object.fromEntries(known.map((key) => [key, FAULT_KEYS[key][0]]));
+  return { raw, faults: /** @type {Faults} */ ({ ...healthy, ...raw }) };
 }
 
 /**
@@ -193,12 +191,10 @@ async function execute(command, ctx) {
     return 'Dialplan reloaded.\n';
   }
   const pjsip = /^pjsip show (endpoint|aor|auth|contact)s$/.exec(line);
-  if (pjsip) {
-    if (pjsip[1] === 'contact') return showContacts(ctx.state);
-    return showPjsip(/** @type {keyof Pjsip} */ (pjsip[1]), readPjsip(ctx.state), ctx.state);
-  }
+  if (pjsip) return showListing(/** @type {keyof typeof HEADERS} */ (pjsip[1]), ctx.state);
   const one = /^pjsip show (aor|contact) [^ ]+$/.exec(line);
-  if (one) return (one[1] === 'aor' ? showAor : showContact)(ctx.state, words(command)[3]);
+  if (one)
+    return showObject(/** @type {'aor' | 'contact'} */ (one[1]), ctx.state, words(command)[3]);
   if (/^dialplan show( [^ ]+)?$/.test(line)) return showDialplan(ctx, words(command)[2], command);
   // cli.c find_best(): the words up to and including the first that no command continues with.
   const best = w.findIndex((_w, i) => !KNOWN_PREFIXES.has(w.slice(0, i + 1).join(' ')));
@@ -216,10 +212,8 @@ async function moduleReload(names, ctx) {
   try {
     const { raw, faults } = readFaults(ctx.state);
     if (faults.reloadInProgress > 0) {
-      writeJson(path.join(ctx.state, 'faults.json'), {
-        ...raw,
-        reloadInProgress: faults.reloadInProgress - 1,
-      });
+      const left = faults.reloadInProgress - 1;
+      writeJson(path.join(ctx.state, 'faults.json'), { ...raw, reloadInProgress: left });
       return refused;
     }
     await delay(ctx);
@@ -349,14 +343,12 @@ const CODECS = ['all', 'ulaw', 'alaw', 'gsm', 'g722', 'g729', 'opus'];
 const DIGESTS = new Map(Object.entries({ md5: 32, 'sha-256': 64, 'sha-512-256': 64 }));
 /** @typedef {(v: string) => boolean} Check */
 /** @type {Check} */
-const any = () => true;
-/** @type {Check} */
 const codecs = (v) =>
   list(v).every((c) => CODECS.includes(c.split(':')[0].toLowerCase().replace(/^!/, '')));
 // The options the portal writes, with a check where a bad value makes the object fail. Any other
 // option fails the object as an unknown one does in sorcery: the fake knows no more than these.
 /** @param {string} names @param {Check} check @returns {[string, Check][]} */
-const all = (names, check = any) => words(names).map((n) => [n, check]);
+const all = (names, check = () => true) => words(names).map((n) => [n, check]);
 const OPTIONS = {
   endpoint: new Map([
     ...all('context auth aors callerid direct_media rtp_symmetric force_rport rewrite_contact'),
@@ -374,10 +366,10 @@ const OPTIONS = {
 };
 
 /** @param {string} state */
-const readPjsip = (state) =>
-  /** @type {Pjsip} */ (
-    parse(read(path.join(state, 'pjsip.json')) ?? '{"endpoint":[],"auth":[],"aor":[]}')
-  );
+function readPjsip(state) {
+  const text = read(path.join(state, 'pjsip.json')) ?? '{"endpoint":[],"auth":[],"aor":[]}';
+  return /** @type {Pjsip} */ (parse(text));
+}
 
 /** @param {Ctx} ctx */
 function reloadPjsip(ctx) {
@@ -418,13 +410,9 @@ function buildObject(type, id, vars) {
   }
   if (type === 'aor') {
     const uint = (/** @type {Variable | undefined} */ v) => parseUint(v?.value ?? '0') ?? 0;
+    const [maxContacts, qualifyFrequency] = [f.max_contacts, f.qualify_frequency].map(uint);
     const removeExisting = /^(yes|true|y|t|1|on)$/i.test(f.remove_existing?.value ?? ''); // ast_true
-    return {
-      id,
-      maxContacts: uint(f.max_contacts),
-      qualifyFrequency: uint(f.qualify_frequency),
-      removeExisting,
-    };
+    return { id, maxContacts, qualifyFrequency, removeExisting };
   }
   if (type === 'endpoint') {
     const [auths, aors] = [f.auth, f.aors].map((v) => list(v?.value ?? ''));
@@ -438,9 +426,8 @@ function buildObject(type, id, vars) {
 }
 
 /**
- * callerid.c ast_callerid_split() for the only form modelled, the portal's `"name" <number>`:
- * the number, or '' without a callerid.
- * @param {Variable | undefined} v
+ * ast_callerid_split(): the number of the portal's `"name" <number>`, the only form modelled,
+ * or '' without a callerid. @param {Variable} [v]
  */
 function callerIdNumber(v) {
   const m = /^"[^"<>]*" *<([0-9#*+]*)>$/.exec(v?.value ?? '""<>');
@@ -453,43 +440,40 @@ function callerIdNumber(v) {
 /** printf("%-*.*s", width, precision, s) @param {string} s @param {number} w @param {number} [p] */
 const padRight = (s, w, p) => s.slice(0, p).padEnd(w);
 
-/** @param {keyof Pjsip} kind @param {Pjsip} state @param {string} dir the state directory */
-function showPjsip(kind, state, dir) {
+/** `<name>:  ` indented to `level`. @param {number} level @param {string} name */
+const label = (level, name) => `${name.padStart(level * 2 + 9)}:  `;
+
+/** `<Aor> <MaxContact>` and its contacts, indented to `level`. @param {Aor} a @param {Contact[]} contacts @param {number} level */
+function aorLines(a, contacts, level) {
+  const width = 41 - level * 2;
+  const own = contacts.filter((c) => c.aor === a.id).map((c) => contactLine(c, level + 1));
+  return `${label(level, 'Aor')}${padRight(a.id, width, width)} ${String(a.maxContacts).padStart(12)}\n${own.join('')}`;
+}
+
+/** `pjsip show endpoints|aors|auths|contacts` @param {keyof typeof HEADERS} kind @param {string} dir the state directory */
+function showListing(kind, dir) {
+  const state = readPjsip(dir);
   const contacts = readContacts(dir);
-  const contactsOf = (/** @type {Aor} */ a) => contacts.filter((c) => c.aor === a.id);
-  const aor = (/** @type {Aor} */ a, width = 41) =>
-    `${padRight(a.id, width, width)} ${String(a.maxContacts).padStart(12)}\n`;
-  const auth = (/** @type {Auth} */ a) => `${a.id}/${a.username}\n`;
-  const [auths, aors] = [
-    new Map(state.auth.map((a) => [a.id, a])),
-    new Map(state.aor.map((a) => [a.id, a])),
-  ];
+  const auths = new Map(state.auth.map((a) => [a.id, a]));
+  const aors = new Map(state.aor.map((a) => [a.id, a]));
   /** @param {Endpoint} e */
   const endpoint = (e) => {
     const name = padRight(e.number ? `${e.id}/${e.number}` : e.id, 51, 51);
     // Only referenced objects that are loaded are shown; a missing one leaves no line.
     const loaded = e.aors.flatMap((id) => aors.get(id) ?? []);
     // Reachable while a contact is not Unavail, the same word as for no contact otherwise.
-    const up = loaded.flatMap(contactsOf).some((c) => c.status !== 'Unavail');
+    const up = loaded.some((a) => contacts.some((c) => c.aor === a.id && c.status !== 'Unavail'));
     let out = ` Endpoint:  ${name}  ${padRight(up ? 'Not in use' : 'Unavailable', 12)}  0 of inf\n`;
-    for (const a of e.auths.flatMap((id) => auths.get(id) ?? [])) out += `     InAuth:  ${auth(a)}`;
-    for (const a of loaded)
-      out += `        Aor:  ${aor(a, 39)}${contactsOf(a)
-        .map((c) => contactLine(c, 2))
-        .join('')}`;
-    return `${out}\n`;
+    for (const a of e.auths.flatMap((id) => auths.get(id) ?? []))
+      out += `${label(1, 'InAuth')}${a.id}/${a.username}\n`;
+    return `${out}${loaded.map((a) => aorLines(a, contacts, 1)).join('')}\n`;
   };
-  const lines =
-    kind === 'endpoint'
-      ? state.endpoint.map(endpoint)
-      : kind === 'aor'
-        ? state.aor.map(
-            (a) =>
-              `      Aor:  ${aor(a)}${contactsOf(a)
-                .map((c) => contactLine(c, 1))
-                .join('')}\n`,
-          )
-        : state.auth.map((a) => `     Auth:  ${auth(a)}`);
+  const lines = {
+    endpoint: () => state.endpoint.map(endpoint),
+    aor: () => state.aor.map((a) => `${aorLines(a, contacts, 0)}\n`),
+    auth: () => state.auth.map((a) => `${label(0, 'Auth')}${a.id}/${a.username}\n`),
+    contact: () => contacts.map((c) => contactLine(c, 0)),
+  }[kind]();
   if (lines.length === 0) return NO_OBJECTS;
   const found = `\nObjects found: ${lines.length}\n\n`;
   return `${HEADERS[kind]}${'='.repeat(90)}\n\n${lines.join('')}${found}`;
@@ -499,10 +483,8 @@ function showPjsip(kind, state, dir) {
 
 /** @typedef {{ aor: string, uri: string, expirationTime: number, status: string, rttMs: number | null, userAgent: string, viaAddress: string, viaPort: number, callId: string, endpoint: string, qualifyFrequency: number }} Contact */
 
-const CONTACT_HEADER = `
-  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>
-`;
 const STATUSES = ['Avail', 'Unavail', 'NonQual', 'Unknown'];
+const UNSET = { userAgent: '', viaAddress: '', viaPort: 0, callId: '', qualifyFrequency: 0 };
 
 /**
  * The registered phones, sorted by id, whatever their expiration_time: a real Asterisk keeps
@@ -516,98 +498,80 @@ function readContacts(state) {
     .map((/** @type {unknown} */ c) => {
       if (!isObject(c) || typeof c.aor !== 'string' || typeof c.uri !== 'string')
         throw new Misuse('each contact in contacts.json needs aor and uri strings');
+      const id = `contact ${c.aor}/${c.uri}`;
       if (!Number.isInteger(c.expirationTime))
-        throw new Misuse(`contact ${c.aor}/${c.uri}: expirationTime must be Unix seconds`);
+        throw new Misuse(`${id}: expirationTime must be Unix seconds`);
       const status = c.status ?? 'NonQual';
       if (typeof status !== 'string' || !STATUSES.includes(status))
-        throw new Misuse(`contact ${c.aor}/${c.uri}: status must be one of ${STATUSES.join(', ')}`);
-      return /** @type {Contact} */ ({
-        rttMs: null,
-        userAgent: '',
-        viaAddress: '',
-        viaPort: 0,
-        callId: '',
-        endpoint: c.aor,
-        qualifyFrequency: 0,
-        ...c,
-        status,
-      });
+        throw new Misuse(`${id}: status must be one of ${STATUSES.join(', ')}`);
+      return /** @type {Contact} */ ({ rttMs: null, ...UNSET, endpoint: c.aor, ...c, status });
     })
     .sort((a, b) => strcmp(`${a.aor}/${a.uri}`, `${b.aor}/${b.uri}`));
 }
 
 /** location.c cli_contact_print_body(), indented to `level`. @param {Contact} c @param {number} level */
 function contactLine(c, level) {
-  const width = 62 - (level * 2 + 9) - 7; // CLI_LAST_TABSTOP less the indent and `:  ` ...
+  const width = 46 - level * 2; // CLI_LAST_TABSTOP less the indent and `:  `
   const rtt = c.rttMs === null ? 'nan' : c.rttMs.toFixed(3);
   const hash = createHash('md5').update(c.uri).digest('hex').slice(0, 10);
-  const id = `${c.aor}/${c.uri}`;
-  return `${'Contact'.padStart(level * 2 + 9)}:  ${padRight(id, width, width)} ${hash} ${padRight(c.status, 7, 7)} ${rtt.padStart(11)}\n`;
+  const id = padRight(`${c.aor}/${c.uri}`, width, width);
+  return `${label(level, 'Contact')}${id} ${hash} ${padRight(c.status, 7, 7)} ${rtt.padStart(11)}\n`;
 }
 
-/** ` name : value` lines under a rule as wide as the widest of each. @param {[string, string][]} params */
-function parameters(params) {
+// `pjsip show aor|contact <id>`: the parameters Asterisk prints, the ones not modelled at their
+// defaults, sorted by name (ast_variable_list_sort) under a rule as wide as the widest of each.
+const DEFAULTS = {
+  aor:
+    'authenticate_qualify=false default_expiration=3600 mailboxes= maximum_expiration=7200 ' +
+    'minimum_expiration=60 outbound_proxy= qualify_2xx_only=false qualify_timeout=3.000000 ' +
+    'remove_unavailable=false support_path=false voicemail_extension=',
+  contact:
+    'authenticate_qualify=no outbound_proxy= path= prune_on_boot=no qualify_2xx_only=false ' +
+    'qualify_timeout=3.000000 reg_server=',
+};
+
+/** @param {keyof typeof DEFAULTS} kind @param {Record<string, string | number | boolean>} values */
+function parameters(kind, values) {
+  const given = Object.entries(values).map(([n, v]) => [n, String(v)]);
+  const params = words(DEFAULTS[kind])
+    .map((p) => p.split('='))
+    .concat(given)
+    .sort(([a], [b]) => strcmp(a, b));
   const nameWidth = Math.max(13, ...params.map(([n]) => n.length));
   const valueWidth = Math.max(14, ...params.map(([, v]) => v.length));
   const rows = params.map(([n, v]) => ` ${n.padEnd(nameWidth)} : ${v}\n`).join('');
   return ` ${'ParameterName'.padEnd(nameWidth)} : ParameterValue\n ${'='.repeat(nameWidth + valueWidth + 3)}\n${rows}\n`;
 }
 
-/** @param {string} state */
-function showContacts(state) {
-  const lines = readContacts(state).map((c) => contactLine(c, 0));
-  if (lines.length === 0) return NO_OBJECTS;
-  return `${CONTACT_HEADER}${'='.repeat(90)}\n\n${lines.join('')}\nObjects found: ${lines.length}\n\n`;
-}
-
-/** `pjsip show contact <aor>/<uri>`: only the id exactly as the listing prints it. @param {string} state @param {string} id */
-function showContact(state, id) {
+/** `pjsip show aor <id>`, `pjsip show contact <aor>/<uri>` (the id exactly as listed). @param {'aor' | 'contact'} kind @param {string} state @param {string} id */
+function showObject(kind, state, id) {
+  const head = `${HEADERS[kind]}${'='.repeat(90)}\n\n`;
+  const notFound = `Unable to find object ${id}.\n\n`;
+  if (kind === 'aor') {
+    const a = readPjsip(state).aor.find((x) => x.id === id);
+    if (!a) return notFound;
+    const contacts = readContacts(state);
+    const values = {
+      contact: contacts.flatMap((c) => (c.aor === id ? c.uri : [])).join(','),
+      max_contacts: a.maxContacts,
+      qualify_frequency: a.qualifyFrequency,
+      remove_existing: a.removeExisting,
+    };
+    return `${head}${aorLines(a, contacts, 0)}\n\n${parameters('aor', values)}`;
+  }
   const c = readContacts(state).find((x) => `${x.aor}/${x.uri}` === id);
-  if (!c) return `Unable to find object ${id}.\n\n`;
-  const params = /** @type {[string, string][]} */ ([
-    ['authenticate_qualify', 'no'],
-    ['call_id', c.callId],
-    ['endpoint', c.endpoint],
-    ['expiration_time', String(c.expirationTime)],
-    ['outbound_proxy', ''],
-    ['path', ''],
-    ['prune_on_boot', 'no'],
-    ['qualify_2xx_only', 'false'],
-    ['qualify_frequency', String(c.qualifyFrequency)], // copied from the aor at REGISTER time
-    ['qualify_timeout', '3.000000'],
-    ['reg_server', ''],
-    ['uri', c.uri],
-    ['user_agent', c.userAgent],
-    ['via_addr', c.viaAddress],
-    ['via_port', String(c.viaPort)],
-  ]);
-  return `${CONTACT_HEADER}${'='.repeat(90)}\n\n${contactLine(c, 0)}\n${parameters(params)}`;
-}
-
-/** `pjsip show aor <id>`: a loaded aor with its contacts. @param {string} state @param {string} id */
-function showAor(state, id) {
-  const a = readPjsip(state).aor.find((x) => x.id === id);
-  if (!a) return `Unable to find object ${id}.\n\n`;
-  const contacts = readContacts(state).filter((c) => c.aor === id);
-  const params = /** @type {[string, string][]} */ ([
-    ['authenticate_qualify', 'false'],
-    ['contact', contacts.map((c) => c.uri).join(',')],
-    ['default_expiration', '3600'],
-    ['mailboxes', ''],
-    ['max_contacts', String(a.maxContacts)],
-    ['maximum_expiration', '7200'],
-    ['minimum_expiration', '60'],
-    ['outbound_proxy', ''],
-    ['qualify_2xx_only', 'false'],
-    ['qualify_frequency', String(a.qualifyFrequency)],
-    ['qualify_timeout', '3.000000'],
-    ['remove_existing', String(a.removeExisting)],
-    ['remove_unavailable', 'false'],
-    ['support_path', 'false'],
-    ['voicemail_extension', ''],
-  ]);
-  const body = `      Aor:  ${padRight(a.id, 41, 41)} ${String(a.maxContacts).padStart(12)}\n${contacts.map((c) => contactLine(c, 1)).join('')}`;
-  return `${HEADERS.aor}${'='.repeat(90)}\n\n${body}\n\n${parameters(params)}`;
+  if (!c) return notFound;
+  const values = {
+    call_id: c.callId,
+    endpoint: c.endpoint,
+    expiration_time: c.expirationTime,
+    qualify_frequency: c.qualifyFrequency, // copied from the aor at REGISTER time
+    uri: c.uri,
+    user_agent: c.userAgent,
+    via_addr: c.viaAddress,
+    via_port: c.viaPort,
+  };
+  return `${head}${contactLine(c, 0)}\n${parameters('contact', values)}`;
 }
 
 // pbx_config: dialplan reload / dialplan show ---------------------------------------------------
@@ -696,13 +660,9 @@ function showDialplan(ctx, name, command) {
   const plural = (items, one, many = `${one}s`) =>
     `${items.length} ${items.length === 1 ? one : many}`;
   const extensions = shown.flatMap((c) => c.extens);
-  const exts = plural(extensions, 'extension');
-  const prios = plural(
-    extensions.flatMap((e) => e.prios),
-    'priority',
-    'priorities',
-  );
-  return `${out}-= ${exts} (${prios}) in ${plural(shown, 'context')}. =-\n`;
+  const prios = extensions.flatMap((e) => e.prios);
+  const counts = `${plural(extensions, 'extension')} (${plural(prios, 'priority', 'priorities')})`;
+  return `${out}-= ${counts} in ${plural(shown, 'context')}. =-\n`;
 }
 
 try {
