@@ -150,6 +150,7 @@ describe('no response carries a SIP digest, and a SIP password only once', () =>
  * a digest of either, may reach an answer or a log line, a failed insert's error included.
  */
 describe('imports: no answer or log line shows a brought password, a generated one only once', () => {
+  const api2 = (app: TestApp) => request(app.app.getHttpServer());
   const REALM = 'secrets.example';
   const hex = (algorithm: string, s: string) => createHash(algorithm).update(s).digest('hex');
 
@@ -209,8 +210,17 @@ describe('imports: no answer or log line shows a brought password, a generated o
         'failed insert',
         `name,email,extension,sipPassword\nLate,late@example.com,1200,${quoted(brought[2])}`,
       );
+      // A create and a rotation that fail the same way bind digests nobody has seen: no
+      // error line may hold the query's parameters or any digest-sized hex.
+      const failedCreate = await api2(app)
+        .post('/users')
+        .set('Authorization', app.auth)
+        .send({ name: 'Failed Create', email: 'failed-create@example.com' });
+      const failedRotate = await api2(app)
+        .post(`/users/${(ok.body.users as { id: string }[])[0].id}/sip-password`)
+        .set('Authorization', app.auth);
       await app.pg.query('ALTER TABLE extension DROP CONSTRAINT test_refuse_all');
-      expect(failed.status).toBe(500);
+      expect([failed.status, failedCreate.status, failedRotate.status]).toEqual([500, 500, 500]);
       const late = `1200:${REALM}:${brought[2]}`;
       digests.add(hex('md5', late)).add(hex('sha256', late));
 
@@ -241,6 +251,11 @@ describe('imports: no answer or log line shows a brought password, a generated o
     const log = written.join('');
     expect(log).toMatch(/POST \/users\/import 201/);
     expect(log).toMatch(/test_refuse_all/);
+    const errorLines = log.split('\n').filter((line) => /"level":50/.test(line));
+    expect(errorLines.length).toBeGreaterThanOrEqual(3);
+    expect(errorLines.filter((line) => /"parameters"|[0-9a-f]{32}|Failing row/.test(line))).toEqual(
+      [],
+    );
     const everywhere = [...answers, { label: 'log', text: log }];
     const leaks = everywhere.flatMap(({ label, text }) => [
       ...brought.filter((p) => text.includes(p)).map((p) => `${label}: brought ${p}`),

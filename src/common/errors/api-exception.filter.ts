@@ -8,8 +8,9 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { requestIdOf } from '../http/request-id';
+import { isImportPost, NOT_CSV_OR_JSON, NOT_JSON } from '../http/request-body';
 import { DomainError, DomainErrorCode } from './domain-errors';
-import { isConnectionError } from './pg-errors';
+import { isConnectionError, withoutValues } from './pg-errors';
 
 function statusFor(code: DomainErrorCode): number {
   switch (code) {
@@ -49,8 +50,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const requestId = requestIdOf(ctx.getRequest<Request>(), res);
-    const body = this.toBody(exception, requestId);
+    const body = this.toBody(exception, requestId, ctx.getRequest<Request>());
     if (body.statusCode >= 500 && !(exception instanceof DomainError)) {
+      withoutValues(exception);
       this.logger.error(
         { err: exception, requestId },
         exception instanceof Error ? exception.message : 'unexpected error',
@@ -59,7 +61,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (!res.headersSent) res.status(body.statusCode).json(body);
   }
 
-  private toBody(exception: unknown, requestId: string): ErrorBody {
+  private toBody(exception: unknown, requestId: string, req: Request): ErrorBody {
     if (exception instanceof DomainError) {
       const statusCode = statusFor(exception.code);
       return {
@@ -93,7 +95,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
       return {
         statusCode: status,
         error: httpErrorName(status),
-        message: bodyParserMessage(status, exception),
+        message: bodyParserMessage(status, exception, req),
         requestId,
       };
     }
@@ -115,14 +117,15 @@ function bodyParserStatus(exception: unknown): number | undefined {
   return undefined;
 }
 
-function bodyParserMessage(status: number, exception: unknown): string {
+function bodyParserMessage(status: number, exception: unknown, req: Request): string {
   if (status === 413) {
     // The route's own limit (16 KB but for POST /users/import), as body-parser reports it.
     const limit = (exception as { limit?: unknown }).limit;
     const kb = typeof limit === 'number' ? Math.round(limit / 1024) : 16;
     return `Request body is larger than the ${kb} KB limit`;
   }
-  if (status === 415) return 'Request body must be JSON (Content-Type: application/json)';
+  // An unsupported charset, say: the import also reads CSV, so it says so.
+  if (status === 415) return isImportPost(req) ? NOT_CSV_OR_JSON : NOT_JSON;
   return 'Request body could not be read: it is not valid JSON, or its Content-Encoding does not match';
 }
 

@@ -53,3 +53,17 @@ export function isConnectionError(err: unknown): boolean {
     message,
   );
 }
+
+/**
+ * Drops what would put digests in the log, should the error be logged: the query's
+ * parameters (a create or a rotation binds the new digests), and PostgreSQL's detail (a
+ * failing row is shown whole). The code and the message stay, so the failure is still told
+ * and classified.
+ */
+export function withoutValues(err: unknown): void {
+  if (!err || typeof err !== 'object') return;
+  const e = err as Record<string, unknown> & { driverError?: Record<string, unknown> };
+  if ('parameters' in e) e.parameters = undefined;
+  if ('detail' in e) e.detail = undefined;
+  if (e.driverError && typeof e.driverError === 'object') e.driverError.detail = undefined;
+}

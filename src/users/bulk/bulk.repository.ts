@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { duplicateEmail } from '../../common/errors/domain-errors';
-import { isUniqueViolation } from '../../common/errors/pg-errors';
+import { isUniqueViolation, withoutValues } from '../../common/errors/pg-errors';
 import type { UserWithExtensionRow } from '../../extensions/extensions.repository';
 
 /**
@@ -218,17 +218,4 @@ function emailIn(err: unknown): string {
   const detail = (err as { driverError?: { detail?: string } }).driverError?.detail ?? '';
   const match = /=\([^,]*, (.*)\) already exists/.exec(detail);
   return match ? match[1] : 'one of the imported emails';
-}
-
-/**
- * Drops what would put digests in the log, should the error be logged: the query's
- * parameters, and PostgreSQL's detail (a failing row is shown whole). The code and the
- * message stay, so the failure is still told and classified.
- */
-function withoutValues(err: unknown): void {
-  if (!(err instanceof QueryFailedError)) return;
-  const e = err as unknown as Record<string, unknown> & { driverError?: Record<string, unknown> };
-  e.parameters = undefined;
-  e.detail = undefined;
-  if (e.driverError) e.driverError.detail = undefined;
 }

@@ -51,7 +51,7 @@ export function readCsvRows(text: string, maxRows: number): RawRow[] {
     }) as unknown as typeof records;
   } catch (err) {
     // The sync build's own CsvError class (the main entry exports another).
-    if (err instanceof CsvError) throw new ImportFileError(`CSV could not be read: ${err.message}`);
+    if (err instanceof CsvError) throw new ImportFileError(csvProblem(err));
     throw err;
   }
   if (records.length === 0) {
@@ -89,10 +89,21 @@ function headerColumns(header: string[]): ImportColumn[] {
   const known = new Map(IMPORT_COLUMNS.map((c) => [c.toLowerCase(), c]));
   const columns: ImportColumn[] = [];
   const problems: string[] = [];
+  if (!header.some((name) => known.has(name.trim().toLowerCase()))) {
+    // Most likely a file without its header row: its first row is data, a password perhaps,
+    // so none of it is repeated.
+    throw new ImportFileError(
+      `CSV header: the first line must name the columns (${IMPORT_COLUMNS.join(', ')}; name and email are required), and none of its ${header.length} cells is one of them`,
+    );
+  }
   for (const name of header) {
     const column = known.get(name.trim().toLowerCase());
     if (column === undefined) {
-      problems.push(`unknown column "${printable(name)}"`);
+      problems.push(
+        HEADER_LIKE.test(name.trim())
+          ? `unknown column "${name.trim()}"`
+          : 'an unknown column (not repeated: it does not look like a column name)',
+      );
     } else if (columns.includes(column)) {
       problems.push(`column ${column} is given twice`);
     } else {
@@ -135,8 +146,21 @@ function toInteger(cell: string): number | string {
   return /^\d{1,9}$/.test(cell) ? Number(cell) : cell;
 }
 
-/** A header name quoted in a message: bounded, and without control characters. */
-function printable(name: string): string {
-  const clean = name.replace(/\p{Cc}/gu, '?');
-  return clean.length > 40 ? `${clean.slice(0, 40)}...` : clean;
+/** A header cell worth repeating in a message: a short name, never a value such as a password. */
+const HEADER_LIKE = /^[A-Za-z][A-Za-z0-9_ ]{0,39}$/;
+
+/**
+ * csv-parse's own messages quote the cell they stopped at, which may be a password: the answer
+ * says what is wrong and where, in its own words.
+ */
+function csvProblem(err: CsvError): string {
+  const { lines } = err as CsvError & { lines?: number };
+  const at = typeof lines === 'number' ? ` at line ${lines}` : '';
+  const known: Partial<Record<CsvError['code'], string>> = {
+    CSV_QUOTE_NOT_CLOSED: `a quoted field is never closed (the file ends${at})`,
+    INVALID_OPENING_QUOTE: `a quote inside an unquoted field${at} (quote the whole field and double the quotes inside it)`,
+    CSV_INVALID_CLOSING_QUOTE: `a quoted field goes on after its closing quote${at}`,
+  };
+  const problem = known[err.code];
+  return problem ? `CSV could not be read: ${problem}` : `CSV could not be read${at} (${err.code})`;
 }
