@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import { SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { Authenticator } from './common/auth/authenticator';
 import { buildOpenApiDocument } from './common/http/openapi-document';
 import {
   BODY_LIMIT,
@@ -10,6 +11,7 @@ import {
   IMPORT_BODY_LIMIT,
   isImportCsv,
   isImportJson,
+  isImportPost,
   isJsonPost,
   requireJsonBody,
 } from './common/http/request-body';
@@ -43,8 +45,11 @@ export function configureApp(app: NestExpressApplication): void {
   // nobody's, so a client can neither claim HTTPS nor dodge the failed-auth limit.
   app.set('trust proxy', app.get(PortalConfig).trustProxy);
   app.use(securityHeaders());
-  // The body is read and checked before the guard runs, so a 415, a 413 or a malformed-JSON
-  // 400 answers before a 401 would.
+  // POST /users/import takes bodies of up to 2 MB: its caller is authenticated before one is
+  // read, so nobody without a token or key has the portal parse it.
+  app.use(authenticateImports(app.get(Authenticator)));
+  // Any other body (16 KB at most) is read and checked before the guard runs, so a 415, a 413
+  // or a malformed-JSON 400 answers before a 401 would.
   app.use(requireJsonBody);
   // Any JSON value is parsed (strict: false), so a body that is valid JSON but not an object
   // gets checkBodyShape's one clear message rather than a parser's syntax error.
@@ -58,4 +63,11 @@ export function configureApp(app: NestExpressApplication): void {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
   });
+}
+
+function authenticateImports(authenticator: Authenticator): RequestHandler {
+  return (req, res, next) => {
+    if (!isImportPost(req)) return next();
+    authenticator.authenticate(req, res).then(() => next(), next);
+  };
 }

@@ -5,9 +5,7 @@ import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-hos
 import { randomUUID } from 'node:crypto';
 import type { OpenAPIV3 } from 'openapi-types';
 import request from 'supertest';
-import { ApiKeyVerifier } from '../src/api-keys/api-key-verifier';
-import { ApiToken } from '../src/common/auth/api-token';
-import { AuthFailureLimiter } from '../src/common/auth/auth-failure-limiter';
+import { Authenticator } from '../src/common/auth/authenticator';
 import { BearerAuthGuard } from '../src/common/auth/bearer-auth.guard';
 import { IS_PUBLIC } from '../src/common/auth/public.decorator';
 import { REQUIRED_SCOPE } from '../src/common/auth/requires-scope.decorator';
@@ -103,12 +101,7 @@ describe('API keys and scopes (real PostgreSQL)', () => {
 
   it('a route with neither a scope nor @Public is refused to every key, and open to the bootstrap token', async () => {
     const { key } = await createKey(t, [...SCOPES], 'all scopes');
-    const guard = new BearerAuthGuard(
-      new Reflector(),
-      t.app.get(ApiToken),
-      t.app.get(ApiKeyVerifier),
-      t.app.get(AuthFailureLimiter),
-    );
+    const guard = new BearerAuthGuard(new Reflector(), t.app.get(Authenticator));
     class Unannotated {
       route(): void {}
     }

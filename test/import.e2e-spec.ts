@@ -475,6 +475,44 @@ describe('POST /users/import (real PostgreSQL)', () => {
     }
   });
 
+  it('authenticates before it reads a body: a caller without a token or key gets its 401 (and, past the limit, 429) unread', async () => {
+    const limited = await bootApp(box.env({ AUTH_FAILURE_LIMIT: '3' }));
+    try {
+      const post = () =>
+        request(limited.app.getHttpServer())
+          .post('/users/import')
+          .set('Content-Type', 'application/json');
+      // Malformed and large: were it parsed first, the answer would be a 400 or a 413.
+      const malformed = `{"users": [${'{"name": "A", '.repeat(100_000)}`;
+      const none = await post().send(malformed);
+      const wrong = await post()
+        .set('Authorization', 'Bearer wrong-token-0123456789')
+        .send(malformed);
+      const huge = await post()
+        .set('Authorization', 'Bearer wrong-token-0123456789')
+        .set('Content-Type', 'text/csv')
+        .send('x'.repeat(3 * 1024 * 1024));
+      expect([none, wrong, huge].map((r) => [r.status, r.body.message])).toEqual([
+        [401, 'Missing Authorization header: send "Bearer <token>"'],
+        [401, 'Invalid API token'],
+        [401, 'Invalid API token'],
+      ]);
+      // Those three were failures: the fourth is refused by the limit, still unread.
+      const fourth = await post().send(malformed);
+      expect(fourth.status).toBe(429);
+      expect(fourth.headers['retry-after']).toMatch(/^\d+$/);
+      // With the token, the same body is read and refused for what it is.
+      const bad = await request(t.app.getHttpServer())
+        .post('/users/import')
+        .set('Authorization', t.auth)
+        .set('Content-Type', 'application/json')
+        .send(malformed);
+      expect([bad.status, bad.body.error]).toEqual([400, 'BAD_REQUEST']);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('refuses more rows than the range holds (400) and more than are free (409, saying how many)', async () => {
     const rows = (n: number, from = 0) =>
       Array.from({ length: n }, (_, i) => `U ${i + from},u${i + from}@example.com`).join('\n');

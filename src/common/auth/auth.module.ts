@@ -3,6 +3,7 @@ import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ApiKeysModule } from '../../api-keys/api-keys.module';
 import { ApiToken } from './api-token';
 import { AuthFailureLimiter } from './auth-failure-limiter';
+import { Authenticator } from './authenticator';
 import { BearerAuthGuard } from './bearer-auth.guard';
 import { RequestContextInterceptor } from './request-context';
 
@@ -16,9 +17,10 @@ import { RequestContextInterceptor } from './request-context';
   providers: [
     ApiToken,
     AuthFailureLimiter,
+    Authenticator,
     { provide: APP_GUARD, useClass: BearerAuthGuard },
     { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
   ],
-  exports: [ApiToken],
+  exports: [ApiToken, Authenticator],
 })
 export class AuthModule {}
