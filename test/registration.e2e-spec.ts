@@ -232,6 +232,98 @@ describe('Registration status (GET /users/:id, GET /users?include=registration)'
     await http().post('/apply').set('Authorization', t.auth).expect(200);
   });
 
+  it("a number given to a new user before the next apply shows none of the previous owner's phone", async () => {
+    const carol = users[2];
+    const carolsPhone = phone(1002);
+    box.setContacts([carolsPhone]);
+    // Aor 1002 is loaded with Carol's credentials and her phone registered on it.
+    expect((await user(1002)).registration?.state).toBe('registered');
+    await http().delete(`/users/${carol.id}`).set('Authorization', t.auth).expect(204);
+    const created = await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Dora', email: 'dora@example.com' })
+      .expect(201);
+    const dora = created.body as User;
+    expect(dora.extension).toBe(1002);
+    await t.close();
+    t = await bootApp(box.env(), { database: db });
+
+    const unregistered = { state: 'unregistered', contacts: [], checkedAt: expect.any(String) };
+    expect((await get(`/users/${dora.id}`).expect(200)).body.registration).toEqual(unregistered);
+    const page = await list('include=registration');
+    expect(page.items.map((u) => [u.extension, u.registration])).toEqual([
+      [1000, unregistered],
+      [1001, unregistered],
+      [1002, unregistered],
+    ]);
+    expect(await list('registration=registered')).toEqual({ items: [], total: 0 });
+    expect(await list('registration=unreachable')).toEqual({ items: [], total: 0 });
+    const last = await list('registration=unregistered&limit=1&offset=2');
+    expect({ total: last.total, ids: last.items.map((u) => u.id) }).toEqual({
+      total: 3,
+      ids: [dora.id],
+    });
+    const counts = await t.app.get(RegistrationService).countsByState(0);
+    expect(counts).toEqual({ registered: 0, unreachable: 0, unregistered: 3, unknown: 0 });
+
+    // After the apply 1002 is Dora's, and her own phone registers on it.
+    await http().post('/apply').set('Authorization', t.auth).expect(200);
+    const dorasPhone = phone(1002, { uri: 'sip:1002@192.0.2.40:5060', userAgent: 'Zoiper rv2.10' });
+    box.setContacts([dorasPhone]);
+    await t.close();
+    t = await bootApp(box.env(), { database: db });
+    expect((await get(`/users/${dora.id}`).expect(200)).body.registration).toEqual({
+      state: 'registered',
+      contacts: [detailed(dorasPhone)],
+      checkedAt: expect.any(String),
+    });
+    expect(states((await list('registration=registered')).items)).toEqual({ 1002: 'registered' });
+    expect((await t.app.get(RegistrationService).countsByState(0)).registered).toBe(1);
+
+    // Restore the three applied users for the other scenarios.
+    await http().delete(`/users/${dora.id}`).set('Authorization', t.auth).expect(204);
+    const back = await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Carol', email: 'carol@example.com' })
+      .expect(201);
+    users[2] = back.body as User;
+    await http().post('/apply').set('Authorization', t.auth).expect(200);
+  });
+
+  it('before any successful apply, no user is in the loaded config, so none is registered', async () => {
+    box.setContacts([phone(1000), phone(1001, { status: 'Unavail' })]);
+    // The config Asterisk has loaded came from no apply this database recorded as a success.
+    const { rows } = await t.pg.query<{ id: string }>(
+      `UPDATE apply_audit_log SET outcome = 'failed' WHERE outcome = 'success' RETURNING id`,
+    );
+    try {
+      expect((await user(1000)).registration).toMatchObject({
+        state: 'unregistered',
+        contacts: [],
+      });
+      expect(states((await list('include=registration')).items)).toEqual({
+        1000: 'unregistered',
+        1001: 'unregistered',
+        1002: 'unregistered',
+      });
+      expect(await list('registration=registered')).toEqual({ items: [], total: 0 });
+      expect((await list('registration=unregistered')).total).toBe(3);
+      expect(await t.app.get(RegistrationService).countsByState(0)).toEqual({
+        registered: 0,
+        unreachable: 0,
+        unregistered: 3,
+        unknown: 0,
+      });
+    } finally {
+      await t.pg.query(`UPDATE apply_audit_log SET outcome = 'success' WHERE id = ANY($1)`, [
+        rows.map((r) => r.id),
+      ]);
+    }
+    expect((await t.app.get(RegistrationService).countsByState(0)).registered).toBe(1);
+  });
+
   it('Asterisk down: 200 with state unknown and the reason; a filter is a 503', async () => {
     box.setContacts([phone(1000)]);
     box.setFaults({ down: true });

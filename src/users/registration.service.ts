@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { ContactDetail, ContactLine } from '../asterisk/cli/contact-parsers';
 import { ContactSnapshot, RegistrationReader } from '../asterisk/registration-reader';
 import { asteriskUnavailable } from '../common/errors/domain-errors';
-import type { UserWithExtensionRow } from '../extensions/extensions.repository';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import {
   ContactDto,
@@ -13,12 +12,13 @@ import {
 } from './dto/registration.dto';
 import {
   contactsByAor,
+  contactsOf,
   listedContact,
   registrationOf,
   stateOf,
   unknownRegistration,
 } from './registration';
-import { NumberFilter, UsersRepository } from './users.repository';
+import { ListedUserRow, NumberFilter, UsersRepository } from './users.repository';
 
 /** How old a listing the phone counts of the metrics may use. */
 export const COUNTS_MAX_AGE_MS = 30_000;
@@ -35,7 +35,10 @@ export class RegistrationService {
     return this.reader.snapshot();
   }
 
-  /** The extensions a list filtered on `state` keeps; throws when Asterisk did not answer. */
+  /**
+   * The extensions a list filtered on `state` keeps; throws when Asterisk did not answer. The
+   * query matches them to the applied users only, as `contactsOf` does.
+   */
   numberFilter(snapshot: ContactSnapshot, state: FilterState): NumberFilter {
     if (!snapshot.ok) throw asteriskUnavailable(snapshot.reason);
     const live = [...contactsByAor(snapshot)];
@@ -46,23 +49,21 @@ export class RegistrationService {
   }
 
   /** Each listed user's registration from one listing; no per-contact details. */
-  forList(rows: UserWithExtensionRow[], snapshot: ContactSnapshot): RegistrationDto[] {
+  forList(rows: ListedUserRow[], snapshot: ContactSnapshot): RegistrationDto[] {
     if (!snapshot.ok) return rows.map(() => unknownRegistration(snapshot));
     const byAor = contactsByAor(snapshot);
     const checkedAt = snapshot.checkedAt.toISOString();
-    return rows.map((row) =>
-      registrationOf((byAor.get(String(row.extension)) ?? []).map(listedContact), checkedAt),
-    );
+    return rows.map((row) => registrationOf(contactsOf(byAor, row).map(listedContact), checkedAt));
   }
 
   /**
    * One user's registration with each contact's details (one `pjsip show contact` each). A
    * contact past its expiration_time is dropped: Asterisk lists it for up to about 25 s more.
    */
-  async forUser(row: UserWithExtensionRow): Promise<RegistrationDto> {
+  async forUser(row: ListedUserRow): Promise<RegistrationDto> {
     const snapshot = await this.reader.snapshot();
     if (!snapshot.ok) return unknownRegistration(snapshot);
-    const listed = contactsByAor(snapshot).get(String(row.extension)) ?? [];
+    const listed = contactsOf(contactsByAor(snapshot), row);
     const nowSeconds = Date.now() / 1000;
     const details = await Promise.all(listed.map((c) => this.detail(c, nowSeconds)));
     return registrationOf(
@@ -76,7 +77,7 @@ export class RegistrationService {
    * portal_phones{state}; unknown counts every user while Asterisk does not answer).
    */
   async countsByState(maxAgeMs = COUNTS_MAX_AGE_MS): Promise<Record<RegistrationState, number>> {
-    const [snapshot, numbers] = await Promise.all([
+    const [snapshot, users] = await Promise.all([
       this.reader.snapshot(maxAgeMs),
       this.users.extensionNumbers(DEFAULT_TENANT_ID),
     ]);
@@ -85,11 +86,11 @@ export class RegistrationService {
       number
     >;
     if (!snapshot.ok) {
-      counts.unknown = numbers.length;
+      counts.unknown = users.length;
       return counts;
     }
     const byAor = contactsByAor(snapshot);
-    for (const n of numbers) counts[stateOf(byAor.get(String(n)) ?? [])]++;
+    for (const user of users) counts[stateOf(contactsOf(byAor, user))]++;
     return counts;
   }
 

@@ -6,8 +6,8 @@ type Listing = Extract<ContactSnapshot, { ok: true }>;
 
 /**
  * The listed contacts per aor, for aors Asterisk has loaded only: a deleted user's contact
- * stays listed until it expires, and a number given to a new user before the next apply must
- * not show the previous owner's phone. The generator names each user's aor after its extension.
+ * stays listed until it expires, and once an apply has dropped its aor it is nobody's. The
+ * generator names each user's aor after its extension.
  */
 export function contactsByAor(listing: Listing): Map<string, ContactLine[]> {
   const byAor = new Map<string, ContactLine[]>();
@@ -16,6 +16,22 @@ export function contactsByAor(listing: Listing): Map<string, ContactLine[]> {
     byAor.set(contact.aor, [...(byAor.get(contact.aor) ?? []), contact]);
   }
   return byAor;
+}
+
+/**
+ * A user's listed contacts. A user created after the start of the last successful apply has
+ * none: its number's aor, if Asterisk has one loaded, is a previous owner's (whose phone may
+ * still be registered there). Once an apply has loaded the new user, a previous owner's phone
+ * still holding a contact on that number shows here until its registration expires: Asterisk
+ * keeps the contact and the phone answers qualify; its refresh fails on the new credentials,
+ * so the contact is not renewed.
+ */
+export function contactsOf(
+  byAor: ReadonlyMap<string, ContactLine[]>,
+  user: { extension: number; applied: boolean },
+): ContactLine[] {
+  if (!user.applied) return [];
+  return byAor.get(String(user.extension)) ?? [];
 }
 
 /** A phone is registered while any live contact answers or is not qualified (yet). */

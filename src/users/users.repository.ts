@@ -11,13 +11,27 @@ export interface DeletedUserRow {
   extension: number | null;
 }
 
-/** Extension numbers to keep (or, with `exclude`, to leave out). */
+/**
+ * Extension numbers to keep (or, with `exclude`, to leave out); a number matches only the
+ * users in the applied config (`applied`), as only their aor is theirs.
+ */
 export interface NumberFilter {
   numbers: number[];
   exclude: boolean;
 }
 
+/** A user as the list shows it, and whether Asterisk has its aor as loaded config. */
+export type ListedUserRow = UserWithExtensionRow & { applied: boolean };
+
 const USER_COLUMNS = 'u.id, u.name, u.email, u.created_at, e.number AS extension, e.sip_username';
+
+/**
+ * Whether the user was created before the start (plan time) of the last successful apply, so
+ * the config Asterisk loaded has it; false for every user before the first one. One subquery,
+ * evaluated once per statement.
+ */
+const APPLIED = `COALESCE(u.created_at < (SELECT max(a.started_at) FROM apply_audit_log a
+  WHERE a.outcome = 'success'), false)`;
 
 const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -37,14 +51,14 @@ export class UsersRepository {
     limit: number,
     offset: number,
     numbers: NumberFilter | null = null,
-  ): Promise<{ rows: UserWithExtensionRow[]; total: number }> {
+  ): Promise<{ rows: ListedUserRow[]; total: number }> {
     const pattern = search === null ? null : `%${escapeLike(search)}%`;
     const filter = `u.tenant_id = $1 AND ($2::text IS NULL
         OR u.name ILIKE $2 OR u.email ILIKE $2 OR e.number::text LIKE $2)
-        AND ($3::int[] IS NULL OR (e.number = ANY($3::int[])) <> $4::boolean)`;
+        AND ($3::int[] IS NULL OR (e.number = ANY($3::int[]) AND ${APPLIED}) <> $4::boolean)`;
     const params = [tenantId, pattern, numbers?.numbers ?? null, numbers?.exclude ?? false];
-    const rows = await this.db.query<(UserWithExtensionRow & { total: string })[]>(
-      `SELECT ${USER_COLUMNS}, count(*) OVER () AS total
+    const rows = await this.db.query<(ListedUserRow & { total: string })[]>(
+      `SELECT ${USER_COLUMNS}, ${APPLIED} AS applied, count(*) OVER () AS total
        FROM "user" u JOIN extension e ON e.user_id = u.id
        WHERE ${filter}
        ORDER BY e.number
@@ -64,9 +78,9 @@ export class UsersRepository {
   }
 
   /** One user of a tenant with its extension, as the list shows it; null when there is none. */
-  async findOne(id: string, tenantId: string): Promise<UserWithExtensionRow | null> {
-    const rows = await this.db.query<UserWithExtensionRow[]>(
-      `SELECT ${USER_COLUMNS}
+  async findOne(id: string, tenantId: string): Promise<ListedUserRow | null> {
+    const rows = await this.db.query<ListedUserRow[]>(
+      `SELECT ${USER_COLUMNS}, ${APPLIED} AS applied
        FROM "user" u JOIN extension e ON e.user_id = u.id
        WHERE u.id = $1 AND u.tenant_id = $2`,
       [id, tenantId],
@@ -107,13 +121,13 @@ export class UsersRepository {
     });
   }
 
-  /** Every extension number of a tenant's users. */
-  async extensionNumbers(tenantId: string): Promise<number[]> {
-    const rows = await this.db.query<{ number: number }[]>(
-      `SELECT e.number FROM "user" u JOIN extension e ON e.user_id = u.id WHERE u.tenant_id = $1`,
+  /** Every extension number of a tenant's users, and whether each user is in the applied config. */
+  extensionNumbers(tenantId: string): Promise<{ extension: number; applied: boolean }[]> {
+    return this.db.query(
+      `SELECT e.number AS extension, ${APPLIED} AS applied
+       FROM "user" u JOIN extension e ON e.user_id = u.id WHERE u.tenant_id = $1`,
       [tenantId],
     );
-    return rows.map((r) => r.number);
   }
 
   /**
