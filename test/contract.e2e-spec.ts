@@ -94,6 +94,15 @@ describe('OpenAPI contract: real answers match the document', () => {
     else if (call.body !== undefined) req = req.send(call.body as object);
     return contract.check(route, await req, call.label);
   };
+  /** A metrics:read key's Authorization header, made through the API. */
+  const metricsKey = async (): Promise<string> => {
+    const res = await send(ROUTES.createApiKey, {
+      body: { name: 'prometheus', scopes: ['metrics:read'] },
+      label: 'metrics key',
+    });
+    expect(res.status).toBe(201);
+    return `Bearer ${res.body.key as string}`;
+  };
   const expectNoProblems = (): void => {
     expect(contract.problems.splice(0)).toEqual([]);
   };
@@ -507,6 +516,7 @@ describe('OpenAPI contract: real answers match the document', () => {
     };
     const gone = (table: string) => `${table}_gone`;
     const same = (table: string) => table;
+    const key = await metricsKey();
     await rename(same, gone);
     try {
       for (const route of PROTECTED) {
@@ -515,24 +525,31 @@ describe('OpenAPI contract: real answers match the document', () => {
           raw: route === ROUTES.importUsers ? IMPORT_ONE : undefined,
           label: 'tables renamed',
         });
+        // The metrics leave out the gauges they cannot read, and answer.
+        const status = route === ROUTES.getMetrics ? 200 : 500;
+        const error = route === ROUTES.getMetrics ? undefined : 'INTERNAL_ERROR';
         expect({ route, status: res.status, error: res.body.error }).toEqual({
           route,
-          status: 500,
-          error: 'INTERNAL_ERROR',
+          status,
+          error,
         });
       }
+      // With a key, the key's own look-up fails first.
+      const withKey = await send(ROUTES.getMetrics, { auth: key, label: 'tables renamed, key' });
+      expect([withKey.status, withKey.body.error]).toEqual([500, 'INTERNAL_ERROR']);
     } finally {
       await rename(gone, same);
     }
     expectNoProblems();
   });
 
-  it('503 on every route that reads the database, /health included, while it refuses connections', async () => {
+  it('503 on every route that reads the database, /health included, while it refuses connections; the metrics say so', async () => {
     const admin = new Client({ connectionString: serverUrl() });
     await admin.connect();
     const dbName = decodeURIComponent(new URL(db.url).pathname.slice(1));
     const allow = (yes: boolean) =>
       admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS ${yes}`);
+    const key = await metricsKey();
     try {
       await allow(false);
       await admin.query(
@@ -546,8 +563,17 @@ describe('OpenAPI contract: real answers match the document', () => {
           raw: route === ROUTES.importUsers ? IMPORT_ONE : undefined,
           label: 'database down',
         });
-        expect({ route, status: res.status }).toEqual({ route, status: 503 });
+        // The metrics still answer, saying the database is down, without its gauges.
+        const status = route === ROUTES.getMetrics ? 200 : 503;
+        expect({ route, status: res.status }).toEqual({ route, status });
+        if (route === ROUTES.getMetrics) {
+          expect(res.text).toMatch(/^portal_database_up 0$/m);
+          expect(res.text).not.toMatch(/^portal_users /m);
+        }
       }
+      // A key cannot be checked without the database.
+      const withKey = await send(ROUTES.getMetrics, { auth: key, label: 'database down, key' });
+      expect([withKey.status, withKey.body.error]).toEqual([503, 'DATABASE_UNAVAILABLE']);
     } finally {
       await allow(true);
       await admin.end();

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import request from 'supertest';
 import { bootApp, TestApp } from './support/app';
 import { AsteriskSandbox, FakeContact } from './support/asterisk-sandbox';
 import { Exposition, parseExposition, sampleValue } from './support/prometheus';
+import { serverUrl } from './support/test-database';
 
 describe('GET /metrics (Prometheus text format; real PostgreSQL, fake Asterisk CLI)', () => {
   let box: AsteriskSandbox;
@@ -74,6 +76,7 @@ describe('GET /metrics (Prometheus text format; real PostgreSQL, fake Asterisk C
       ['portal_users', 'gauge'],
       ['portal_config_pending', 'gauge'],
       ['portal_phones', 'gauge'],
+      ['portal_database_up', 'gauge'],
     ]) {
       expect({ name, type: exp.types.get(name) }).toEqual({ name, type });
       expect({ name, help: exp.help.get(name) }).toEqual({
@@ -311,6 +314,40 @@ describe('GET /metrics (Prometheus text format; real PostgreSQL, fake Asterisk C
     } finally {
       await own.close();
       downBox.remove();
+    }
+  });
+
+  it('still answers while the database refuses connections: portal_database_up 0, its gauges without a sample', async () => {
+    const own = await bootApp(box.env());
+    const admin = new Client({ connectionString: serverUrl() });
+    await admin.connect();
+    const dbName = decodeURIComponent(new URL(own.databaseUrl).pathname.slice(1));
+    const allow = (yes: boolean) =>
+      admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS ${yes}`);
+    try {
+      expect(sampleValue(await scrape(own), 'portal_database_up')).toBe(1);
+      await allow(false);
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [dbName],
+      );
+      const down = await scrape(own);
+      expect(sampleValue(down, 'portal_database_up')).toBe(0);
+      for (const name of ['portal_users', 'portal_config_pending', 'portal_phones']) {
+        expect({ name, samples: down.samples.filter((x) => x.name === name) }).toEqual({
+          name,
+          samples: [],
+        });
+      }
+      expect(sampleValue(down, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+      await allow(true);
+      const back = await scrape(own);
+      expect(sampleValue(back, 'portal_database_up')).toBe(1);
+      expect(sampleValue(back, 'portal_users')).toBe(0);
+    } finally {
+      await allow(true);
+      await admin.end();
+      await own.close();
     }
   });
 });

@@ -15,6 +15,10 @@ export class MetricsCollectors implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    this.metrics.scrapedGauge(
+      { name: 'portal_database_up', help: '1 when the database answered at this scrape, 0 if not' },
+      async (g) => g.set(await this.repo.ping()),
+    );
     this.metrics.scrapedGauge({ name: 'portal_users', help: 'Users in the database' }, async (g) =>
       g.set(await this.repo.countUsers(DEFAULT_TENANT_ID)),
     );

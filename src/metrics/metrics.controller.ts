@@ -29,7 +29,7 @@ export class MetricsController {
     @Query(NoFieldsPipe) _query: unknown,
     @Res({ passthrough: true }) res: Response,
   ): Promise<string> {
-    const text = await this.metrics.registry.metrics();
+    const text = await this.metrics.render();
     res.setHeader('Content-Type', this.metrics.registry.contentType);
     return text;
   }

@@ -67,6 +67,20 @@ export class PortalMetrics {
     this.applyDuration.observe({ outcome }, durationMs / 1000);
   }
 
+  /**
+   * The exposition text. A metric that cannot be read now (a gauge on the database while it is
+   * down) is left out, HELP and TYPE included, rather than failing the whole scrape: the
+   * process and HTTP metrics, and `portal_database_up 0`, still reach Prometheus.
+   */
+  async render(): Promise<string> {
+    const families = await Promise.all(
+      this.registry
+        .getMetricsAsArray()
+        .map((m) => this.registry.getSingleMetricAsString(m.name).catch(() => null)),
+    );
+    return `${families.filter((f): f is string => f !== null).join('\n\n')}\n`;
+  }
+
   /** A gauge `collect` sets at scrape time only: nothing is read when nobody scrapes. */
   scrapedGauge<L extends string>(
     config: { name: string; help: string; labelNames?: readonly L[] },
