@@ -1,15 +1,4 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -22,6 +11,7 @@ import {
 import { RequiresScope } from '../common/auth/requires-scope.decorator';
 import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
+import { UuidParam } from '../common/validation/uuid-param.pipe';
 import { ApiKeysService } from './api-keys.service';
 import {
   ApiKeyListDto,
@@ -29,10 +19,6 @@ import {
   CreatedApiKeyDto,
   ListApiKeysQueryDto,
 } from './dto/api-key.dto';
-
-export const UuidParam = new ParseUUIDPipe({
-  exceptionFactory: () => new BadRequestException('id must be a UUID'),
-});
 
 @ApiTags('api-keys')
 @ApiBearerAuth()

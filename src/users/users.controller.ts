@@ -1,16 +1,4 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -23,6 +11,7 @@ import {
 import { RequiresScope } from '../common/auth/requires-scope.decorator';
 import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
+import { UuidParam } from '../common/validation/uuid-param.pipe';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersQueryDto } from './dto/list-users-query.dto';
 import { UpdateUserDto } from './dto/update-user.dto';
@@ -34,10 +23,6 @@ import {
   UserListDto,
 } from './dto/user-response.dto';
 import { UsersService } from './users.service';
-
-const UuidParam = new ParseUUIDPipe({
-  exceptionFactory: () => new BadRequestException('id must be a UUID'),
-});
 
 const IdParam = ApiParam({ name: 'id', format: 'uuid', description: 'The user id' });
 

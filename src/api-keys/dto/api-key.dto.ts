@@ -3,10 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsDefined, IsString, Matches, ValidateBy, ValidationArguments } from 'class-validator';
 import { isScope, Scope, SCOPES } from '../../common/auth/scopes';
 import { IntegerQueryParam } from '../../common/validation/query-params';
-import { CodePointLength } from '../../common/validation/validators';
-
-const trim = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' ? value.trim() : value;
+import { CodePointLength, trim } from '../../common/validation/validators';
 
 const SCOPE_LIKE = /^[a-z][a-z:_-]{0,31}$/;
 

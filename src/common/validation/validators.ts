@@ -85,3 +85,7 @@ export function Refused(message: string) {
     validator: { validate: () => false, defaultMessage: () => message },
   });
 }
+
+/** For @Transform: a string trimmed before it is validated; anything else as it came. */
+export const trim = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? value.trim() : value;

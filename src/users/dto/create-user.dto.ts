@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsDefined, IsString, Matches } from 'class-validator';
-import { CodePointLength, IsMailbox } from '../../common/validation/validators';
+import { CodePointLength, IsMailbox, trim } from '../../common/validation/validators';
 
 /**
  * Letters of any script (with combining marks), digits, space and . , ' - _ ( ) & only.
@@ -12,9 +12,6 @@ import { CodePointLength, IsMailbox } from '../../common/validation/validators';
 export const NAME_PATTERN = /^[\p{L}\p{M}\p{N} .,'\-_()&]+$/u;
 export const NAME_MAX_LENGTH = 100;
 export const EMAIL_MAX_LENGTH = 254;
-
-const trim = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' ? value.trim() : value;
 
 export const NAME_DOC: ApiPropertyOptions = {
   example: 'Alice Smith',
