@@ -1,8 +1,8 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsDefined, IsString, Matches, ValidateBy, ValidationArguments } from 'class-validator';
 import { isScope, Scope, SCOPES } from '../../common/auth/scopes';
-import { IntegerQueryParam } from '../../common/validation/query-params';
+import { PageLimit, PageOffset } from '../../common/validation/query-params';
 import { CodePointLength, trim } from '../../common/validation/validators';
 
 const SCOPE_LIKE = /^[a-z][a-z:_-]{0,31}$/;
@@ -65,24 +65,10 @@ export class CreateApiKeyDto {
 }
 
 export class ListApiKeysQueryDto {
-  @ApiPropertyOptional({
-    type: 'integer',
-    default: 50,
-    minimum: 1,
-    maximum: 500,
-    description: 'Page size',
-  })
-  @IntegerQueryParam(1, 500)
+  @PageLimit(500, 50)
   limit: number = 50;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    default: 0,
-    minimum: 0,
-    maximum: 1_000_000,
-    description: 'Keys to skip, newest first',
-  })
-  @IntegerQueryParam(0, 1_000_000)
+  @PageOffset(1_000_000, 'Keys to skip, newest first')
   offset: number = 0;
 }
 

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { AuditActorDto } from '../../audit/dto/audit.dto';
-import { IntegerQueryParam } from '../../common/validation/query-params';
+import { PageLimit, PageOffset } from '../../common/validation/query-params';
 import { SingleValue } from '../../common/validation/validators';
 
 /** A SHA-256 in hex, as the files and the audit log name content. */
@@ -238,24 +238,10 @@ export const MAX_LOG_OFFSET = 1_000_000;
 
 /** Pages like GET /users: `limit` and `offset`, answered with `{items, total}`. */
 export class ApplyLogsQueryDto {
-  @ApiPropertyOptional({
-    type: 'integer',
-    default: 50,
-    minimum: 1,
-    maximum: MAX_LOG_PAGE,
-    description: 'Page size',
-  })
-  @IntegerQueryParam(1, MAX_LOG_PAGE)
+  @PageLimit(MAX_LOG_PAGE, 50)
   limit: number = 50;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    default: 0,
-    minimum: 0,
-    maximum: MAX_LOG_OFFSET,
-    description: 'Entries to skip, newest first',
-  })
-  @IntegerQueryParam(0, MAX_LOG_OFFSET)
+  @PageOffset(MAX_LOG_OFFSET, 'Entries to skip, newest first')
   offset: number = 0;
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
-import { IntegerQueryParam } from '../../common/validation/query-params';
+import { PageLimit, PageOffset } from '../../common/validation/query-params';
 import { SingleValue } from '../../common/validation/validators';
 import { AUDIT_ACTIONS } from '../audit-actions';
 
@@ -48,24 +48,10 @@ export class AuditQueryDto {
   @IsISO8601({ strict: true, strictSeparator: true }, { message: DATE_TIME })
   until?: string;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    default: 50,
-    minimum: 1,
-    maximum: MAX_AUDIT_PAGE,
-    description: 'Page size',
-  })
-  @IntegerQueryParam(1, MAX_AUDIT_PAGE)
+  @PageLimit(MAX_AUDIT_PAGE, 50)
   limit: number = 50;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    default: 0,
-    minimum: 0,
-    maximum: MAX_AUDIT_OFFSET,
-    description: 'Rows to skip, newest first',
-  })
-  @IntegerQueryParam(0, MAX_AUDIT_OFFSET)
+  @PageOffset(MAX_AUDIT_OFFSET, 'Rows to skip, newest first')
   offset: number = 0;
 }
 

@@ -1,4 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsOptional } from 'class-validator';
 import { IntegerInRange, SingleValue } from './validators';
@@ -17,5 +18,35 @@ export function IntegerQueryParam(min: number, max: number): PropertyDecorator {
     Transform(toInteger),
     SingleValue(),
     IntegerInRange(min, max),
+  );
+}
+
+/** `limit`, as every list takes it: a page size from 1 to `max`, documented with its default. */
+export function PageLimit(max: number, byDefault: number, example?: number): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      type: 'integer',
+      ...(example === undefined ? {} : { example }),
+      default: byDefault,
+      minimum: 1,
+      maximum: max,
+      description: 'Page size',
+    }),
+    IntegerQueryParam(1, max),
+  );
+}
+
+/** `offset`, as every list takes it: how many to skip (`description` says in what order). */
+export function PageOffset(max: number, description: string, example?: number): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      type: 'integer',
+      ...(example === undefined ? {} : { example }),
+      default: 0,
+      minimum: 0,
+      maximum: max,
+      description,
+    }),
+    IntegerQueryParam(0, max),
   );
 }

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { IntegerQueryParam } from '../../common/validation/query-params';
+import { PageLimit, PageOffset } from '../../common/validation/query-params';
 import { SingleValue } from '../../common/validation/validators';
 import { MAX_OFFSET, MAX_PAGE } from '../../users/dto/list-users-query.dto';
 
@@ -18,25 +18,9 @@ export class ListExtensionsQueryDto {
   @IsIn(EXTENSION_STATUSES, { message: '$property must be free or used' })
   status?: ExtensionStatus;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    example: 100,
-    default: MAX_PAGE,
-    minimum: 1,
-    maximum: MAX_PAGE,
-    description: 'Page size',
-  })
-  @IntegerQueryParam(1, MAX_PAGE)
+  @PageLimit(MAX_PAGE, MAX_PAGE, 100)
   limit: number = MAX_PAGE;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    example: 0,
-    default: 0,
-    minimum: 0,
-    maximum: MAX_OFFSET,
-    description: 'Numbers to skip, in order',
-  })
-  @IntegerQueryParam(0, MAX_OFFSET)
+  @PageOffset(MAX_OFFSET, 'Numbers to skip, in order', 0)
   offset: number = 0;
 }

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { IntegerQueryParam } from '../../common/validation/query-params';
+import { PageLimit, PageOffset } from '../../common/validation/query-params';
 import { SingleValue } from '../../common/validation/validators';
 import { FILTER_STATES, type FilterState } from './registration.dto';
 
@@ -22,26 +22,10 @@ export class ListUsersQueryDto {
   @Matches(/^\P{Cc}*$/u, { message: '$property must not contain control characters' })
   search?: string;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    example: 100,
-    default: MAX_PAGE,
-    minimum: 1,
-    maximum: MAX_PAGE,
-    description: 'Page size',
-  })
-  @IntegerQueryParam(1, MAX_PAGE)
+  @PageLimit(MAX_PAGE, MAX_PAGE, 100)
   limit: number = MAX_PAGE;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    example: 0,
-    default: 0,
-    minimum: 0,
-    maximum: MAX_OFFSET,
-    description: 'Users to skip, in extension order',
-  })
-  @IntegerQueryParam(0, MAX_OFFSET)
+  @PageOffset(MAX_OFFSET, 'Users to skip, in extension order', 0)
   offset: number = 0;
 
   @ApiPropertyOptional({
