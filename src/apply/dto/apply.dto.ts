@@ -1,9 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional } from 'class-validator';
 import { AuditActorDto } from '../../audit/dto/audit.dto';
-import { PageLimit, PageOffset } from '../../common/validation/query-params';
-import { SingleValue } from '../../common/validation/validators';
+import { BooleanQueryParam, PageLimit, PageOffset } from '../../common/validation/query-params';
 
 /** A SHA-256 in hex, as the files and the audit log name content. */
 const SHA256 = { pattern: '^[0-9a-f]{64}$', minLength: 64, maxLength: 64 } as const;
@@ -15,12 +12,7 @@ export class ApplyQueryDto {
     description:
       'true: generate and diff only, nothing is written and Asterisk is not reloaded. Only `true` and `false` are accepted.',
   })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) =>
-    value === 'true' ? true : value === 'false' ? false : value,
-  )
-  @SingleValue()
-  @IsBoolean({ message: '$property must be true or false' })
+  @BooleanQueryParam()
   dryRun: boolean = false;
 }
 

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsOptional } from 'class-validator';
+import { IsBoolean, IsOptional } from 'class-validator';
 import { IntegerInRange, SingleValue } from './validators';
 
 /**
@@ -18,6 +18,18 @@ export function IntegerQueryParam(min: number, max: number): PropertyDecorator {
     Transform(toInteger),
     SingleValue(),
     IntegerInRange(min, max),
+  );
+}
+
+/** `true` or `false` and nothing else (`dryRun`), given once; anything else stays as sent. */
+export function BooleanQueryParam(): PropertyDecorator {
+  return applyDecorators(
+    IsOptional(),
+    Transform(({ value }: { value: unknown }) =>
+      value === 'true' ? true : value === 'false' ? false : value,
+    ),
+    SingleValue(),
+    IsBoolean({ message: '$property must be true or false' }),
   );
 }
 

@@ -1,7 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional } from 'class-validator';
-import { SingleValue } from '../../../common/validation/validators';
+import { BooleanQueryParam } from '../../../common/validation/query-params';
 import { ErrorResponseDto } from '../../../common/errors/error-response.dto';
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN } from '../../dto/create-user.dto';
 
@@ -19,12 +17,7 @@ export class ImportQueryDto {
     description:
       'true: validate and show what would be created, writing nothing. Only `true` and `false` are accepted.',
   })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) =>
-    value === 'true' ? true : value === 'false' ? false : value,
-  )
-  @SingleValue()
-  @IsBoolean({ message: '$property must be true or false' })
+  @BooleanQueryParam()
   dryRun: boolean = false;
 }
 
