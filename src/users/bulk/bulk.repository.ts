@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { duplicateEmail } from '../../common/errors/domain-errors';
-import { isUniqueViolation, withoutValues } from '../../common/errors/pg-errors';
+import { isUniqueViolation } from '../../common/errors/pg-errors';
 import type { UserWithExtensionRow } from '../../extensions/extensions.repository';
 
 /**
@@ -152,12 +152,11 @@ export class BulkRepository {
     const sorted = [...users].sort((a, b) =>
       a.email.toLowerCase() < b.email.toLowerCase() ? -1 : 1,
     );
+    // Any other failure goes on to the exception filter, which logs it without its values.
     try {
       return await this.insertAll(m, tenantId, realm, sorted);
     } catch (err) {
-      const email = isUniqueViolation(err, 'UQ_user_tenant_email') ? emailIn(err) : null;
-      withoutValues(err);
-      if (email !== null) throw duplicateEmail(email);
+      if (isUniqueViolation(err, 'UQ_user_tenant_email')) throw duplicateEmail(emailIn(err));
       throw err;
     }
   }
