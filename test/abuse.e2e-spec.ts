@@ -1,12 +1,12 @@
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
-import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import { Client } from 'pg';
 import request from 'supertest';
 import { bootApp, TestApp, TEST_TOKEN } from './support/app';
 import { createKey } from './support/api-keys';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
+import { captureLogs } from './support/captured-logs';
 import { serverUrl } from './support/test-database';
 
 /** Anything in an error body that would tell a caller how the portal is built. */
@@ -592,22 +592,10 @@ describe('database errors', () => {
 describe('logs at LOG_LEVEL=debug', () => {
   it('are JSON lines with request ids, and never hold the API token, a wrong token, a SIP password or a digest', async () => {
     const box = new AsteriskSandbox();
-    const written: string[] = [];
-    // Replacing write makes pino log through process.stdout (it only writes to fd 1
-    // directly when stdout is untouched), so this sees every line the portal logs.
-    const spy = jest
-      .spyOn(process.stdout, 'write')
-      .mockImplementation((chunk: string | Uint8Array): boolean => {
-        written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-        return true;
-      });
+    const { written, restore } = captureLogs();
     const secrets: string[] = [TEST_TOKEN];
     let t: TestApp | undefined;
     let pg: Client | undefined;
-    // nestjs-pino keeps one process-wide logger for lines outside a request (start-up,
-    // shutdown), made by the first app that boots; without this, that is an earlier,
-    // silent app of this file.
-    __resetOutOfContextForTests();
     const admin = new Client({ connectionString: serverUrl() });
     try {
       await admin.connect();
@@ -676,7 +664,7 @@ describe('logs at LOG_LEVEL=debug', () => {
     } finally {
       await admin.end();
       await t?.close();
-      spy.mockRestore();
+      restore();
       box.remove();
     }
 

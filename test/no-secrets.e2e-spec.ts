@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import request from 'supertest';
 import { bootApp, TestApp } from './support/app';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
+import { captureLogs } from './support/captured-logs';
 
 /**
  * The README promises that digests are never selected for a response: an MD5 of
@@ -156,15 +156,7 @@ describe('imports: no answer or log line shows a brought password, a generated o
 
   it('walks import, dry run, invalid rows, a failed insert, export and apply', async () => {
     const box = new AsteriskSandbox();
-    const written: string[] = [];
-    // As in abuse.e2e-spec.ts: with stdout.write replaced, pino logs through it.
-    const spy = jest
-      .spyOn(process.stdout, 'write')
-      .mockImplementation((chunk: string | Uint8Array): boolean => {
-        written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-        return true;
-      });
-    __resetOutOfContextForTests();
+    const { written, restore } = captureLogs();
     const answers: { label: string; text: string }[] = [];
     const generated = new Map<string, string>();
     const brought = ['Brought-Secret-0001!', 'Brought:Secret;0002', 'Brought"Secret,0003'];
@@ -244,7 +236,7 @@ describe('imports: no answer or log line shows a brought password, a generated o
       expect(digests.size).toBe(4 * 2 + 2);
     } finally {
       await t?.close();
-      spy.mockRestore();
+      restore();
       box.remove();
     }
 
@@ -276,15 +268,7 @@ describe('imports: no answer or log line shows a brought password, a generated o
 describe('an API key appears only in the answer that created it, and in no log line', () => {
   it('walks the key routes and uses the keys on every route', async () => {
     const box = new AsteriskSandbox();
-    const written: string[] = [];
-    // As the abuse suite does: pino then writes through process.stdout, which this sees.
-    const spy = jest
-      .spyOn(process.stdout, 'write')
-      .mockImplementation((chunk: string | Uint8Array): boolean => {
-        written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-        return true;
-      });
-    __resetOutOfContextForTests();
+    const { written, restore } = captureLogs();
     const answers: { label: string; text: string }[] = [];
     const keys = new Map<string, string>();
     let t: TestApp | undefined;
@@ -383,7 +367,7 @@ describe('an API key appears only in the answer that created it, and in no log l
       keep('audit after revoke', await api().get('/audit?limit=500').set(boot).expect(200));
     } finally {
       await t?.close();
-      spy.mockRestore();
+      restore();
       box.remove();
     }
     const misplaced = answers.flatMap(({ label, text }) =>
