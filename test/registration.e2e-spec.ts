@@ -54,6 +54,17 @@ describe('Registration status (GET /users/:id, GET /users?include=registration)'
   };
   const list = async (query: string): Promise<{ items: User[]; total: number }> =>
     (await get(`/users?${query}`).expect(200)).body as { items: User[]; total: number };
+  /** Deletes the user now on 1002 and gives the number back to Carol, applied, as beforeAll left it. */
+  const restoreCarol = async (userId: string): Promise<void> => {
+    await http().delete(`/users/${userId}`).set('Authorization', t.auth).expect(204);
+    const back = await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Carol', email: 'carol@example.com' })
+      .expect(201);
+    users[2] = back.body as User;
+    await http().post('/apply').set('Authorization', t.auth).expect(200);
+  };
   const states = (items: User[]) =>
     Object.fromEntries(items.map((u) => [u.extension, u.registration?.state]));
 
@@ -221,15 +232,7 @@ describe('Registration status (GET /users/:id, GET /users?include=registration)'
     });
     expect((await list('registration=registered')).total).toBe(0);
 
-    // Restore the three applied users for the other scenarios.
-    await http().delete(`/users/${dora.body.id}`).set('Authorization', t.auth).expect(204);
-    const back = await http()
-      .post('/users')
-      .set('Authorization', t.auth)
-      .send({ name: 'Carol', email: 'carol@example.com' })
-      .expect(201);
-    users[2] = back.body as User;
-    await http().post('/apply').set('Authorization', t.auth).expect(200);
+    await restoreCarol(dora.body.id);
   });
 
   it("a number given to a new user before the next apply shows none of the previous owner's phone", async () => {
@@ -281,15 +284,7 @@ describe('Registration status (GET /users/:id, GET /users?include=registration)'
     expect(states((await list('registration=registered')).items)).toEqual({ 1002: 'registered' });
     expect((await t.app.get(RegistrationService).countsByState(0)).registered).toBe(1);
 
-    // Restore the three applied users for the other scenarios.
-    await http().delete(`/users/${dora.id}`).set('Authorization', t.auth).expect(204);
-    const back = await http()
-      .post('/users')
-      .set('Authorization', t.auth)
-      .send({ name: 'Carol', email: 'carol@example.com' })
-      .expect(201);
-    users[2] = back.body as User;
-    await http().post('/apply').set('Authorization', t.auth).expect(200);
+    await restoreCarol(dora.id);
   });
 
   it('before any successful apply, no user is in the loaded config, so none is registered', async () => {
