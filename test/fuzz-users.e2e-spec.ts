@@ -18,7 +18,14 @@ import {
   unknownParams,
   UUID_RULE,
 } from './support/fuzz-arbitraries';
-import { CreateCase, createCase, UpdateCase, updateCase } from './support/fuzz-user-bodies';
+import {
+  CreateCase,
+  createCase,
+  describeCase,
+  patchStatus,
+  UpdateCase,
+  updateCase,
+} from './support/fuzz-user-bodies';
 import { parseEndpoints, parseRouting } from './support/generated-config';
 import { FuzzHarness, fuzzInBatches, once, SEED } from './support/hostile-harness';
 
@@ -142,16 +149,6 @@ describe('fuzz: 10,000 generated requests across the user, extension and apply r
     box?.remove();
   });
 
-  const describeCase = (c: CreateCase): unknown =>
-    c.raw
-      ? {
-          kind: c.kind,
-          contentType: c.contentType,
-          contentEncoding: c.contentEncoding,
-          raw: c.raw.toString('latin1').slice(0, 200),
-        }
-      : { kind: c.kind, body: c.body };
-
   const runCreate = async (c: CreateCase): Promise<void> => {
     const input = describeCase(c);
     let req = http().post('/users');
@@ -239,18 +236,6 @@ describe('fuzz: 10,000 generated requests across the user, extension and apply r
         [id],
       )
     ).rows[0];
-
-  /** The README's order for PATCH: the id is checked first, then the body, then the user. */
-  const patchStatus = (
-    id: 'found' | 404 | 400,
-    body: UpdateCase['expect'],
-  ): number[] | undefined => {
-    // 413: a rejected name can be longer than the body limit.
-    if (id === 400 || body === 'rejected') return [400, 413];
-    if (body === 'any') return undefined;
-    if (id === 404) return [404];
-    return body === 'taken' ? [409] : [200];
-  };
 
   /*
    * Each route's run is a step that runs once, after the steps of the routes before it: a

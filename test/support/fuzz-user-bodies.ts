@@ -396,3 +396,29 @@ const updateBodyFor = (m: string): fc.Arbitrary<Omit<UpdateCase, 'target'>> =>
 export const updateCase: fc.Arbitrary<UpdateCase> = fc
   .tuple(marker, idCase(24))
   .chain(([m, target]) => updateBodyFor(m).map((body) => ({ ...body, target })));
+
+/** A create case as a failure report shows it: raw bytes as latin1, cut short. */
+export const describeCase = (c: CreateCase): unknown =>
+  c.raw
+    ? {
+        kind: c.kind,
+        contentType: c.contentType,
+        contentEncoding: c.contentEncoding,
+        raw: c.raw.toString('latin1').slice(0, 200),
+      }
+    : { kind: c.kind, body: c.body };
+
+/**
+ * The statuses the README allows a PATCH, in its order: the id is checked first, then the
+ * body, then the user. undefined when any answer but a 5xx will do.
+ */
+export const patchStatus = (
+  id: 'found' | 404 | 400,
+  body: UpdateCase['expect'],
+): number[] | undefined => {
+  // 413: a rejected name can be longer than the body limit.
+  if (id === 400 || body === 'rejected') return [400, 413];
+  if (body === 'any') return undefined;
+  if (id === 404) return [404];
+  return body === 'taken' ? [409] : [200];
+};
