@@ -5,30 +5,15 @@ import { AuditWriter } from '../src/audit/audit-writer';
 import { bootApp, TestApp } from './support/app';
 import { createKey, TestKey } from './support/api-keys';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
-
-interface Row {
-  id: string;
-  action: string;
-  actor_type: string;
-  actor_id: string | null;
-  actor_name: string;
-  target_type: string;
-  target_id: string | null;
-  changes: { before: unknown; after: unknown };
-  request_id: string | null;
-  client_address: string | null;
-}
+import { auditCount as countAudits, auditRows } from './support/change-audit';
 
 describe('change audit (real PostgreSQL)', () => {
   let box: AsteriskSandbox;
   let t: TestApp;
   let writer: TestKey;
   const http = () => request(t.app.getHttpServer());
-  const rows = async (where = 'true', params: unknown[] = []): Promise<Row[]> =>
-    (await t.pg.query<Row>(`SELECT * FROM change_audit WHERE ${where} ORDER BY at, id`, params))
-      .rows;
-  const auditCount = async (): Promise<number> =>
-    (await t.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM change_audit')).rows[0].n;
+  const rows = (where?: string, params?: unknown[]) => auditRows(t.pg, where, params);
+  const auditCount = () => countAudits(t.pg);
 
   beforeAll(async () => {
     box = new AsteriskSandbox();
