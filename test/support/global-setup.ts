@@ -2,10 +2,15 @@ import 'reflect-metadata';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options';
+import { buildFakeAsterisk } from '../fake-asterisk/build';
 import { adminQuery, serverUrl, withDatabase } from './test-database';
 
-/** Checks the server once, then migrates a template database every suite clones. */
+/**
+ * Compiles the fake Asterisk CLI, so that no test's first call pays for it; checks the server
+ * once, then migrates a template database every suite clones.
+ */
 export default async function globalSetup(): Promise<void> {
+  buildFakeAsterisk();
   const url = serverUrl();
   const probe = new Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   try {

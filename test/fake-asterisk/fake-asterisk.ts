@@ -1,26 +1,30 @@
-// @ts-check
 /*
  * The fake `asterisk -rx "<command>"` of Asterisk 22.7.0 (README.md beside this file). One run
- * is one call; `asterisk` beside this file starts it. Text is handled as latin1 strings, one
- * character per byte, so padding, truncation and sorting work on bytes like the C code (printf
- * widths, strcmp) and UTF-8 passes through untouched.
+ * is one call; `asterisk` beside this file runs it, compiled by build.ts. Text is handled as
+ * latin1 strings, one character per byte, so padding, truncation and sorting work on bytes like
+ * the C code (printf widths, strcmp) and UTF-8 passes through untouched.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
-/**
- * @typedef {{ down: boolean, reloadInProgress: number, delayMs: Record<string, number>,
- *   rejectObjects: string[], dropExtensions: string[] }} Faults
- */
-/** @typedef {{ etc: string, state: string, faults: Faults, key: string }} Ctx */
-/** @typedef {{ id: string, number: string, auths: string[], aors: string[] }} Endpoint */
-/** @typedef {{ id: string, username: string }} Auth */
-/** @typedef {{ id: string, maxContacts: number, qualifyFrequency: number, removeExisting: boolean }} Aor */
-/** @typedef {{ endpoint: Endpoint[], auth: Auth[], aor: Aor[] }} Pjsip */
-/** @typedef {{ prio: number, app: string, data: string, file: string, line: number }} Priority */
-/** @typedef {{ exten: string, prios: Priority[] }} Extension */
-/** @typedef {{ name: string, value: string, file: string, line: number }} Variable */
+type Faults = {
+  down: boolean;
+  reloadInProgress: number;
+  delayMs: Record<string, number>;
+  rejectObjects: string[];
+  dropExtensions: string[];
+};
+type Ctx = { etc: string; state: string; faults: Faults; key: string };
+type Endpoint = { id: string; number: string; auths: string[]; aors: string[] };
+type Auth = { id: string; username: string };
+type Aor = { id: string; maxContacts: number; qualifyFrequency: number; removeExisting: boolean };
+type Pjsip = { endpoint: Endpoint[]; auth: Auth[]; aor: Aor[] };
+type Priority = { prio: number; app: string; data: string; file: string; line: number };
+type Extension = { exten: string; prios: Priority[] };
+type Variable = { name: string; value: string; file: string; line: number };
+type Category = { name: string; vars: Variable[] };
+type Answer = { code: number; stdout: string; stderr: string };
 
 const DOWN = 'Unable to connect to remote asterisk (does /var/run/asterisk/asterisk.ctl exist?)\n';
 const IN_PROGRESS = 'A module reload request is already in progress; please be patient\n';
@@ -60,23 +64,16 @@ const KNOWN_PREFIXES = new Set(
 /** A mistake in driving the fake (environment, faults.json, a config it does not model). */
 class Misuse extends Error {}
 
-/** @param {unknown} err */
-const errno = (err) =>
-  err instanceof Error ? /** @type {NodeJS.ErrnoException} */ (err).code : '';
-/** @param {string} s */
-function words(s) {
+const errno = (err: unknown) => (err instanceof Error ? (err as NodeJS.ErrnoException).code : '');
+function words(s: string): string[] {
   return s.split(/[ \t\n\r\v\f]+/).filter((w) => w !== '');
 }
-/** @param {string} s */
-const cstrip = (s) => s.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
-/** @param {string} s */
-const list = (s) => s.split(',').flatMap((x) => cstrip(x) || []);
-/** @param {string} a @param {string} b */
-const strcmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
-/** @param {string} text @returns {unknown} */
-const parse = (text) => JSON.parse(text);
-/** @param {string} file @param {BufferEncoding} [encoding] @returns {string | null} or missing */
-function read(file, encoding = 'utf8') {
+const cstrip = (s: string) => s.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
+const list = (s: string) => s.split(',').flatMap((x) => cstrip(x) || []);
+const strcmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const parse = (text: string): unknown => JSON.parse(text);
+/** The file's text, or null when it is missing. */
+function read(file: string, encoding: BufferEncoding = 'utf8'): string | null {
   try {
     return fs.readFileSync(file, encoding);
   } catch (err) {
@@ -84,27 +81,24 @@ function read(file, encoding = 'utf8') {
     throw err;
   }
 }
-/**
- * Replaces the file atomically: a reader sees the old or the new text.
- * @param {string} file @param {unknown} value
- */
-function writeJson(file, value) {
+/** Replaces the file atomically: a reader sees the old or the new text. */
+function writeJson(file: string, value: unknown): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   fs.writeFileSync(tmp, JSON.stringify(value));
   fs.renameSync(tmp, file);
 }
 
-/** One call: argv (decoded from UTF-8 by node) in, code and output out. @param {string[]} args */
-async function main(args) {
+/** One call: argv (decoded from UTF-8 by node) in, code and output out. */
+async function main(args: string[]): Promise<Answer> {
   // getopt: -rx cmd, -r -x cmd, -xcmd; other flags are accepted and ignored.
   const at = args.findIndex((a) => /^-[^-C]*x/.test(a));
   const raw = at < 0 ? undefined : args[at].slice(args[at].indexOf('x') + 1) || args[at + 1];
   if (raw === undefined)
     throw new Misuse('usage: asterisk -rx "<command>" (nothing else is emulated)');
   const [etc, state] = ['FAKE_ASTERISK_ETC', 'FAKE_ASTERISK_STATE'].map((name) => {
-    if (!process.env[name])
-      throw new Misuse(`${name} is not set (see test/fake-asterisk/README.md)`);
-    return path.resolve(process.env[name]);
+    const dir = process.env[name];
+    if (!dir) throw new Misuse(`${name} is not set (see test/fake-asterisk/README.md)`);
+    return path.resolve(dir);
   });
   fs.mkdirSync(state, { recursive: true });
   const { faults } = readFaults(state);
@@ -116,13 +110,11 @@ async function main(args) {
 
 // faults.json -----------------------------------------------------------------------------------
 
-/** @param {unknown} v @returns {v is Record<string, unknown>} */
-const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** @param {unknown} v */
-const strings = (v) => Array.isArray(v) && v.every((s) => typeof s === 'string');
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
 // Each key of faults.json: its healthy default, a check of its value and what the check wants.
-/** @type {Record<string, [unknown, (v: unknown) => boolean, string]>} */
-const FAULT_KEYS = {
+const FAULT_KEYS: Record<string, [unknown, (v: unknown) => boolean, string]> = {
   down: [false, (v) => typeof v === 'boolean', 'true or false'],
   reloadInProgress: [0, (v) => Number.isInteger(v) && Number(v) >= 0, 'a non-negative integer'],
   delayMs: [
@@ -134,15 +126,14 @@ const FAULT_KEYS = {
   dropExtensions: [[], strings, 'strings'],
 };
 
-/** @param {string} state @param {string | null} [text] the file, when read already */
-function readFaults(state, text = read(path.join(state, 'faults.json'))) {
+/** `text` is the file, when read already. */
+function readFaults(state: string, text = read(path.join(state, 'faults.json'))) {
   const file = path.join(state, 'faults.json');
-  /** @type {unknown} */
-  let raw = {};
+  let raw: unknown = {};
   try {
     if (text && text.trim() !== '') raw = parse(text);
   } catch (err) {
-    throw new Misuse(`${file} is not valid JSON: ${/** @type {Error} */ (err).message}`);
+    throw new Misuse(`${file} is not valid JSON: ${(err as Error).message}`);
   }
   if (!isObject(raw)) throw new Misuse(`${file}: must be a JSON object`);
   const known = Object.keys(FAULT_KEYS);
@@ -152,18 +143,17 @@ function readFaults(state, text = read(path.join(state, 'faults.json'))) {
     if (!FAULT_KEYS[key][1](v)) throw new Misuse(`${file}: ${key} must be ${FAULT_KEYS[key][2]}`);
   }
   const healthy = Object.fromEntries(known.map((key) => [key, FAULT_KEYS[key][0]]));
-  return { raw, faults: /** @type {Faults} */ ({ ...healthy, ...raw }) };
+  return { raw, faults: { ...healthy, ...raw } as Faults };
 }
 
 /**
  * Waits out the command's delayMs, counted from its start. faults.json is read again meanwhile:
  * once the entry (or the file) is gone, the command answers at once, as a healed Asterisk would.
- * @param {Ctx} ctx
  */
-async function delay(ctx) {
+async function delay(ctx: Ctx): Promise<void> {
   const started = Date.now();
   // by the command's words, as the command is looked up
-  const delayOf = (/** @type {Faults} */ f) =>
+  const delayOf = (f: Faults) =>
     Object.entries(f.delayMs).find(([command]) => words(command).join(' ') === ctx.key)?.[1] ?? 0;
   for (let ms = delayOf(ctx.faults); Date.now() - started < ms;) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(ms - (Date.now() - started), 100)));
@@ -179,8 +169,7 @@ async function delay(ctx) {
 
 // Commands --------------------------------------------------------------------------------------
 
-/** @param {string} command @param {Ctx} ctx @returns {Promise<string>} */
-async function execute(command, ctx) {
+async function execute(command: string, ctx: Ctx): Promise<string> {
   const w = words(command).map((x) => x.toLowerCase());
   const line = w.join(' '); // no word holds a space: a pattern on the line matches words
   if (w.length === 0) return '';
@@ -191,10 +180,9 @@ async function execute(command, ctx) {
     return 'Dialplan reloaded.\n';
   }
   const pjsip = /^pjsip show (endpoint|aor|auth|contact)s$/.exec(line);
-  if (pjsip) return showListing(/** @type {keyof typeof HEADERS} */ (pjsip[1]), ctx.state);
+  if (pjsip) return showListing(pjsip[1] as keyof typeof HEADERS, ctx.state);
   const one = /^pjsip show (aor|contact) [^ ]+$/.exec(line);
-  if (one)
-    return showObject(/** @type {'aor' | 'contact'} */ (one[1]), ctx.state, words(command)[3]);
+  if (one) return showObject(one[1] as 'aor' | 'contact', ctx.state, words(command)[3]);
   if (/^dialplan show( [^ ]+)?$/.test(line)) return showDialplan(ctx, words(command)[2], command);
   // cli.c find_best(): the words up to and including the first that no command continues with.
   const best = w.findIndex((_w, i) => !KNOWN_PREFIXES.has(w.slice(0, i + 1).join(' ')));
@@ -203,8 +191,7 @@ async function execute(command, ctx) {
   return `No such command '${command}' (${help})\n`;
 }
 
-/** @param {string[]} names @param {Ctx} ctx */
-async function moduleReload(names, ctx) {
+async function moduleReload(names: string[], ctx: Ctx): Promise<string> {
   // With no name, everything is reloaded and nothing printed, even when refused.
   const refused = names.length === 0 ? '' : IN_PROGRESS;
   const lock = path.join(ctx.state, 'reload.lock');
@@ -234,9 +221,8 @@ async function moduleReload(names, ctx) {
 /**
  * The reload lock, held for the whole reload: a second reload meanwhile is refused at once. It
  * holds the pid, so that a lock left by a killed process is recognised.
- * @param {string} lock
  */
-function takeLock(lock) {
+function takeLock(lock: string): boolean {
   try {
     fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
     return true;
@@ -257,17 +243,12 @@ function takeLock(lock) {
 /**
  * The categories of `name` and of the files it includes, in order; null when it is missing or
  * invalid: the module then keeps what it had loaded.
- * @param {string} etc @param {string} name
  */
-function loadConfig(etc, name) {
-  /** @type {{ name: string, vars: Variable[] }[]} */
-  const categories = [];
+function loadConfig(etc: string, name: string): Category[] | null {
+  const categories: Category[] = [];
   let current = categories.at(-1);
-  /**
-   * @param {string} pattern @param {number} level
-   * @returns {boolean} false: none matched, or one was invalid
-   */
-  const load = (pattern, level) => {
+  /** false: none matched, or one was invalid */
+  const load = (pattern: string, level: number): boolean => {
     const files = level > 10 ? [] : expandGlob(path.resolve(etc, pattern));
     for (const file of files) {
       let cat = current; // the category in effect when an include started: the file goes on in it
@@ -310,9 +291,9 @@ function loadConfig(etc, name) {
 /**
  * glob() as Asterisk calls it, for a wildcard in the file name: sorted files, none when it
  * matches none, and never a name with a leading dot (temp files .x.conf.tmp are never loaded).
- * @param {string} pattern absolute
+ * `pattern` is absolute.
  */
-function expandGlob(pattern) {
+function expandGlob(pattern: string): string[] {
   const [dir, base] = [path.dirname(pattern), path.basename(pattern)];
   if (/[*?[]/.test(dir) || base.includes('['))
     throw new Misuse(`${pattern}: this glob is not modelled`);
@@ -332,24 +313,23 @@ function expandGlob(pattern) {
 
 // res_pjsip: the sorcery config wizard over pjsip.conf ------------------------------------------
 
-/** strtoul(v, &end, 0) as ast_parse_arg(PARSE_UINT32) uses it; null: rejected. @param {string} v */
-function parseUint(v) {
+/** strtoul(v, &end, 0) as ast_parse_arg(PARSE_UINT32) uses it; null: rejected. */
+function parseUint(v: string): number | null {
   const m = /^\+?(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))$/.exec(v);
   const n = !m ? NaN : m[1] ? parseInt(m[1], 16) : m[2] ? parseInt(m[2], 8) : Number(m[3]);
   return n <= 0xffffffff ? n : null;
 }
 
+type Check = (v: string) => boolean;
 const CODECS = ['all', 'ulaw', 'alaw', 'gsm', 'g722', 'g729', 'opus'];
 const DIGESTS = new Map(Object.entries({ md5: 32, 'sha-256': 64, 'sha-512-256': 64 }));
-/** @typedef {(v: string) => boolean} Check */
-/** @type {Check} */
-const codecs = (v) =>
+const codecs: Check = (v) =>
   list(v).every((c) => CODECS.includes(c.split(':')[0].toLowerCase().replace(/^!/, '')));
 // The options the portal writes, with a check where a bad value makes the object fail. Any other
 // option fails the object as an unknown one does in sorcery: the fake knows no more than these.
-/** @param {string} names @param {Check} check @returns {[string, Check][]} */
-const all = (names, check = () => true) => words(names).map((n) => [n, check]);
-const OPTIONS = {
+const all = (names: string, check: Check = () => true) =>
+  words(names).map((n): [string, Check] => [n, check]);
+const OPTIONS: Record<keyof Pjsip, Map<string, Check>> = {
   endpoint: new Map([
     ...all('context auth aors callerid direct_media rtp_symmetric force_rport rewrite_contact'),
     ...all('disallow allow', codecs),
@@ -365,19 +345,20 @@ const OPTIONS = {
   ]),
 };
 
-/** @param {string} state */
-function readPjsip(state) {
+function readPjsip(state: string): Pjsip {
   const text = read(path.join(state, 'pjsip.json')) ?? '{"endpoint":[],"auth":[],"aor":[]}';
-  return /** @type {Pjsip} */ (parse(text));
+  return parse(text) as Pjsip;
 }
 
-/** @param {Ctx} ctx */
-function reloadPjsip(ctx) {
+function reloadPjsip(ctx: Ctx): void {
   const categories = loadConfig(ctx.etc, 'pjsip.conf');
   if (categories === null) return; // invalid or missing: everything stays as it was
   const previous = readPjsip(ctx.state);
-  /** @type {Record<keyof Pjsip, Map<string, Endpoint | Auth | Aor>>} */
-  const loaded = { endpoint: new Map(), auth: new Map(), aor: new Map() };
+  const loaded: Record<keyof Pjsip, Map<string, Endpoint | Auth | Aor>> = {
+    endpoint: new Map(),
+    auth: new Map(),
+    aor: new Map(),
+  };
   for (const { name: id, vars } of categories) {
     const type = vars.find((v) => v.name.toLowerCase() === 'type')?.value;
     // transport, global...: never listed
@@ -388,20 +369,19 @@ function reloadPjsip(ctx) {
     loaded[type].delete(id); // a later category with the same id replaces the earlier one
     if (kept) loaded[type].set(id, kept);
   }
-  const byId = (/** @type {{ id: string }} */ a, /** @type {{ id: string }} */ b) =>
-    strcmp(a.id, b.id); // as the listings show them
+  // as the listings show them
+  const byId = (a: { id: string }, b: { id: string }) => strcmp(a.id, b.id);
   const sorted = Object.entries(loaded).map(([type, o]) => [type, [...o.values()].sort(byId)]);
   writeJson(path.join(ctx.state, 'pjsip.json'), Object.fromEntries(sorted));
 }
 
-/**
- * The object, or null when an option is unknown or a value bad ("Error parsing ...").
- * @param {keyof Pjsip} type @param {string} id @param {Variable[]} vars
- * @returns {Endpoint | Auth | Aor | null}
- */
-function buildObject(type, id, vars) {
-  /** @type {Record<string, Variable>} */
-  const f = {};
+/** The object, or null when an option is unknown or a value bad ("Error parsing ..."). */
+function buildObject(
+  type: keyof Pjsip,
+  id: string,
+  vars: Variable[],
+): Endpoint | Auth | Aor | null {
+  const f: Partial<Record<string, Variable>> = {};
   for (const v of vars) {
     const option = v.name.toLowerCase();
     if (option === 'type' || option.startsWith('@')) continue;
@@ -409,7 +389,7 @@ function buildObject(type, id, vars) {
     f[option] = v; // the last value of an option wins
   }
   if (type === 'aor') {
-    const uint = (/** @type {Variable | undefined} */ v) => parseUint(v?.value ?? '0') ?? 0;
+    const uint = (v?: Variable) => parseUint(v?.value ?? '0') ?? 0;
     const [maxContacts, qualifyFrequency] = [f.max_contacts, f.qualify_frequency].map(uint);
     const removeExisting = /^(yes|true|y|t|1|on)$/i.test(f.remove_existing?.value ?? ''); // ast_true
     return { id, maxContacts, qualifyFrequency, removeExisting };
@@ -425,11 +405,8 @@ function buildObject(type, id, vars) {
   return { id, username: f.username?.value ?? '' };
 }
 
-/**
- * ast_callerid_split(): the number of the portal's `"name" <number>`, the only form modelled,
- * or '' without a callerid. @param {Variable} [v]
- */
-function callerIdNumber(v) {
+/** ast_callerid_split(): the number of the portal's `"name" <number>`, the only form modelled, or '' without a callerid. */
+function callerIdNumber(v?: Variable): string {
   const m = /^"[^"<>]*" *<([0-9#*+]*)>$/.exec(v?.value ?? '""<>');
   if (v && !m) throw new Misuse(`${v.file}:${v.line}: this callerid is not modelled`);
   return m?.[1] ?? '';
@@ -437,27 +414,26 @@ function callerIdNumber(v) {
 
 // pjsip show ... (res_pjsip_cli.h: CLI_LAST_TABSTOP 62, CLI_INDENT_TO_SPACES(x) = x*2+9) --------
 
-/** printf("%-*.*s", width, precision, s) @param {string} s @param {number} w @param {number} [p] */
-const padRight = (s, w, p) => s.slice(0, p).padEnd(w);
+/** printf("%-*.*s", width, precision, s) */
+const padRight = (s: string, w: number, p?: number) => s.slice(0, p).padEnd(w);
 
-/** `<name>:  ` indented to `level`. @param {number} level @param {string} name */
-const label = (level, name) => `${name.padStart(level * 2 + 9)}:  `;
+/** `<name>:  ` indented to `level`. */
+const label = (level: number, name: string) => `${name.padStart(level * 2 + 9)}:  `;
 
-/** `<Aor> <MaxContact>` and its contacts, indented to `level`. @param {Aor} a @param {Contact[]} contacts @param {number} level */
-function aorLines(a, contacts, level) {
+/** `<Aor> <MaxContact>` and its contacts, indented to `level`. */
+function aorLines(a: Aor, contacts: Contact[], level: number): string {
   const width = 41 - level * 2;
   const own = contacts.filter((c) => c.aor === a.id).map((c) => contactLine(c, level + 1));
   return `${label(level, 'Aor')}${padRight(a.id, width, width)} ${String(a.maxContacts).padStart(12)}\n${own.join('')}`;
 }
 
-/** `pjsip show endpoints|aors|auths|contacts` @param {keyof typeof HEADERS} kind @param {string} dir the state directory */
-function showListing(kind, dir) {
+/** `pjsip show endpoints|aors|auths|contacts`; `dir` is the state directory. */
+function showListing(kind: keyof typeof HEADERS, dir: string): string {
   const state = readPjsip(dir);
   const contacts = readContacts(dir);
   const auths = new Map(state.auth.map((a) => [a.id, a]));
   const aors = new Map(state.aor.map((a) => [a.id, a]));
-  /** @param {Endpoint} e */
-  const endpoint = (e) => {
+  const endpoint = (e: Endpoint) => {
     const name = padRight(e.number ? `${e.id}/${e.number}` : e.id, 51, 51);
     // Only referenced objects that are loaded are shown; a missing one leaves no line.
     const loaded = e.aors.flatMap((id) => aors.get(id) ?? []);
@@ -481,7 +457,19 @@ function showListing(kind, dir) {
 
 // Registered phones: $FAKE_ASTERISK_STATE/contacts.json (README.md) -------------------------------
 
-/** @typedef {{ aor: string, uri: string, expirationTime: number, status: string, rttMs: number | null, userAgent: string, viaAddress: string, viaPort: number, callId: string, endpoint: string, qualifyFrequency: number }} Contact */
+type Contact = {
+  aor: string;
+  uri: string;
+  expirationTime: number;
+  status: string;
+  rttMs: number | null;
+  userAgent: string;
+  viaAddress: string;
+  viaPort: number;
+  callId: string;
+  endpoint: string;
+  qualifyFrequency: number;
+};
 
 const STATUSES = ['Avail', 'Unavail', 'NonQual', 'Unknown'];
 const UNSET = { userAgent: '', viaAddress: '', viaPort: 0, callId: '', qualifyFrequency: 0 };
@@ -489,13 +477,12 @@ const UNSET = { userAgent: '', viaAddress: '', viaPort: 0, callId: '', qualifyFr
 /**
  * The registered phones, sorted by id, whatever their expiration_time: a real Asterisk keeps
  * listing a contact past it, and a deleted aor's contact until it expires.
- * @param {string} state @returns {Contact[]}
  */
-function readContacts(state) {
+function readContacts(state: string): Contact[] {
   const raw = parse(read(path.join(state, 'contacts.json')) ?? '[]');
   if (!Array.isArray(raw)) throw new Misuse('contacts.json must be an array of contacts');
   return raw
-    .map((/** @type {unknown} */ c) => {
+    .map((c: unknown) => {
       if (!isObject(c) || typeof c.aor !== 'string' || typeof c.uri !== 'string')
         throw new Misuse('each contact in contacts.json needs aor and uri strings');
       const id = `contact ${c.aor}/${c.uri}`;
@@ -504,13 +491,13 @@ function readContacts(state) {
       const status = c.status ?? 'NonQual';
       if (typeof status !== 'string' || !STATUSES.includes(status))
         throw new Misuse(`${id}: status must be one of ${STATUSES.join(', ')}`);
-      return /** @type {Contact} */ ({ rttMs: null, ...UNSET, endpoint: c.aor, ...c, status });
+      return { rttMs: null, ...UNSET, endpoint: c.aor, ...c, status } as Contact;
     })
     .sort((a, b) => strcmp(`${a.aor}/${a.uri}`, `${b.aor}/${b.uri}`));
 }
 
-/** location.c cli_contact_print_body(), indented to `level`. @param {Contact} c @param {number} level */
-function contactLine(c, level) {
+/** location.c cli_contact_print_body(), indented to `level`. */
+function contactLine(c: Contact, level: number): string {
   const width = 46 - level * 2; // CLI_LAST_TABSTOP less the indent and `:  `
   const rtt = c.rttMs === null ? 'nan' : c.rttMs.toFixed(3);
   const hash = createHash('md5').update(c.uri).digest('hex').slice(0, 10);
@@ -530,8 +517,10 @@ const DEFAULTS = {
     'qualify_timeout=3.000000 reg_server=',
 };
 
-/** @param {keyof typeof DEFAULTS} kind @param {Record<string, string | number | boolean>} values */
-function parameters(kind, values) {
+function parameters(
+  kind: keyof typeof DEFAULTS,
+  values: Record<string, string | number | boolean>,
+): string {
   const given = Object.entries(values).map(([n, v]) => [n, String(v)]);
   const params = words(DEFAULTS[kind])
     .map((p) => p.split('='))
@@ -543,8 +532,8 @@ function parameters(kind, values) {
   return ` ${'ParameterName'.padEnd(nameWidth)} : ParameterValue\n ${'='.repeat(nameWidth + valueWidth + 3)}\n${rows}\n`;
 }
 
-/** `pjsip show aor <id>`, `pjsip show contact <aor>/<uri>` (the id exactly as listed). @param {'aor' | 'contact'} kind @param {string} state @param {string} id */
-function showObject(kind, state, id) {
+/** `pjsip show aor <id>`, `pjsip show contact <aor>/<uri>` (the id exactly as listed). */
+function showObject(kind: 'aor' | 'contact', state: string, id: string): string {
   const head = `${HEADERS[kind]}${'='.repeat(90)}\n\n`;
   const notFound = `Unable to find object ${id}.\n\n`;
   if (kind === 'aor') {
@@ -576,20 +565,17 @@ function showObject(kind, state, id) {
 
 // pbx_config: dialplan reload / dialplan show ---------------------------------------------------
 
-/** @param {Ctx} ctx */
-function reloadDialplan(ctx) {
+function reloadDialplan(ctx: Ctx): void {
   const categories = loadConfig(ctx.etc, 'extensions.conf');
   if (categories === null) return; // pbx_load_config() failed: the old dialplan stays
-  /** @type {Map<string, Extension[]>} each context's extensions */
-  const contexts = new Map();
+  const contexts = new Map<string, Extension[]>(); // each context's extensions
   for (const { name, vars } of categories) {
     if (!/^(general|globals)$/i.test(name))
       contexts.set(name, loadContext(contexts.get(name) ?? [], vars));
   }
   // pbx.c ext_cmp(): plain extensions before patterns, '-' ignored, then byte order.
-  const key = (/** @type {Extension} */ e) =>
-    `${e.exten[0] === '_' ? 1 : 0}${e.exten.replaceAll('-', '')}`;
-  const kept = (/** @type {Extension} */ e) => !ctx.faults.dropExtensions.includes(e.exten);
+  const key = (e: Extension) => `${e.exten[0] === '_' ? 1 : 0}${e.exten.replaceAll('-', '')}`;
+  const kept = (e: Extension) => !ctx.faults.dropExtensions.includes(e.exten);
   const state = [...contexts].map(([name, extens]) => ({
     name,
     extens: extens.filter(kept).sort((a, b) => strcmp(key(a), key(b))),
@@ -601,9 +587,8 @@ function reloadDialplan(ctx) {
  * pbx_load_config() for one category: its exten and same lines, with the quirks for broken ones.
  * Priorities are numbers or n/next/s/same; labels, offsets, hints, caller ID matches and
  * escaped or bracketed commas are not modelled.
- * @param {Extension[]} extensions @param {Variable[]} vars
  */
-function loadContext(extensions, vars) {
+function loadContext(extensions: Extension[], vars: Variable[]): Extension[] {
   let [lastExtension, lastPri] = ['', -2];
   for (const { name, value, file, line } of vars) {
     const lname = name.toLowerCase();
@@ -631,16 +616,15 @@ function loadContext(extensions, vars) {
   return extensions;
 }
 
-/** At the first comma: [before, after], after '' when there is none. @param {string} s */
-function atComma(s) {
+/** At the first comma: [before, after], after '' when there is none. */
+function atComma(s: string): [string, string] {
   const i = s.indexOf(',');
   return i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)];
 }
 
-/** @param {Ctx} ctx @param {string | undefined} name @param {string} command */
-function showDialplan(ctx, name, command) {
+function showDialplan(ctx: Ctx, name: string | undefined, command: string): string {
   const text = read(path.join(ctx.state, 'dialplan.json')) ?? '[]';
-  const shown = /** @type {{ name: string, extens: Extension[] }[]} */ (parse(text)).filter(
+  const shown = (parse(text) as { name: string; extens: Extension[] }[]).filter(
     (c) => name === undefined || c.name === name,
   );
   if (shown.length === 0 && name !== undefined)
@@ -656,8 +640,7 @@ function showDialplan(ctx, name, command) {
     }
     out += '\n';
   }
-  /** @param {unknown[]} items @param {string} one */
-  const plural = (items, one, many = `${one}s`) =>
+  const plural = (items: unknown[], one: string, many = `${one}s`) =>
     `${items.length} ${items.length === 1 ? one : many}`;
   const extensions = shown.flatMap((c) => c.extens);
   const prios = extensions.flatMap((e) => e.prios);
@@ -665,13 +648,16 @@ function showDialplan(ctx, name, command) {
   return `${out}-= ${counts} in ${plural(shown, 'context')}. =-\n`;
 }
 
-try {
-  const { code, stdout, stderr } = await main(process.argv.slice(2));
-  process.stderr.write(stderr);
-  process.stdout.write(Buffer.from(stdout, 'latin1'));
-  process.exitCode = code;
-} catch (err) {
-  const why = err instanceof Misuse ? err.message : err instanceof Error ? err.stack : String(err);
-  process.stderr.write(`fake asterisk: ${why}\n`);
-  process.exitCode = 2;
-}
+main(process.argv.slice(2)).then(
+  ({ code, stdout, stderr }) => {
+    process.stderr.write(stderr);
+    process.stdout.write(Buffer.from(stdout, 'latin1'));
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const why =
+      err instanceof Misuse ? err.message : err instanceof Error ? err.stack : String(err);
+    process.stderr.write(`fake asterisk: ${why}\n`);
+    process.exitCode = 2;
+  },
+);
