@@ -18,6 +18,7 @@ import { StartupError } from './config/startup-error';
 import {
   EmbeddedPostgresError,
   EmbeddedPostgresHandle,
+  relocatedDataDir,
   startEmbeddedPostgres,
 } from './database/embedded-postgres';
 
@@ -98,7 +99,9 @@ async function bootstrap(): Promise<void> {
     const dataDir = path.resolve(env.EMBEDDED_DB_DIR);
     // A server left running on this directory (postmaster.pid) holds the port and is stopped
     // by startEmbeddedPostgres; otherwise a taken port is reported before initdb runs.
-    if (!existsSync(path.join(dataDir, 'postmaster.pid'))) {
+    // (The cluster may be kept elsewhere when the postgres user cannot reach dataDir.)
+    const clusters = [dataDir, relocatedDataDir(dataDir)];
+    if (!clusters.some((dir) => existsSync(path.join(dir, 'postmaster.pid')))) {
       await assertCanListen({
         host: '127.0.0.1',
         port: env.EMBEDDED_DB_PORT,
@@ -113,7 +116,7 @@ async function bootstrap(): Promise<void> {
       onLog: (line, level) => log[level === 'info' ? 'log' : level](line, 'EmbeddedPostgres'),
     });
     log.log(
-      `DATABASE_URL is not set; using the embedded PostgreSQL in ${dataDir} on 127.0.0.1:${env.EMBEDDED_DB_PORT}`,
+      `DATABASE_URL is not set; using the embedded PostgreSQL in ${embedded.dataDir} on 127.0.0.1:${env.EMBEDDED_DB_PORT}`,
       'EmbeddedPostgres',
     );
     if (!env.PORTAL_API_TOKEN) {
