@@ -8,6 +8,7 @@ import { AuthModule } from './common/auth/auth.module';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter';
 import { LoggingModule } from './common/http/logging.module';
 import { PortalConfigModule } from './config/portal-config.module';
+import { PortalConfig } from './config/portal-config.service';
 import { DatabaseModule } from './database/database.module';
 import { ExtensionsModule } from './extensions/extensions.module';
 import { HealthModule } from './health/health.module';
@@ -16,12 +17,12 @@ import { UsersModule } from './users/users.module';
 
 @Module({})
 export class AppModule {
-  /** Built per app instance so each instance validates the environment it starts with. */
-  static forRoot(): DynamicModule {
+  /** Built per app instance, with the configuration that instance starts with. */
+  static forRoot(config: PortalConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        PortalConfigModule.forRoot(),
+        PortalConfigModule.forRoot(config),
         LoggingModule,
         AuthModule,
         DatabaseModule,

@@ -2,20 +2,23 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { isConnectionError } from './common/errors/pg-errors';
 import { BootstrapLogger } from './common/http/bootstrap-logger';
 import { type KeptApiToken, keptApiToken } from './config/api-token-file';
 import { ConfigValidationError, validateEnvironment } from './config/env.validation';
+import { PortalConfig } from './config/portal-config.service';
 import { assertCanListen, listenProblem, type PortSetting, urlHost } from './config/ports';
 import { StartupError } from './config/startup-error';
 import {
   EmbeddedPostgresError,
   EmbeddedPostgresHandle,
+  relocatedDataDir,
   startEmbeddedPostgres,
 } from './database/embedded-postgres';
 
@@ -47,10 +50,10 @@ class DatabaseStartError extends Error {
 const CONTEXT = 'Portal';
 
 async function bootstrap(): Promise<void> {
-  // A .env file fills in what the environment leaves unset (as ConfigModule does later).
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  // Validate before anything starts, so bad values are one line each and nothing else.
-  const env = validateEnvironment(process.env);
+  // A .env file fills in what the environment leaves unset; process.env itself is left as is.
+  const dotEnv = existsSync('.env') ? parseEnv(readFileSync('.env', 'utf8')) : {};
+  // Validated once, before anything starts, so bad values are one line each and nothing else.
+  const env = validateEnvironment({ ...dotEnv, ...process.env });
   const log = new BootstrapLogger(env.LOG_LEVEL);
   const http: PortSetting = {
     host: env.HOST ?? '0.0.0.0',
@@ -96,7 +99,9 @@ async function bootstrap(): Promise<void> {
     const dataDir = path.resolve(env.EMBEDDED_DB_DIR);
     // A server left running on this directory (postmaster.pid) holds the port and is stopped
     // by startEmbeddedPostgres; otherwise a taken port is reported before initdb runs.
-    if (!existsSync(path.join(dataDir, 'postmaster.pid'))) {
+    // (The cluster may be kept elsewhere when the postgres user cannot reach dataDir.)
+    const clusters = [dataDir, relocatedDataDir(dataDir)];
+    if (!clusters.some((dir) => existsSync(path.join(dir, 'postmaster.pid')))) {
       await assertCanListen({
         host: '127.0.0.1',
         port: env.EMBEDDED_DB_PORT,
@@ -110,9 +115,8 @@ async function bootstrap(): Promise<void> {
       port: env.EMBEDDED_DB_PORT,
       onLog: (line, level) => log[level === 'info' ? 'log' : level](line, 'EmbeddedPostgres'),
     });
-    process.env.DATABASE_URL = embedded.url;
     log.log(
-      `DATABASE_URL is not set; using the embedded PostgreSQL in ${dataDir} on 127.0.0.1:${env.EMBEDDED_DB_PORT}`,
+      `DATABASE_URL is not set; using the embedded PostgreSQL in ${embedded.dataDir} on 127.0.0.1:${env.EMBEDDED_DB_PORT}`,
       'EmbeddedPostgres',
     );
     if (!env.PORTAL_API_TOKEN) {
@@ -124,12 +128,12 @@ async function bootstrap(): Promise<void> {
         await embedded.stop();
         throw err;
       }
-      process.env.PORTAL_API_TOKEN = keptToken.token;
     }
   }
+  const config = new PortalConfig(env, { databaseUrl: embedded?.url, apiToken: keptToken?.token });
 
   try {
-    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(), {
+    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
       logger: new BootstrapLogger(env.LOG_LEVEL),
       bufferLogs: true,
       bodyParser: false,
@@ -139,7 +143,7 @@ async function bootstrap(): Promise<void> {
     configureApp(app);
   } catch (err) {
     await embedded?.stop();
-    throw isDatabaseStartFailure(err) ? new DatabaseStartError(err, process.env.DATABASE_URL) : err;
+    throw isDatabaseStartFailure(err) ? new DatabaseStartError(err, config.databaseUrl) : err;
   }
 
   try {

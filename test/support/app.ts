@@ -3,6 +3,8 @@ import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
+import { validateEnvironment } from '../../src/config/env.validation';
+import { PortalConfig } from '../../src/config/portal-config.service';
 import { createTestDatabase } from './test-database';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
@@ -18,8 +20,8 @@ export interface TestApp {
 }
 
 /**
- * Boots the real AppModule on a fresh cloned database with the given environment, exactly
- * as main.ts configures it. The environment is restored on close.
+ * Boots the real AppModule on a fresh cloned database, configured from `env` (over the
+ * defaults below, not this process's environment) exactly as main.ts configures it.
  */
 export async function bootApp(
   env: Record<string, string | undefined> = {},
@@ -32,20 +34,11 @@ export async function bootApp(
     LOG_LEVEL: 'silent',
     ...env,
   };
-  const saved: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(vars)) {
-    saved[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  const restore = (): void => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
+    const config = new PortalConfig(validateEnvironment(vars));
+    const moduleRef = await Test.createTestingModule({
+      imports: [AppModule.forRoot(config)],
+    }).compile();
     const app = moduleRef.createNestApplication<NestExpressApplication>({
       bodyParser: false,
       bufferLogs: true,
@@ -62,17 +55,12 @@ export async function bootApp(
       pg,
       auth: `Bearer ${vars.PORTAL_API_TOKEN ?? ''}`,
       close: async () => {
-        try {
-          await pg.end();
-          await app.close();
-          if (!options.database) await db.drop();
-        } finally {
-          restore();
-        }
+        await pg.end();
+        await app.close();
+        if (!options.database) await db.drop();
       },
     };
   } catch (err) {
-    restore();
     if (!options.database) await db.drop();
     throw err;
   }
