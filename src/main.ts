@@ -1,13 +1,10 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
 import { isConnectionError } from './common/errors/pg-errors';
 import { BootstrapLogger } from './common/http/bootstrap-logger';
 import { type KeptApiToken, keptApiToken } from './config/api-token-file';
@@ -133,6 +130,12 @@ async function bootstrap(): Promise<void> {
   const config = new PortalConfig(env, { databaseUrl: embedded?.url, apiToken: keptToken?.token });
 
   try {
+    // Loaded only now, so a refused configuration exits without loading the whole app.
+    const [{ NestFactory }, { AppModule }, { configureApp }] = await Promise.all([
+      import('@nestjs/core'),
+      import('./app.module.js'),
+      import('./app.setup.js'),
+    ]);
     app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
       logger: new BootstrapLogger(env.LOG_LEVEL),
       bufferLogs: true,

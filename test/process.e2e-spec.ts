@@ -21,6 +21,7 @@ import {
   stopPostgresUnder,
 } from './support/portal-process';
 import { adminQuery, createTestDatabase, serverUrl, withDatabase } from './support/test-database';
+import { relocatedDataDir } from '../src/database/embedded-postgres';
 
 /**
  * The real entry point as a child process: what an operator gets from `node main.js`, including
@@ -241,6 +242,41 @@ describe('the portal process with the embedded database', () => {
     const last = await third.stop('SIGTERM', 10_000);
     expect(last).toMatchObject({ code: 0, signal: null });
     expect(pidsMentioning(dataDir).filter(isAlive)).toEqual([]);
+  }, 120_000);
+});
+
+(process.getuid?.() === 0 ? describe : describe.skip)('the portal as root in a 0700 home', () => {
+  it('keeps the cluster where the postgres user reaches it, says where, and the token in EMBEDDED_DB_DIR', async () => {
+    // /root as an admin logged in as root has it: the postgres user cannot enter.
+    const root = tempRoot();
+    fs.chmodSync(root, 0o700);
+    const dataDir = path.join(root, 'data');
+    const cluster = relocatedDataDir(dataDir);
+    const dbPort = String(await freePort());
+    try {
+      const portal = await startPortal(build, {
+        ...asteriskVars(root),
+        EMBEDDED_DB_DIR: dataDir,
+        EMBEDDED_DB_PORT: dbPort,
+      });
+      await started(portal, 60_000);
+      expect(messages(portal, 'EmbeddedPostgres')).toEqual(
+        expect.arrayContaining([
+          `the postgres user cannot enter ${root}, so the cluster of EMBEDDED_DB_DIR ${dataDir} is kept in ${cluster}`,
+          `DATABASE_URL is not set; using the embedded PostgreSQL in ${cluster} on 127.0.0.1:${dbPort}`,
+        ]),
+      );
+      expect(generatedToken(portal)).toMatchObject({
+        file: path.join(dataDir, 'api-token'),
+        created: true,
+      });
+      const users = await request(portal, 'GET', '/users', generatedToken(portal).token);
+      expect(users.status).toBe(200);
+      expect(await portal.stop('SIGTERM', 10_000)).toMatchObject({ code: 0, signal: null });
+    } finally {
+      await stopPostgresUnder(cluster);
+      fs.rmSync(cluster, { recursive: true, force: true });
+    }
   }, 120_000);
 });
 
