@@ -23,8 +23,8 @@ export interface KeptApiToken {
  * restart does not lock the admin out. The data directory already is the portal's own state
  * (and gone with it when an admin starts afresh), so the token lives and dies with the data.
  *
- * The directory belongs to the database's user (postgres, when the portal runs as root), so
- * the file is opened without following a symlink and must be a regular file of this process's
+ * The directory may belong to the database's user (postgres, when the portal runs as root and
+ * the cluster lives in it), so the file is opened without following a symlink and must be a regular file of this process's
  * user: whatever that user placed there is never read and printed.
  */
 export function keptApiToken(dataDir: string): KeptApiToken {
