@@ -273,7 +273,7 @@ describe('headers, body limit and error bodies', () => {
   });
 
   it('errors raised before routing (body parsing, path decoding) carry a request id too, as the README promises', async () => {
-    // BUG: these errors are raised before the request-id middleware (pino-http, a Nest
+    // Regression guard: these errors are raised before the request-id middleware (pino-http, a Nest
     // middleware on '*') runs: body-parser is mounted ahead of it, and Express fails to
     // decode '%zz' while matching that middleware's own wildcard path. So the answers have
     // no X-Request-Id header and no requestId, and the requests are never logged.

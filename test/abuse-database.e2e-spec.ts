@@ -87,7 +87,7 @@ describe('database errors', () => {
   });
 
   it('a database refusing connections is answered 503 DATABASE_UNAVAILABLE, as the README documents', async () => {
-    // BUG: PostgreSQL's "database is not currently accepting connections" (SQLSTATE 55000) is
+    // Regression guard: PostgreSQL's "database is not currently accepting connections" (SQLSTATE 55000) is
     // not one of isConnectionError's codes (src/common/errors/pg-errors.ts), so it is a 500.
     await allowConnections(false);
     await terminate();

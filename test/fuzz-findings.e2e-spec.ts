@@ -40,7 +40,7 @@ describe('fuzz findings, pinned', () => {
   });
 
   it('a name of 100 letters plus U+FE0F (101 characters) is a 400, not a 500', async () => {
-    // BUG: @Length (validator's isLength) does not count U+FE0E/U+FE0F, but the varchar(100)
+    // Regression guard: @Length (validator's isLength) does not count U+FE0E/U+FE0F, but the varchar(100)
     // column does: the insert fails with "value too long" (22001) and the answer is a 500.
     const statuses = [];
     for (const selector of ['\uFE0F', '\uFE0E']) {
@@ -52,7 +52,7 @@ describe('fuzz findings, pinned', () => {
   });
 
   it('an email with a lone surrogate is a 400, not a 500', async () => {
-    // BUG: @IsEmail (validator's isEmail -> isByteLength -> encodeURI) throws URIError on a
+    // Regression guard: @IsEmail (validator's isEmail -> isByteLength -> encodeURI) throws URIError on a
     // lone surrogate instead of returning false, so the ValidationPipe answers 500.
     const statuses = [];
     for (const email of ['a\uD800@example.org', 'a@\uDFFF.example.org', 'a=\uDFFF@example.com']) {
@@ -62,7 +62,7 @@ describe('fuzz findings, pinned', () => {
   });
 
   it('deeply nested JSON within 16 KB is a 400, not a 500', async () => {
-    // BUG: with transform: true the ValidationPipe's class-transformer recurses into every
+    // Regression guard: with transform: true the ValidationPipe's class-transformer recurses into every
     // value, unknown fields included, and overflows the stack ("Maximum call stack size
     // exceeded") from about 2,000 levels; the body limit allows about 8,000.
     const depth = 3000;
@@ -80,7 +80,7 @@ describe('fuzz findings, pinned', () => {
   });
 
   it('a body that does not decompress as its Content-Encoding says is a 400, not a 500', async () => {
-    // BUG: body-parser reports a decompression failure (zlib Z_DATA_ERROR etc.) as status 400
+    // Regression guard: body-parser reports a decompression failure (zlib Z_DATA_ERROR etc.) as status 400
     // without a `type`; ApiExceptionFilter's bodyParserStatus requires `type`, so it becomes
     // a 500 "quote request id unknown".
     const statuses = [];
@@ -92,14 +92,14 @@ describe('fuzz findings, pinned', () => {
   });
 
   it('GET /users?search= with a NUL character is not a 500', async () => {
-    // BUG: search has no character check; PostgreSQL refuses the NUL in the parameter
+    // Regression guard: search has no character check; PostgreSQL refuses the NUL in the parameter
     // ("invalid byte sequence for encoding UTF8: 0x00", 22021) and the answer is a 500.
     const res = await api().get('/users?search=a%00b').set('Authorization', t.auth);
     expect(res.status).toBeLessThan(500);
   });
 
   it('GET /users with an offset past PostgreSQL bigint is not a 500', async () => {
-    // BUG: offset has @Min(0) but no @Max; 2^63 and up (or 1e21, sent as "1e+21") fail in
+    // Regression guard: offset has @Min(0) but no @Max; 2^63 and up (or 1e21, sent as "1e+21") fail in
     // PostgreSQL ("out of range for type bigint", 22003) and the answer is a 500.
     const statuses = [];
     for (const offset of ['9223372036854775808', '99999999999999999999', '1e21']) {
@@ -111,7 +111,7 @@ describe('fuzz findings, pinned', () => {
   });
 
   it('unknown fields named like Object.prototype members are refused like any other', async () => {
-    // BUG: the ValidationPipe (whitelist + forbidNonWhitelisted) lets these keys through,
+    // Regression guard: the ValidationPipe (whitelist + forbidNonWhitelisted) lets these keys through,
     // in bodies and in query strings: the README says unknown fields are rejected by name.
     // On POST /apply it means "?__proto__=1" runs a real apply instead of a 400.
     const answers: [string, number][] = [];
