@@ -1,5 +1,5 @@
-import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { badRequest, unsupportedMediaType } from '../errors/domain-errors';
 import { shapeProblem } from '../validation/object-shape';
 
 export const BODY_LIMIT = '16kb';
@@ -52,10 +52,10 @@ export const isJsonPost = (req: Request): boolean =>
 export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
   if (isImportPost(req)) {
     const refused = hasBody(req) && !isImportJson(req) && !isImportCsv(req);
-    return next(refused ? new UnsupportedMediaTypeException(NOT_CSV_OR_JSON) : undefined);
+    return next(refused ? unsupportedMediaType(NOT_CSV_OR_JSON) : undefined);
   }
   const refused = takesBody(req) && hasBody(req) && !isJsonPost(req);
-  next(refused ? new UnsupportedMediaTypeException(NOT_JSON) : undefined);
+  next(refused ? unsupportedMediaType(NOT_JSON) : undefined);
 }
 
 /**
@@ -68,5 +68,5 @@ export function checkBodyShape(req: Request, _res: Response, next: NextFunction)
   if (body === undefined || (typeof body === 'string' && isImportCsv(req))) return next();
   const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
   const problem = isObject ? shapeProblem(body) : NOT_AN_OBJECT;
-  next(problem ? new BadRequestException(problem) : undefined);
+  next(problem ? badRequest(problem) : undefined);
 }
