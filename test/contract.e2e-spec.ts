@@ -546,7 +546,7 @@ describe('OpenAPI contract: real answers match the document', () => {
 
   it('500 on GET /health too, when its check fails in a way it does not expect', async () => {
     // Its database errors are the documented 503; only a fault of the portal itself is a 500.
-    const health = t.app.get(HealthController) as unknown as { probe: () => Promise<boolean> };
+    const health = t.app.get<HealthController, { probe: () => Promise<boolean> }>(HealthController);
     const probe = jest.spyOn(health, 'probe').mockRejectedValue(new Error('not a database error'));
     try {
       const res = await send(ROUTES.getHealth, { auth: null, label: 'health fails unexpectedly' });
