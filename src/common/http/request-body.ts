@@ -70,3 +70,32 @@ export function checkBodyShape(req: Request, _res: Response, next: NextFunction)
   const problem = isObject ? shapeProblem(body) : NOT_AN_OBJECT;
   next(problem ? badRequest(problem) : undefined);
 }
+
+/**
+ * body-parser's syntax error carries JSON.parse's own words ("Expected double-quoted property
+ * name in JSON at position 12"): the answer says the body is not valid JSON, and where, as an
+ * editor counts lines and columns. Registered right after the JSON parsers.
+ */
+export function explainInvalidJson(
+  err: unknown,
+  _req: Request,
+  _res: Response,
+  next: NextFunction,
+): void {
+  const parseFailed = (err as { type?: unknown } | null)?.type === 'entity.parse.failed';
+  if (!(err instanceof SyntaxError) || !parseFailed) return next(err);
+  const text: unknown = (err as { body?: unknown }).body;
+  next(badRequest(invalidJsonMessage(err.message, typeof text === 'string' ? text : '')));
+}
+
+export function invalidJsonMessage(parserMessage: string, text: string): string {
+  const position = /at position (\d+)/.exec(parserMessage);
+  if (position) {
+    const before = text.slice(0, Number(position[1])).split('\n');
+    return `Request body is not valid JSON (line ${before.length}, column ${before[before.length - 1].length + 1})`;
+  }
+  if (/end of (JSON )?input/i.test(parserMessage)) {
+    return 'Request body is not valid JSON: it ends before the JSON value does';
+  }
+  return 'Request body is not valid JSON';
+}
