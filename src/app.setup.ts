@@ -8,6 +8,7 @@ import { buildOpenApiDocument } from './common/http/openapi-document';
 import {
   BODY_LIMIT,
   checkBodyShape,
+  explainInvalidJson,
   IMPORT_BODY_LIMIT,
   isImportCsv,
   isImportJson,
@@ -57,6 +58,7 @@ export function configureApp(app: NestExpressApplication): void {
   // POST /users/import alone takes a larger body, as JSON or as CSV text.
   app.useBodyParser('json', { limit: IMPORT_BODY_LIMIT, strict: false, type: isImportJson });
   app.useBodyParser('text', { limit: IMPORT_BODY_LIMIT, type: isImportCsv });
+  app.use(explainInvalidJson);
   app.use(checkBodyShape);
   app.useGlobalPipes(new ApiValidationPipe());
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {

@@ -1,4 +1,3 @@
-import { ForbiddenException } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
@@ -10,6 +9,7 @@ import { BearerAuthGuard } from '../src/common/auth/bearer-auth.guard';
 import { IS_PUBLIC } from '../src/common/auth/public.decorator';
 import { REQUIRED_SCOPE } from '../src/common/auth/requires-scope.decorator';
 import { Scope, SCOPES } from '../src/common/auth/scopes';
+import { forbidden } from '../src/common/errors/domain-errors';
 import { bootApp, TestApp, TEST_TOKEN } from './support/app';
 import { createKey } from './support/api-keys';
 import { createTestDatabase } from './support/test-database';
@@ -83,7 +83,8 @@ describe('API keys and scopes (real PostgreSQL)', () => {
       for (const method of METHODS) {
         const op = item?.[method] as
           (OpenAPIV3.OperationObject & Record<string, unknown>) | undefined;
-        if (!op?.security) continue;
+        // /health's `[{}]` requires nothing: only a bearer requirement needs a scope.
+        if (!op?.security?.some((r) => 'bearer' in r)) continue;
         secured++;
         const where = `${method.toUpperCase()} ${path}`;
         const scope = op['x-required-scope'];
@@ -96,7 +97,7 @@ describe('API keys and scopes (real PostgreSQL)', () => {
     }
     expect(problems).toEqual([]);
     expect(secured).toBe(scopedOperations(doc).length);
-    expect(doc.paths['/health']?.get?.security).toBeUndefined();
+    expect(doc.paths['/health']?.get?.security).toEqual([{}]);
   });
 
   it('a route with neither a scope nor @Public is refused to every key, and open to the bootstrap token', async () => {
@@ -118,7 +119,7 @@ describe('API keys and scopes (real PostgreSQL)', () => {
       return ctx;
     };
     await expect(guard.canActivate(host(key))).rejects.toThrow(
-      new ForbiddenException('this route is not open to API keys'),
+      forbidden('this route is not open to API keys'),
     );
     await expect(guard.canActivate(host(TEST_TOKEN))).resolves.toBe(true);
   });

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import request from 'supertest';
 import { bootApp, TestApp } from './support/app';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
@@ -65,6 +66,39 @@ describe('apply routes: paging the audit log, and parameters and bodies refused 
     expect(box.listing()).toEqual([]);
     // An empty body, or none, is what the route takes.
     await post('?dryRun=true').send({}).expect(200);
+  });
+
+  it('an apply that fails its checks names every failing one, as its dry run lists them', async () => {
+    const missing = (dir: string) => path.join(box.root, `missing-${dir}`);
+    const cli = path.join(box.root, 'no-such-asterisk');
+    const other = await bootApp(
+      box.env({
+        ASTERISK_PJSIP_DIR: missing('pjsip'),
+        ASTERISK_DIALPLAN_DIR: missing('dialplan'),
+        ASTERISK_CLI: cli,
+      }),
+    );
+    try {
+      const post = (query: string) =>
+        request(other.app.getHttpServer()).post(`/apply${query}`).set('Authorization', other.auth);
+      const dry = await post('?dryRun=true').expect(200);
+      const failing = (dry.body.checks as { name: string; ok: boolean; message: string }[]).filter(
+        (c) => !c.ok,
+      );
+      expect(failing.map((c) => c.name)).toEqual(['pjsipDir', 'dialplanDir', 'cli', 'asterisk']);
+      const res = await post('').expect(502);
+      expect(res.body).toMatchObject({ error: 'APPLY_FAILED', outcome: 'failed' });
+      expect(res.body.reason).toBe(
+        `4 checks fail: ${failing.map((c) => `${c.name}: ${c.message}`).join(' | ')}`,
+      );
+      expect(res.body.reason).toMatch(
+        /^4 checks fail: pjsipDir: ASTERISK_PJSIP_DIR .*missing-pjsip does not exist; .* \| dialplanDir: ASTERISK_DIALPLAN_DIR .*missing-dialplan does not exist; .* \| cli: Asterisk CLI not found: .* \| asterisk: not asked: the CLI could not be run$/,
+      );
+      expect(res.body.message).toBe(`${res.body.reason}. Nothing was written.`);
+    } finally {
+      await other.close();
+    }
+    expect(box.listing()).toEqual([]);
   });
 
   it('GET /apply/logs pages like GET /users: limit, offset, {items, total}, newest first', async () => {

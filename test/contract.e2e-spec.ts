@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
 import type { OpenAPIV3 } from 'openapi-types';
+import { HealthController } from '../src/health/health.controller';
 import { bootApp, TestApp } from './support/app';
 import { AsteriskSandbox } from './support/asterisk-sandbox';
 import { ContractChecker } from './support/contract';
@@ -539,6 +540,24 @@ describe('OpenAPI contract: real answers match the document', () => {
       expect([withKey.status, withKey.body.error]).toEqual([500, 'INTERNAL_ERROR']);
     } finally {
       await rename(gone, same);
+    }
+    expectNoProblems();
+  });
+
+  it('500 on GET /health too, when its check fails in a way it does not expect', async () => {
+    // Its database errors are the documented 503; only a fault of the portal itself is a 500.
+    const health = t.app.get<HealthController, { probe: () => Promise<boolean> }>(HealthController);
+    const probe = jest.spyOn(health, 'probe').mockRejectedValue(new Error('not a database error'));
+    try {
+      const res = await send(ROUTES.getHealth, { auth: null, label: 'health fails unexpectedly' });
+      expect(res.body).toEqual({
+        statusCode: 500,
+        error: 'INTERNAL_ERROR',
+        message: `Internal error; quote request id ${res.headers['x-request-id']} to the operator`,
+        requestId: res.headers['x-request-id'],
+      });
+    } finally {
+      probe.mockRestore();
     }
     expectNoProblems();
   });

@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { version } from '../package.json';
+import { ERROR_CODES } from '../src/common/errors/domain-errors';
 import { bootApp, TestApp } from './support/app';
 
 describe('OpenAPI docs', () => {
@@ -24,12 +26,21 @@ describe('OpenAPI docs', () => {
     expect(res.body).toEqual(committed);
   });
 
-  it('documents the bearer scheme on every route but /health, and every DTO', async () => {
+  it("committed openapi.json passes Redocly's recommended rules with no error", () => {
+    const file = path.resolve(__dirname, '..', 'openapi.json');
+    const script = path.resolve(__dirname, 'support', 'lint-openapi.mjs');
+    const problems = JSON.parse(
+      execFileSync(process.execPath, [script, file], { encoding: 'utf8' }),
+    );
+    expect(problems.filter((p: { severity: string }) => p.severity === 'error')).toEqual([]);
+  }, 30000);
+
+  it('documents the bearer scheme on every route but /health, which needs none, and every DTO', async () => {
     const doc = (await request(t.app.getHttpServer()).get('/docs-json')).body;
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     for (const [route, ops] of Object.entries<Record<string, { security?: unknown }>>(doc.paths)) {
       for (const op of Object.values(ops)) {
-        if (route === '/health') expect(op.security).toBeUndefined();
+        if (route === '/health') expect(op.security).toEqual([{}]);
         else expect(op.security).toEqual([{ bearer: [] }]);
       }
     }
@@ -126,7 +137,7 @@ describe('OpenAPI docs', () => {
         'GET /api-keys': ['200', ...token].sort(),
         'DELETE /api-keys/{id}': ['204', ...token, '404'].sort(),
         'GET /audit': ['200', ...token].sort(),
-        'GET /health': ['200', '503'],
+        'GET /health': ['200', '500', '503'],
       });
       for (const [route, op] of operations()) {
         for (const [status, response] of Object.entries<Schema>(op.responses)) {
@@ -172,6 +183,8 @@ describe('OpenAPI docs', () => {
           'reason',
         ].sort(),
       );
+      // The codes the exception filter maps, every one and no other.
+      expect(schema('ErrorResponseDto').properties.error.enum).toEqual([...ERROR_CODES]);
       expect(schema('ErrorResponseDto').required.sort()).toEqual(
         ['error', 'message', 'requestId', 'statusCode'].sort(),
       );

@@ -442,6 +442,30 @@ describe('POST /users/import (real PostgreSQL)', () => {
     expect(await count()).toBe(0);
   });
 
+  it('a file separated by semicolons is told that the separator must be a comma, and writes nothing', async () => {
+    const separator =
+      'CSV header: the columns must be separated by commas, not semicolons (save the file as comma-separated CSV; the columns are name, email, extension, sipPassword, sipUsername, createdAt)';
+    const answers = [];
+    for (const text of [
+      'name;email\nAnna;anna@example.com\n',
+      'Name ; Email ; Extension\r\nAnna;anna@example.com;1500\r\n',
+      // Semicolons and a comma: the known names are inside a cell.
+      'name;email,extension\nAnna;anna@example.com,1500\n',
+    ]) {
+      const res = await csv(text);
+      answers.push([text, res.status, res.body.message]);
+    }
+    expect(answers).toEqual([
+      ['name;email\nAnna;anna@example.com\n', 400, separator],
+      ['Name ; Email ; Extension\r\nAnna;anna@example.com;1500\r\n', 400, separator],
+      ['name;email,extension\nAnna;anna@example.com,1500\n', 400, separator],
+    ]);
+    // A semicolon inside an unknown column of a comma-separated header is not the separator.
+    const comma = await csv('name,email,a;b\nAnna,anna@example.com,x\n').expect(400);
+    expect(comma.body.message).toMatch(/^CSV header: an unknown column/);
+    expect(await count()).toBe(0);
+  });
+
   it('takes up to 2,000 rows past the 16 KB limit of other routes, and says when a body is too large', async () => {
     const wide = await bootApp(box.env({ EXTENSION_MIN: '1000', EXTENSION_MAX: '2999' }));
     try {

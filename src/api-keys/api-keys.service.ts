@@ -1,10 +1,10 @@
-import { ForbiddenException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditWriter } from '../audit/audit-writer';
 import { currentRequestContext } from '../common/auth/request-context';
 import { lacksScope } from '../common/auth/scopes';
-import { apiKeyNotFound } from '../common/errors/domain-errors';
+import { apiKeyNotFound, forbidden } from '../common/errors/domain-errors';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { generateApiKey } from './api-key-secret';
 import { toApiKeyDto, toCreatedApiKeyDto } from './api-key.mapper';
@@ -29,7 +29,7 @@ export class ApiKeysService {
     // keys:admin is not a way around the other scopes: a key grants only what it holds.
     const actor = currentRequestContext()?.actor;
     const missing = actor?.type === 'key' && dto.scopes.find((s) => !actor.scopes.includes(s));
-    if (missing) throw new ForbiddenException(lacksScope(missing));
+    if (missing) throw forbidden(lacksScope(missing));
     const { key, prefix, hash } = generateApiKey();
     const row = await this.db.transaction(async (m) => {
       const created = await this.keys.insert(m, {

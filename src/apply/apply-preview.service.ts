@@ -6,6 +6,7 @@ import { AsteriskReloader } from '../asterisk/asterisk-reloader';
 import { ConfigWriter } from '../asterisk/config-writer';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
 import { PortalConfig } from '../config/portal-config.service';
+import { preflightChecks } from './apply-checks';
 import { toApplyLogDto } from './apply-log.mapper';
 import { ApplyRepository } from './apply.repository';
 import { ApplyLogListDto, ApplyStatusDto, DryRunCheckDto, DryRunResultDto } from './dto/apply.dto';
@@ -53,24 +54,8 @@ export class ApplyPreviewService {
   }
 
   /** What a real apply needs and a dry run can check without changing anything. */
-  private async preflight(): Promise<DryRunCheckDto[]> {
-    const check = (name: DryRunCheckDto['name'], problem: string | null, fine: string) => ({
-      name,
-      ok: problem === null,
-      message: problem ?? fine,
-    });
-    const { pjsipDir, dialplanDir, cli } = this.config.asterisk;
-    const probe = await this.reloader.probe(this.config.sipContext);
-    return [
-      check('pjsipDir', await this.writer.directoryProblem('endpoints'), `${pjsipDir} is writable`),
-      check(
-        'dialplanDir',
-        await this.writer.directoryProblem('routing'),
-        `${dialplanDir} is writable`,
-      ),
-      check('cli', probe.cli, `${JSON.stringify(cli)} runs`),
-      check('asterisk', probe.asterisk, 'Asterisk answers'),
-    ];
+  private preflight(): Promise<DryRunCheckDto[]> {
+    return preflightChecks(this.writer, this.reloader, this.config);
   }
 
   async status(): Promise<ApplyStatusDto> {

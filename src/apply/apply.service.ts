@@ -14,6 +14,7 @@ import { currentRequestContext } from '../common/auth/request-context';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { auditInterrupted } from './apply-audit';
+import { failingChecks, preflightChecks } from './apply-checks';
 import { PortalMetrics } from '../metrics/portal-metrics';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
@@ -124,7 +125,12 @@ export class ApplyService {
     let onDisk: FilePair;
     let saved: FilePair | null;
     try {
-      await this.writer.checkDirectories();
+      await this.writer.checkDirectories().catch(async (err: unknown) => {
+        // A directory stops the apply here; the answer names every check that fails, as a dry
+        // run lists them, so one fix is not followed by the next failure.
+        const checks = await preflightChecks(this.writer, this.reloader, this.config);
+        throw new Error(failingChecks(checks) ?? errorMessage(err));
+      });
       await this.writer.removeStaleTempFiles();
       onDisk = await this.writer.readPair();
       saved = await this.writer.readLastGood();

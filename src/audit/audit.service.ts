@@ -1,4 +1,5 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { badRequest } from '../common/errors/domain-errors';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { toAuditEntryDto } from './audit.mapper';
 import { AuditRepository } from './audit.repository';
@@ -13,7 +14,7 @@ export class AuditService {
     const since = query.since === undefined ? null : new Date(query.since);
     const until = query.until === undefined ? null : new Date(query.until);
     if (since && until && since > until) {
-      throw new BadRequestException('since must not be after until');
+      throw badRequest('since must not be after until');
     }
     const { rows, total } = await this.repo.page(
       {

@@ -9,6 +9,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { Public } from '../common/auth/public.decorator';
+import { ApiErrorResponses, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { HealthDto } from './dto/health.dto';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -30,6 +31,7 @@ export class HealthController {
     type: HealthDto,
     description: 'The database is unreachable, or does not answer within 2 s',
   })
+  @ApiErrorResponses({ 500: TOKEN_ERRORS[500] })
   async check(@Res({ passthrough: true }) res: Response): Promise<HealthDto> {
     const up = await this.probe();
     if (!up) res.status(HttpStatus.SERVICE_UNAVAILABLE);

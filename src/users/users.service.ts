@@ -1,7 +1,7 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { ContactSnapshot } from '../asterisk/registration-reader';
 import { AuditWriter } from '../audit/audit-writer';
-import { duplicateEmail, userNotFound } from '../common/errors/domain-errors';
+import { badRequest, duplicateEmail, userNotFound } from '../common/errors/domain-errors';
 import { isUniqueViolation } from '../common/errors/pg-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { ExtensionAllocator } from '../extensions/extension-allocator';
@@ -92,7 +92,7 @@ export class UsersService {
   /** Name and email only: the number, and so the SIP username and digests, never move. */
   async update(id: string, dto: UpdateUserDto): Promise<UserDto> {
     if (dto.name === undefined && dto.email === undefined) {
-      throw new BadRequestException('Nothing to change: send name, email or both');
+      throw badRequest('Nothing to change: send name, email or both');
     }
     try {
       const row = await this.users.update(

@@ -1,10 +1,12 @@
-import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath, SchemaObject } from '@nestjs/swagger';
 import { AuditActorDto } from '../../audit/dto/audit.dto';
 import { BooleanQueryParam, PageLimit, PageOffset } from '../../common/validation/query-params';
 
 /** A SHA-256 in hex, as the files and the audit log name content. */
 const SHA256 = { pattern: '^[0-9a-f]{64}$', minLength: 64, maxLength: 64 } as const;
 const SHA256_EXAMPLE = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+/** The null of a nullable object, as a oneOf branch of its own. */
+const NULL_SCHEMA: SchemaObject = { type: 'object', nullable: true, enum: [null] };
 
 export class ApplyQueryDto {
   @ApiPropertyOptional({
@@ -275,10 +277,9 @@ export class ApplyLogDto {
   @ApiProperty({ nullable: true, type: String, description: 'X-Request-Id of the apply' })
   requestId!: string | null;
 
-  // oneOf, as lastApply below: `nullable` must reach the $ref.
+  // oneOf, as lastApply below: the null is a branch of its own.
   @ApiProperty({
-    nullable: true,
-    oneOf: [{ $ref: getSchemaPath(AuditActorDto) }],
+    oneOf: [{ $ref: getSchemaPath(AuditActorDto) }, NULL_SCHEMA],
     description: 'Who asked for the apply; null on entries older than API keys',
   })
   actor!: AuditActorDto | null;
@@ -299,10 +300,10 @@ export class ApplyStatusDto {
   pending!: boolean;
 
   // oneOf rather than Nest's `type: object, allOf`: there `nullable` does not reach the $ref,
-  // so a validator (and some generators) would refuse the null.
+  // so a validator (and some generators) would refuse the null. The null is its own branch
+  // (OpenAPI 3.0 has no null type): `nullable` beside a oneOf, with no `type`, is invalid.
   @ApiProperty({
-    nullable: true,
-    oneOf: [{ $ref: getSchemaPath(ApplyLogDto) }],
+    oneOf: [{ $ref: getSchemaPath(ApplyLogDto) }, NULL_SCHEMA],
     description: 'null before the first apply',
   })
   lastApply!: ApplyLogDto | null;

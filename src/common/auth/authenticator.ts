@@ -1,6 +1,7 @@
-import { HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiKeyVerifier } from '../../api-keys/api-key-verifier';
+import { tooManyFailedAuthentications, unauthorized } from '../errors/domain-errors';
 import { ApiToken } from './api-token';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import type { Actor, RequestWithActor } from './request-context';
@@ -36,7 +37,7 @@ export class Authenticator {
       // Every refusal counts as a failure, a malformed header too: it may be a guess.
       const nowBlocked = this.limiter.fail(ip);
       if (nowBlocked > 0) tooMany(res, nowBlocked);
-      throw new UnauthorizedException(refusal(header, match !== null));
+      throw unauthorized(refusal(header, match !== null));
     }
     req.actor = actor;
     return actor;
@@ -51,10 +52,7 @@ export class Authenticator {
 
 function tooMany(res: Response, seconds: number): never {
   res.setHeader('Retry-After', String(seconds));
-  throw new HttpException(
-    `Too many failed authentication attempts from this address; retry in ${seconds} s`,
-    HttpStatus.TOO_MANY_REQUESTS,
-  );
+  throw tooManyFailedAuthentications(seconds);
 }
 
 /** Says which of the three things is wrong: no header, its form, or the token in it. */

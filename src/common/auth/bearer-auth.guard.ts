@@ -1,6 +1,7 @@
-import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
+import { forbidden } from '../errors/domain-errors';
 import { Authenticator } from './authenticator';
 import { IS_PUBLIC } from './public.decorator';
 import type { RequestWithActor } from './request-context';
@@ -27,8 +28,8 @@ export class BearerAuthGuard implements CanActivate {
     const actor = await this.authenticator.authenticate(req, http.getResponse<Response>());
     if (actor.type === 'bootstrap') return true;
     const scope = this.reflector.get<Scope | undefined>(REQUIRED_SCOPE, context.getHandler());
-    if (!scope) throw new ForbiddenException('this route is not open to API keys');
-    if (!actor.scopes.includes(scope)) throw new ForbiddenException(lacksScope(scope));
+    if (!scope) throw forbidden('this route is not open to API keys');
+    if (!actor.scopes.includes(scope)) throw forbidden(lacksScope(scope));
     return true;
   }
 }

@@ -9,30 +9,65 @@ import {
 import type { Request, Response } from 'express';
 import { requestIdOf } from '../http/request-id';
 import { isImportPost, NOT_CSV_OR_JSON, NOT_JSON } from '../http/request-body';
-import { DomainError, DomainErrorCode } from './domain-errors';
+import { DomainError, ErrorCode } from './domain-errors';
 import { isConnectionError, withoutValues } from './pg-errors';
 
-function statusFor(code: DomainErrorCode): number {
+/** Each code's one status; a new code does not compile until it has one. */
+function statusFor(code: ErrorCode): number {
   switch (code) {
+    case 'BAD_REQUEST':
+    case 'IMPORT_INVALID':
+      return HttpStatus.BAD_REQUEST;
+    case 'UNAUTHORIZED':
+      return HttpStatus.UNAUTHORIZED;
+    case 'FORBIDDEN':
+      return HttpStatus.FORBIDDEN;
+    case 'NOT_FOUND':
     case 'USER_NOT_FOUND':
     case 'API_KEY_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
-    case 'IMPORT_INVALID':
-      return HttpStatus.BAD_REQUEST;
+    case 'NOT_ACCEPTABLE':
+      return HttpStatus.NOT_ACCEPTABLE;
     case 'DUPLICATE_EMAIL':
     case 'EXTENSION_POOL_EXHAUSTED':
       return HttpStatus.CONFLICT;
+    case 'PAYLOAD_TOO_LARGE':
+      return HttpStatus.PAYLOAD_TOO_LARGE;
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
+    case 'TOO_MANY_REQUESTS':
+      return HttpStatus.TOO_MANY_REQUESTS;
     case 'APPLY_FAILED':
       return HttpStatus.BAD_GATEWAY;
     case 'DATABASE_UNAVAILABLE':
     case 'ASTERISK_UNAVAILABLE':
       return HttpStatus.SERVICE_UNAVAILABLE;
+    case 'INTERNAL_ERROR':
+      return HttpStatus.INTERNAL_SERVER_ERROR;
   }
+}
+
+/**
+ * The code for a status that is not a DomainError's: what Nest and the pipes throw (400, the
+ * 404 of an unknown route) and body-parser's errors (400, 413, 415).
+ */
+function codeForStatus(status: number): ErrorCode {
+  const codes: Partial<Record<number, ErrorCode>> = {
+    400: 'BAD_REQUEST',
+    401: 'UNAUTHORIZED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    406: 'NOT_ACCEPTABLE',
+    413: 'PAYLOAD_TOO_LARGE',
+    415: 'UNSUPPORTED_MEDIA_TYPE',
+    429: 'TOO_MANY_REQUESTS',
+  };
+  return codes[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST');
 }
 
 export interface ErrorBody {
   statusCode: number;
-  error: string;
+  error: ErrorCode;
   message: string;
   requestId: string;
   [extra: string]: unknown;
@@ -80,7 +115,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
         const m: unknown = response.message;
         message = Array.isArray(m) ? m.join('; ') : String(m);
       }
-      return { statusCode, error: httpErrorName(statusCode), message, requestId };
+      return { statusCode, error: codeForStatus(statusCode), message, requestId };
     }
     if (isConnectionError(exception)) {
       return {
@@ -94,7 +129,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (status !== undefined) {
       return {
         statusCode: status,
-        error: httpErrorName(status),
+        error: codeForStatus(status),
         message: bodyParserMessage(status, exception, req),
         requestId,
       };
@@ -127,22 +162,4 @@ function bodyParserMessage(status: number, exception: unknown, req: Request): st
   // An unsupported charset, say: the import also reads CSV, so it says so.
   if (status === 415) return isImportPost(req) ? NOT_CSV_OR_JSON : NOT_JSON;
   return 'Request body could not be read: it is not valid JSON, or its Content-Encoding does not match';
-}
-
-function httpErrorName(status: number): string {
-  const names: Record<number, string> = {
-    400: 'BAD_REQUEST',
-    401: 'UNAUTHORIZED',
-    403: 'FORBIDDEN',
-    404: 'NOT_FOUND',
-    406: 'NOT_ACCEPTABLE',
-    405: 'METHOD_NOT_ALLOWED',
-    409: 'CONFLICT',
-    413: 'PAYLOAD_TOO_LARGE',
-    415: 'UNSUPPORTED_MEDIA_TYPE',
-    429: 'TOO_MANY_REQUESTS',
-    502: 'BAD_GATEWAY',
-    503: 'SERVICE_UNAVAILABLE',
-  };
-  return names[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'ERROR');
 }

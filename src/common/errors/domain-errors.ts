@@ -1,17 +1,33 @@
-/** Failures the API reports on purpose; the exception filter maps each code to one status. */
-export type DomainErrorCode =
-  | 'USER_NOT_FOUND'
-  | 'API_KEY_NOT_FOUND'
-  | 'DUPLICATE_EMAIL'
-  | 'EXTENSION_POOL_EXHAUSTED'
-  | 'APPLY_FAILED'
-  | 'IMPORT_INVALID'
-  | 'DATABASE_UNAVAILABLE'
-  | 'ASTERISK_UNAVAILABLE';
+/**
+ * Every code an error body's `error` can carry. The exception filter maps each to its one
+ * status, and the OpenAPI document lists them from here, so the two cannot drift apart.
+ */
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'NOT_ACCEPTABLE',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'TOO_MANY_REQUESTS',
+  'USER_NOT_FOUND',
+  'API_KEY_NOT_FOUND',
+  'DUPLICATE_EMAIL',
+  'EXTENSION_POOL_EXHAUSTED',
+  'IMPORT_INVALID',
+  'APPLY_FAILED',
+  'DATABASE_UNAVAILABLE',
+  'ASTERISK_UNAVAILABLE',
+  'INTERNAL_ERROR',
+] as const;
 
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Failures the API reports on purpose: a code, and words for a person. */
 export class DomainError extends Error {
   constructor(
-    readonly code: DomainErrorCode,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
   ) {
@@ -41,3 +57,26 @@ export const asteriskUnavailable = (reason: string): DomainError =>
     'ASTERISK_UNAVAILABLE',
     `Asterisk did not answer, so the registration filter cannot be applied: ${reason}`,
   );
+
+/** A request the route cannot take as it is (beyond what the validation pipe checks). */
+export const badRequest = (message: string): DomainError => new DomainError('BAD_REQUEST', message);
+
+/** No token, a malformed Authorization header, or a token nobody holds. */
+export const unauthorized = (message: string): DomainError =>
+  new DomainError('UNAUTHORIZED', message);
+
+/** An API key without the scope, or a route no key may call. */
+export const forbidden = (message: string): DomainError => new DomainError('FORBIDDEN', message);
+
+/** The address failed to authenticate too often; the caller sets Retry-After. */
+export const tooManyFailedAuthentications = (seconds: number): DomainError =>
+  new DomainError(
+    'TOO_MANY_REQUESTS',
+    `Too many failed authentication attempts from this address; retry in ${seconds} s`,
+  );
+
+export const notAcceptable = (message: string): DomainError =>
+  new DomainError('NOT_ACCEPTABLE', message);
+
+export const unsupportedMediaType = (message: string): DomainError =>
+  new DomainError('UNSUPPORTED_MEDIA_TYPE', message);

@@ -1,18 +1,19 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ERROR_CODES, type ErrorCode } from './domain-errors';
 
 /** The body of every error response. */
 export class ErrorResponseDto {
   @ApiProperty({ type: 'integer', example: 400, description: 'The HTTP status, repeated' })
   statusCode!: number;
 
-  // A string rather than an enum: a generated client then keeps working when a code is
-  // added (some generators refuse an enum value they were not built with).
+  // Listed from ERROR_CODES, the list the exception filter maps: a new code reaches the
+  // document with the code that throws it.
   @ApiProperty({
+    enum: ERROR_CODES,
     example: 'BAD_REQUEST',
-    description:
-      'Machine-readable code: BAD_REQUEST, UNAUTHORIZED, NOT_FOUND, NOT_ACCEPTABLE, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, TOO_MANY_REQUESTS, USER_NOT_FOUND, DUPLICATE_EMAIL, EXTENSION_POOL_EXHAUSTED, IMPORT_INVALID, DATABASE_UNAVAILABLE or INTERNAL_ERROR',
+    description: 'Machine-readable code, one of a fixed list (each always comes with one status)',
   })
-  error!: string;
+  error!: ErrorCode;
 
   @ApiProperty({ example: 'name is required', description: 'What was wrong, for a person' })
   message!: string;

@@ -16,6 +16,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Administers an Asterisk 22 PBX: users and their SIP extensions, and an explicit apply that writes the PJSIP and dialplan include files and reloads Asterisk. Every error is `{statusCode, error, message, requestId}`.',
     )
     .setVersion(version)
+    // Relative: the portal serves its own document, from wherever it is reached.
+    .addServer('/', 'The portal that serves this document')
     .addTag(
       'users',
       'Users, their extensions and SIP credentials; changes reach Asterisk at the next apply',

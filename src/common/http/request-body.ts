@@ -1,5 +1,5 @@
-import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { badRequest, unsupportedMediaType } from '../errors/domain-errors';
 import { shapeProblem } from '../validation/object-shape';
 
 export const BODY_LIMIT = '16kb';
@@ -52,10 +52,10 @@ export const isJsonPost = (req: Request): boolean =>
 export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
   if (isImportPost(req)) {
     const refused = hasBody(req) && !isImportJson(req) && !isImportCsv(req);
-    return next(refused ? new UnsupportedMediaTypeException(NOT_CSV_OR_JSON) : undefined);
+    return next(refused ? unsupportedMediaType(NOT_CSV_OR_JSON) : undefined);
   }
   const refused = takesBody(req) && hasBody(req) && !isJsonPost(req);
-  next(refused ? new UnsupportedMediaTypeException(NOT_JSON) : undefined);
+  next(refused ? unsupportedMediaType(NOT_JSON) : undefined);
 }
 
 /**
@@ -68,5 +68,34 @@ export function checkBodyShape(req: Request, _res: Response, next: NextFunction)
   if (body === undefined || (typeof body === 'string' && isImportCsv(req))) return next();
   const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
   const problem = isObject ? shapeProblem(body) : NOT_AN_OBJECT;
-  next(problem ? new BadRequestException(problem) : undefined);
+  next(problem ? badRequest(problem) : undefined);
+}
+
+/**
+ * body-parser's syntax error carries JSON.parse's own words ("Expected double-quoted property
+ * name in JSON at position 12"): the answer says the body is not valid JSON, and where, as an
+ * editor counts lines and columns. Registered right after the JSON parsers.
+ */
+export function explainInvalidJson(
+  err: unknown,
+  _req: Request,
+  _res: Response,
+  next: NextFunction,
+): void {
+  const parseFailed = (err as { type?: unknown } | null)?.type === 'entity.parse.failed';
+  if (!(err instanceof SyntaxError) || !parseFailed) return next(err);
+  const text: unknown = (err as { body?: unknown }).body;
+  next(badRequest(invalidJsonMessage(err.message, typeof text === 'string' ? text : '')));
+}
+
+export function invalidJsonMessage(parserMessage: string, text: string): string {
+  const position = /at position (\d+)/.exec(parserMessage);
+  if (position) {
+    const before = text.slice(0, Number(position[1])).split('\n');
+    return `Request body is not valid JSON (line ${before.length}, column ${before[before.length - 1].length + 1})`;
+  }
+  if (/end of (JSON )?input/i.test(parserMessage)) {
+    return 'Request body is not valid JSON: it ends before the JSON value does';
+  }
+  return 'Request body is not valid JSON';
 }

@@ -1,4 +1,4 @@
-import { isEmail, ValidateBy, ValidationOptions } from 'class-validator';
+import { isEmail, ValidateBy, ValidateIf, ValidationOptions } from 'class-validator';
 
 /**
  * Length in code points, as PostgreSQL's varchar counts it (validator's isLength skips
@@ -79,6 +79,10 @@ export function SingleValue(options?: ValidationOptions) {
 }
 
 /** A field that is known but never accepted: the message says why, rather than "should not exist". */
+/** Checked only when sent; null is sent, and fails as "must be a string" (nothing is cleared). */
+export const WhenSent = (): PropertyDecorator =>
+  ValidateIf((_: object, value: unknown) => value !== undefined);
+
 export function Refused(message: string) {
   return ValidateBy({
     name: 'refused',

@@ -87,9 +87,16 @@ export function readCsvRows(text: string, maxRows: number): RawRow[] {
 /** Header names matched after trimming and regardless of case; unknown or repeated ones refused. */
 function headerColumns(header: string[]): ImportColumn[] {
   const known = new Map(IMPORT_COLUMNS.map((c) => [c.toLowerCase(), c]));
+  const isKnown = (name: string): boolean => known.has(name.trim().toLowerCase());
   const columns: ImportColumn[] = [];
   const problems: string[] = [];
-  if (!header.some((name) => known.has(name.trim().toLowerCase()))) {
+  // A spreadsheet saved with semicolons reads as one column (or as cells with `;` in them).
+  const semicolons =
+    (header.length === 1 && header[0].includes(';')) ||
+    header.some((cell) => cell.split(';').length > 1 && cell.split(';').some(isKnown));
+  const separatorProblem = `CSV header: the columns must be separated by commas, not semicolons (save the file as comma-separated CSV; the columns are ${IMPORT_COLUMNS.join(', ')})`;
+  if (!header.some(isKnown)) {
+    if (semicolons) throw new ImportFileError(separatorProblem);
     // Most likely a file without its header row: its first row is data, a password perhaps,
     // so none of it is repeated.
     throw new ImportFileError(
@@ -112,6 +119,7 @@ function headerColumns(header: string[]): ImportColumn[] {
   }
   const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
   if (missing.length > 0) problems.push(`the header has no ${missing.join(' or ')} column`);
+  if (problems.length > 0 && semicolons) throw new ImportFileError(separatorProblem);
   if (problems.length > 0) {
     // A header of thousands of unknown names is told in a few.
     const told = [...new Set(problems)];

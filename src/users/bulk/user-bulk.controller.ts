@@ -1,14 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  NotAcceptableException,
-  Post,
-  Query,
-  Req,
-  Res,
-  StreamableFile,
-} from '@nestjs/common';
+import { Body, Controller, Get, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -23,6 +13,7 @@ import {
 import type { Request, Response } from 'express';
 import { RequiresScope } from '../../common/auth/requires-scope.decorator';
 import { ApiErrorResponses, TOKEN_ERRORS } from '../../common/errors/api-error-responses';
+import { notAcceptable } from '../../common/errors/domain-errors';
 import { IMPORT_BODY_LIMIT } from '../../common/http/request-body';
 import { NoFieldsPipe } from '../../common/validation/no-fields.pipe';
 import {
@@ -127,7 +118,7 @@ export class UserBulkController {
     req.res?.vary('Accept');
     const type = req.accepts(EXPORT_TYPES);
     if (type === false) {
-      throw new NotAcceptableException('The export is text/csv or application/json');
+      throw notAcceptable('The export is text/csv or application/json');
     }
     const json = type === 'application/json';
     const stream = await this.exporter.export(json ? 'json' : 'csv');

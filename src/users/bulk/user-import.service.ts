@@ -1,7 +1,7 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditWriter } from '../../audit/audit-writer';
-import { DomainError } from '../../common/errors/domain-errors';
+import { badRequest, DomainError } from '../../common/errors/domain-errors';
 import { PortalConfig } from '../../config/portal-config.service';
 import { generateSipPassword, sipDigests } from '../../extensions/sip-credentials';
 import { DEFAULT_TENANT_ID } from '../../tenants/tenant.entity';
@@ -59,12 +59,12 @@ export class UserImportService {
       }
       rows = typeof body === 'string' ? readCsvRows(body, size) : readJsonRows(body, size);
     } catch (err) {
-      if (err instanceof ImportFileError) throw new BadRequestException(err.message);
+      if (err instanceof ImportFileError) throw badRequest(err.message);
       throw err;
     }
-    if (rows.length === 0) throw new BadRequestException('The import has no rows');
+    if (rows.length === 0) throw badRequest('The import has no rows');
     if (rows.length > size) {
-      throw new BadRequestException(
+      throw badRequest(
         `The import has more than ${size} rows: the extension range ${range.min} to ${range.max} holds ${size} numbers`,
       );
     }

@@ -2,7 +2,13 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsDefined, IsString, Matches } from 'class-validator';
-import { CodePointLength, IsMailbox, trim } from '../../common/validation/validators';
+import {
+  CodePointLength,
+  IsMailbox,
+  Refused,
+  trim,
+  WhenSent,
+} from '../../common/validation/validators';
 
 /**
  * Letters of any script (with combining marks), digits, space and . , ' - _ ( ) & only.
@@ -52,7 +58,8 @@ export const EmailRules = (): PropertyDecorator =>
     IsMailbox(),
   );
 
-export class CreateUserDto {
+/** A new user's own fields, with their rules: what POST /users and an import row share. */
+export class NewUserFieldsDto {
   @ApiProperty(NAME_DOC)
   // null counts as missing: "name is required" rather than a type error.
   @IsDefined({ message: '$property is required' })
@@ -63,4 +70,14 @@ export class CreateUserDto {
   @IsDefined({ message: '$property is required' })
   @EmailRules()
   email!: string;
+}
+
+/** POST /users: the number is the portal's to choose, so `extension` is refused by name. */
+export class CreateUserDto extends NewUserFieldsDto {
+  // Not in the document (the body is closed there); named here only to say why it is refused.
+  @WhenSent()
+  @Refused(
+    'extension cannot be chosen: the portal allocates the lowest free number (POST /users/import takes users with their numbers)',
+  )
+  extension?: never;
 }

@@ -1,11 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ValidateIf } from 'class-validator';
-import { Refused } from '../../common/validation/validators';
+import { Refused, WhenSent } from '../../common/validation/validators';
 import { EMAIL_DOC, EmailRules, NAME_DOC, NameRules } from './create-user.dto';
-
-/** Checked only when sent; null is sent, and fails as "must be a string" (nothing is cleared). */
-const WhenSent = (): PropertyDecorator =>
-  ValidateIf((_: object, value: unknown) => value !== undefined);
 
 /**
  * PATCH /users/:id: the fields create takes, each optional, with create's rules and messages.

@@ -1,5 +1,5 @@
 import { IsOptional, IsString, Matches } from 'class-validator';
-import { CreateUserDto } from '../../dto/create-user.dto';
+import { NewUserFieldsDto } from '../../dto/create-user.dto';
 
 export const SIP_PASSWORD_MIN = 12;
 export const SIP_PASSWORD_MAX = 128;
@@ -12,7 +12,7 @@ const SIP_PASSWORD_PATTERN = new RegExp(`^[\\x21-\\x7E]{${SIP_PASSWORD_MIN},${SI
  * range; `sipUsername` must equal it (the SIP username is the extension number here);
  * `createdAt` is the export's and is ignored (a user's createdAt is when it was imported).
  */
-export class ImportUserRowDto extends CreateUserDto {
+export class ImportUserRowDto extends NewUserFieldsDto {
   @IsOptional()
   extension?: unknown;
 

@@ -1,0 +1,36 @@
+import type { AsteriskReloader } from '../asterisk/asterisk-reloader';
+import type { ConfigWriter } from '../asterisk/config-writer';
+import type { PortalConfig } from '../config/portal-config.service';
+import type { DryRunCheckDto } from './dto/apply.dto';
+
+/**
+ * What a real apply needs and can be checked without changing anything: both include
+ * directories, the CLI, Asterisk. A dry run shows them all; a failed apply names every one
+ * that fails.
+ */
+export async function preflightChecks(
+  writer: ConfigWriter,
+  reloader: AsteriskReloader,
+  config: PortalConfig,
+): Promise<DryRunCheckDto[]> {
+  const check = (name: DryRunCheckDto['name'], problem: string | null, fine: string) => ({
+    name,
+    ok: problem === null,
+    message: problem ?? fine,
+  });
+  const { pjsipDir, dialplanDir, cli } = config.asterisk;
+  const probe = await reloader.probe(config.sipContext);
+  return [
+    check('pjsipDir', await writer.directoryProblem('endpoints'), `${pjsipDir} is writable`),
+    check('dialplanDir', await writer.directoryProblem('routing'), `${dialplanDir} is writable`),
+    check('cli', probe.cli, `${JSON.stringify(cli)} runs`),
+    check('asterisk', probe.asterisk, 'Asterisk answers'),
+  ];
+}
+
+/** The failing checks in one line: one alone as it is, several each by name. */
+export function failingChecks(checks: DryRunCheckDto[]): string | null {
+  const failing = checks.filter((c) => !c.ok);
+  if (failing.length <= 1) return failing[0]?.message ?? null;
+  return `${failing.length} checks fail: ${failing.map((c) => `${c.name}: ${c.message.replace(/\.$/, '')}`).join(' | ')}`;
+}
