@@ -421,11 +421,11 @@ describe('POST /apply with the fake Asterisk CLI', () => {
       expect(res.status).toBe(502);
       expect(res.body.outcome).toBe('failed');
       expect(res.body.reason).toMatch(
-        /^ASTERISK_DIALPLAN_DIR .*missing does not exist; create it \(README, "Include directories"\)$/,
+        /^ASTERISK_DIALPLAN_DIR .*missing does not exist; create it \(docs\/asterisk.md, "Include directories"\)$/,
       );
       // The section it points to exists.
-      expect(readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')).toMatch(
-        /^### Include directories$/m,
+      expect(readFileSync(path.join(__dirname, '..', 'docs', 'asterisk.md'), 'utf8')).toMatch(
+        /^## Include directories$/m,
       );
       expect(box.listing()).toEqual([]);
       const rows = await auditRows();

@@ -85,7 +85,7 @@ describe('ConfigWriter', () => {
   it('names a missing directory with its variable and the README section', async () => {
     rmSync(pjsipDir, { recursive: true });
     expect(await writer.directoryProblem('endpoints')).toBe(
-      `ASTERISK_PJSIP_DIR ${pjsipDir} does not exist; create it (README, "Include directories")`,
+      `ASTERISK_PJSIP_DIR ${pjsipDir} does not exist; create it (docs/asterisk.md, "Include directories")`,
     );
     expect(await writer.directoryProblem('routing')).toBeNull();
     await expect(writer.checkDirectories()).rejects.toThrow(/ASTERISK_PJSIP_DIR/);

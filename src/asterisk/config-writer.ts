@@ -24,8 +24,8 @@ const STALE_TEMP =
 /** Both files' contents; null where the file does not exist. */
 export type FilePair = Record<GeneratedFileKind, string | null>;
 
-/** Where the README says how to create the include directories. */
-export const INCLUDE_DIRECTORIES_README = 'README, "Include directories"';
+/** Where the docs say how to create the include directories. */
+export const INCLUDE_DIRECTORIES_DOC = 'docs/asterisk.md, "Include directories"';
 
 export class ConfigWriteError extends Error {}
 
@@ -65,7 +65,7 @@ export class ConfigWriter {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       return code === 'ENOENT'
-        ? `${variable} ${dir} does not exist; create it (${INCLUDE_DIRECTORIES_README})`
+        ? `${variable} ${dir} does not exist; create it (${INCLUDE_DIRECTORIES_DOC})`
         : `${variable} ${dir} is not writable by the portal (${code ?? 'error'})`;
     }
   }
