@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
-import { LOCK_NAMESPACE } from '../extensions/extension-allocator';
-
-export const APPLY_LOCK_ID = 2;
+import { APP_LOCK_NAMESPACE, APPLY_LOCK_ID } from '../database/advisory-locks';
 
 /**
  * Serializes applies: in this process with a promise chain (so waiting applies hold no pool
@@ -29,13 +27,16 @@ export class ApplyLock {
     try {
       const rows: { locked: boolean }[] = await runner.manager.query(
         'SELECT pg_try_advisory_lock($1, $2) AS locked',
-        [LOCK_NAMESPACE, APPLY_LOCK_ID],
+        [APP_LOCK_NAMESPACE, APPLY_LOCK_ID],
       );
       if (!rows[0]?.locked) return undefined;
       try {
         return await work(runner);
       } finally {
-        await runner.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, APPLY_LOCK_ID]);
+        await runner.query('SELECT pg_advisory_unlock($1, $2)', [
+          APP_LOCK_NAMESPACE,
+          APPLY_LOCK_ID,
+        ]);
       }
     } finally {
       await runner.release();
@@ -49,13 +50,13 @@ export class ApplyLock {
       // Waiting for another process's apply is queueing, not a stuck query: no statement
       // timeout for the wait itself (RESET restores the pool's default afterwards).
       await runner.query('SET statement_timeout = 0');
-      await runner.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, APPLY_LOCK_ID]);
+      await runner.query('SELECT pg_advisory_lock($1, $2)', [APP_LOCK_NAMESPACE, APPLY_LOCK_ID]);
       await runner.query('RESET statement_timeout');
       try {
         return await work(runner);
       } finally {
         await runner
-          .query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, APPLY_LOCK_ID])
+          .query('SELECT pg_advisory_unlock($1, $2)', [APP_LOCK_NAMESPACE, APPLY_LOCK_ID])
           .catch(() => undefined); // a dead connection has released the lock already
       }
     } finally {

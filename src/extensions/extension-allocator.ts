@@ -10,9 +10,6 @@ import {
 } from './extensions.repository';
 import { sipDigests } from './sip-credentials';
 
-/** Advisory-lock namespace (first key) of the apply lock, shared by every portal process. */
-export const LOCK_NAMESPACE = 0x5359;
-
 /** Enough for the creates that race each other; each costs two hashes (microseconds). */
 const CANDIDATES = 16;
 /** Calls of allocate_user() before the claiming transaction. */

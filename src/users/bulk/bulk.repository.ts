@@ -3,14 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { duplicateEmail } from '../../common/errors/domain-errors';
 import { isUniqueViolation } from '../../common/errors/pg-errors';
+import { NUMBER_LOCK_NAMESPACE } from '../../database/advisory-locks';
 import type { UserWithExtensionRow } from '../../extensions/extensions.repository';
 
-/**
- * The key namespace of claim_free_extension()'s per-number locks (migration
- * 1764000000002-AllocateWithNumberLocks): an import locks its numbers under the same keys,
- * so creates skip them and it waits for the ones a create holds.
- */
-const NUMBER_LOCK = 21338;
 /** Export page size: a few round trips for a full range, little memory per page. */
 const EXPORT_PAGE = 500;
 
@@ -68,9 +63,10 @@ export class BulkRepository {
   async lockNumbers(m: EntityManager, numbers: number[]): Promise<void> {
     if (numbers.length === 0) return;
     const sorted = [...numbers].sort((a, b) => a - b);
-    await m.query(`SELECT pg_advisory_xact_lock(${NUMBER_LOCK}, n) FROM unnest($1::int[]) AS n`, [
-      sorted,
-    ]);
+    await m.query(
+      `SELECT pg_advisory_xact_lock(${NUMBER_LOCK_NAMESPACE}, n) FROM unnest($1::int[]) AS n`,
+      [sorted],
+    );
   }
 
   /** Which of `numbers` have an extension (looked up after their locks are held). */
@@ -124,7 +120,7 @@ export class BulkRepository {
         `SELECT n FROM generate_series($1::int, $2::int) AS n
          WHERE CASE WHEN n <> ALL($3::int[])
                      AND NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = n)
-                    THEN pg_try_advisory_xact_lock(${NUMBER_LOCK}, n) ELSE false END
+                    THEN pg_try_advisory_xact_lock(${NUMBER_LOCK_NAMESPACE}, n) ELSE false END
          LIMIT $4`,
         [from, range.max, exclude, count - claimed.length],
       );
