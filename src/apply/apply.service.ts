@@ -273,7 +273,11 @@ export class ApplyService {
   private async finish(run: ApplyRun, failure: ApplyFailure | null) {
     const durationMs = (run.durationMs = run.elapsed());
     const outcome = failure?.outcome ?? 'success';
-    // The outcome and its change-audit row commit together.
+    // The outcome and its change-audit row commit together. An apply is recorded in both
+    // places on purpose: apply_audit_log is the apply's own state (the 'running' row that
+    // crash recovery closes, the hash that tells what is pending, GET /apply/logs), while
+    // change_audit is the one who-changed-what trail across modules (GET /audit lists
+    // apply.run beside user and key changes). One transaction keeps them in step.
     await this.txHost.withTransaction(async () => {
       await this.repo.finishApply(run.id, {
         outcome,

@@ -129,6 +129,15 @@ export class UsersRepository {
     return { before: toUserWithExtension(before), after: toUserWithExtension(rows[0]) };
   }
 
+  /** How many users the tenant has. */
+  async count(tenantId: string): Promise<number> {
+    const [row] = await this.txHost.tx.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM "user" WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return row.n;
+  }
+
   /** Every extension number of a tenant's users, and whether each user is in the applied config. */
   extensionNumbers(tenantId: string): Promise<{ extension: number; applied: boolean }[]> {
     return this.txHost.tx.query(
