@@ -9,6 +9,7 @@ import { toUserDto } from '../src/users/user.mapper';
 import { UsersRepository } from '../src/users/users.repository';
 import { type Child, freePort, REPO_ROOT, startChild } from '../test/support/portal-process';
 import { type Summary, summarize, time } from './measure';
+import { txHostOf } from './tx-host';
 
 /**
  * The least a create and a delete cost in PostgreSQL. Raw SQL on copies of the real tables
@@ -96,7 +97,7 @@ export class PgWriteFloor {
  * the same SQL and JSON as GET /users, without HTTP, Nest or validation.
  */
 export function listFloor(ds: DataSource, limit: number, n: number): Promise<Summary> {
-  const users = new UsersRepository(ds);
+  const users = new UsersRepository(txHostOf(ds));
   return time(
     n,
     1,

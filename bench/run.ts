@@ -39,6 +39,7 @@ import {
 } from './floors';
 import { load, type LoadOptions, type Summary, summarize, time } from './measure';
 import { type ApplyStep, type Goal, type Metric, writeResults } from './report';
+import { txHostOf } from './tx-host';
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S || 300);
@@ -300,7 +301,7 @@ async function main(): Promise<string> {
   const listRegRun = await loadPortal({ ...list, path: regPath });
 
   log("apply floors: the plan's load and render in-process, the file writes");
-  const repo = new ApplyRepository(ds);
+  const repo = new ApplyRepository(txHostOf(ds));
   const render = async () =>
     renderConfig(await repo.loadSipAccounts(), { context: CONTEXT, qualifySeconds: 60 });
   const floorPlan = await time(50, 1, render, 5);

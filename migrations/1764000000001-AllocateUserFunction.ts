@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { ALLOCATION_LOCK_NAMESPACE } from '../src/database/advisory-locks';
 
 /**
  * Allocation in one statement: the advisory lock, the lowest-free search and both inserts
@@ -54,7 +55,7 @@ export const ALLOCATE_USER_V1 = `
         n integer;
         i integer;
       BEGIN
-        PERFORM pg_advisory_xact_lock(21337, 1);
+        PERFORM pg_advisory_xact_lock(${ALLOCATION_LOCK_NAMESPACE}, 1);
         n := lowest_free_extension(p_min, p_max);
         IF n IS NULL THEN
           RAISE EXCEPTION 'no free extension from % to %', p_min, p_max USING ERRCODE = 'SC001';

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { NUMBER_LOCK_NAMESPACE } from '../src/database/advisory-locks';
 import { ALLOCATE_USER_V1 } from './1764000000001-AllocateUserFunction';
 
 /**
@@ -29,7 +30,7 @@ export class AllocateWithNumberLocks1764000000002 implements MigrationInterface 
         -- a create holds one lock, rarely two.
         WHILE c IS NOT NULL AND c <= p_max LOOP
           IF NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = c) THEN
-            IF pg_try_advisory_xact_lock(21338, c) THEN
+            IF pg_try_advisory_xact_lock(${NUMBER_LOCK_NAMESPACE}, c) THEN
               -- Look again under the lock, in a new statement and so a new snapshot: an
               -- insert that committed since the look above is seen now.
               IF NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = c) THEN

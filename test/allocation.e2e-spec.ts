@@ -151,7 +151,7 @@ describe('while another transaction is inserting numbers', () => {
     await pg.query('BEGIN');
     for (let n = 1000; n < 1020; n++) await insertLocked(n);
     const row = await allocator().createUser(newUser('late@example.com'));
-    expect(row).toMatchObject({ extension: 1020, sip_username: '1020', email: 'late@example.com' });
+    expect(row).toMatchObject({ extension: 1020, sipUsername: '1020', email: 'late@example.com' });
     await pg.query('COMMIT');
     expect(await numbers()).toEqual(Array.from({ length: 21 }, (_, i) => 1000 + i));
   });
@@ -163,7 +163,7 @@ describe('while another transaction is inserting numbers', () => {
     const row = await allocator().createByClaim(newUser('claim@example.com'));
     expect(row).toMatchObject({
       extension: 1023,
-      sip_username: '1023',
+      sipUsername: '1023',
       email: 'claim@example.com',
     });
     await pg.query('ROLLBACK');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
+import { TransactionHost } from '@nestjs-cls/transactional';
 import { AuditWriter } from '../src/audit/audit-writer';
 import { bootApp, TestApp } from './support/app';
 import { createKey, TestKey } from './support/api-keys';
@@ -258,9 +258,9 @@ describe('change audit (real PostgreSQL)', () => {
     ]);
   });
 
-  it('the writer refuses a manager outside a transaction, and a change outside a request without a context', async () => {
+  it('the writer refuses to write outside a transaction, and a change outside a request without a context', async () => {
     const audit = t.app.get(AuditWriter);
-    const db = t.app.get(DataSource);
+    const txHost = t.app.get(TransactionHost);
     const entry = {
       action: 'user.create' as const,
       target: { type: 'user', id: randomUUID() },
@@ -272,14 +272,14 @@ describe('change audit (real PostgreSQL)', () => {
       clientAddress: null,
     };
     const before = await auditCount();
-    await expect(audit.record(db.manager, entry, context)).rejects.toThrow(
+    await expect(audit.record(entry, context)).rejects.toThrow(
       "The audit of user.create must be written in the change's transaction",
     );
-    await expect(db.transaction((m) => audit.record(m, entry))).rejects.toThrow(
+    await expect(txHost.withTransaction(() => audit.record(entry))).rejects.toThrow(
       'No request context to audit user.create with',
     );
     expect(await auditCount()).toBe(before);
-    await db.transaction((m) => audit.record(m, entry, context));
+    await txHost.withTransaction(() => audit.record(entry, context));
     expect(await auditCount()).toBe(before + 1);
   });
 

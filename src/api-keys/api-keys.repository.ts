@@ -1,6 +1,7 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { IsNull } from 'typeorm';
 import type { Scope } from '../common/auth/scopes';
 import { ApiKey } from './entities/api-key.entity';
 
@@ -14,12 +15,16 @@ export interface ActiveKey {
 /** Every query of the api_key table. */
 @Injectable()
 export class ApiKeysRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
 
-  async insert(
-    m: EntityManager,
-    key: { tenantId: string; name: string; scopes: Scope[]; prefix: string; keyHash: string },
-  ): Promise<ApiKey> {
+  async insert(key: {
+    tenantId: string;
+    name: string;
+    scopes: Scope[];
+    prefix: string;
+    keyHash: string;
+  }): Promise<ApiKey> {
+    const m = this.txHost.tx;
     const row = m.create(ApiKey, { ...key, lastUsedAt: null, revokedAt: null });
     return m.save(row);
   }
@@ -30,7 +35,7 @@ export class ApiKeysRepository {
     limit: number,
     offset: number,
   ): Promise<{ rows: ApiKey[]; total: number }> {
-    const [rows, total] = await this.db.getRepository(ApiKey).findAndCount({
+    const [rows, total] = await this.txHost.tx.getRepository(ApiKey).findAndCount({
       select: {
         id: true,
         name: true,
@@ -50,7 +55,7 @@ export class ApiKeysRepository {
 
   /** The unrevoked key with this hash: one index look-up per request, so revoking is instant. */
   async findActiveByHash(keyHash: string): Promise<ActiveKey | null> {
-    return this.db.getRepository(ApiKey).findOne({
+    return this.txHost.tx.getRepository(ApiKey).findOne({
       select: { id: true, name: true, scopes: true },
       where: { keyHash, revokedAt: IsNull() },
     });
@@ -62,10 +67,10 @@ export class ApiKeysRepository {
    * already is left as it is (`already`).
    */
   async revoke(
-    m: EntityManager,
     id: string,
     tenantId: string,
   ): Promise<{ before: ApiKey; revokedAt: Date; already: boolean } | null> {
+    const m = this.txHost.tx;
     const before = await m.findOne(ApiKey, {
       where: { id, tenantId },
       lock: { mode: 'pessimistic_write' },
@@ -79,7 +84,7 @@ export class ApiKeysRepository {
 
   /** Records a use; never moves lastUsedAt back when processes race. */
   async touch(id: string, at: Date): Promise<void> {
-    await this.db.query(
+    await this.txHost.tx.query(
       `UPDATE api_key SET last_used_at = $2
        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)`,
       [id, at],

@@ -1,6 +1,6 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { AuditWriter } from '../audit/audit-writer';
 import { currentRequestContext } from '../common/auth/request-context';
 import { lacksScope } from '../common/auth/scopes';
@@ -20,7 +20,7 @@ import {
 @Injectable()
 export class ApiKeysService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly keys: ApiKeysRepository,
     private readonly audit: AuditWriter,
   ) {}
@@ -31,22 +31,21 @@ export class ApiKeysService {
     const missing = actor?.type === 'key' && dto.scopes.find((s) => !actor.scopes.includes(s));
     if (missing) throw forbidden(lacksScope(missing));
     const { key, prefix, hash } = generateApiKey();
-    const row = await this.db.transaction(async (m) => {
-      const created = await this.keys.insert(m, {
+    return this.txHost.withTransaction(async () => {
+      const row = await this.keys.insert({
         tenantId: DEFAULT_TENANT_ID,
         name: dto.name,
         scopes: dto.scopes,
         prefix,
         keyHash: hash,
       });
-      await this.audit.record(m, {
+      await this.audit.record({
         action: 'key.create',
-        target: { type: 'api_key', id: created.id },
+        target: { type: 'api_key', id: row.id },
         changes: { before: null, after: { name: dto.name, scopes: dto.scopes, prefix } },
       });
-      return created;
+      return toCreatedApiKeyDto(row, key);
     });
-    return toCreatedApiKeyDto(row, key);
   }
 
   async list(query: ListApiKeysQueryDto): Promise<ApiKeyListDto> {
@@ -55,12 +54,12 @@ export class ApiKeysService {
   }
 
   /** Revoked at once everywhere: every request looks its key up. Revoking again changes nothing. */
-  async revoke(id: string): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const revoked = await this.keys.revoke(m, id, DEFAULT_TENANT_ID);
+  revoke(id: string): Promise<void> {
+    return this.txHost.withTransaction(async () => {
+      const revoked = await this.keys.revoke(id, DEFAULT_TENANT_ID);
       if (!revoked) throw apiKeyNotFound(id);
       if (revoked.already) return;
-      await this.audit.record(m, {
+      await this.audit.record({
         action: 'key.revoke',
         target: { type: 'api_key', id },
         changes: {

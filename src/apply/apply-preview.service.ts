@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { createTwoFilesPatch } from 'diff';
-import { DataSource } from 'typeorm';
 import { AsteriskReloader } from '../asterisk/asterisk-reloader';
 import { ConfigWriter } from '../asterisk/config-writer';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
@@ -16,7 +14,6 @@ import { planFiles, redactDigests } from './file-plan';
 @Injectable()
 export class ApplyPreviewService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
     private readonly repo: ApplyRepository,
     private readonly writer: ConfigWriter,
     private readonly reloader: AsteriskReloader,
@@ -75,6 +72,6 @@ export class ApplyPreviewService {
   }
 
   private async render(): Promise<RenderedConfig> {
-    return renderConfig(await this.repo.loadSipAccounts(this.db.manager), this.config.generation);
+    return renderConfig(await this.repo.loadSipAccounts(), this.config.generation);
   }
 }

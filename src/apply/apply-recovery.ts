@@ -1,10 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigWriter } from '../asterisk/config-writer';
-import { AuditWriter } from '../audit/audit-writer';
-import { auditInterrupted } from './apply-audit';
+import { ApplyInterruptions } from './apply-audit';
 import { errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
-import { ApplyRepository } from './apply.repository';
 import { KINDS } from './file-plan';
 
 /** Start-up clean-up after a portal that died in the middle of an apply. */
@@ -14,9 +12,8 @@ export class ApplyRecovery implements OnApplicationBootstrap {
 
   constructor(
     private readonly lock: ApplyLock,
-    private readonly repo: ApplyRepository,
+    private readonly interruptions: ApplyInterruptions,
     private readonly writer: ConfigWriter,
-    private readonly audit: AuditWriter,
   ) {}
 
   /**
@@ -27,11 +24,9 @@ export class ApplyRecovery implements OnApplicationBootstrap {
    */
   async onApplicationBootstrap(): Promise<void> {
     try {
-      await this.lock.tryRun(async (runner) => {
+      await this.lock.tryRun(async () => {
         const removed = await this.writer.removeStaleTempFiles();
-        const interrupted = await this.repo.markInterrupted(runner.manager, (tx, rows) =>
-          auditInterrupted(this.audit, tx, rows),
-        );
+        const interrupted = await this.interruptions.close();
         let restored = 0;
         const good = interrupted > 0 ? await this.writer.readLastGood() : null;
         if (good) {

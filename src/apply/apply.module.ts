@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AsteriskModule } from '../asterisk/asterisk.module';
+import { DatabaseModule } from '../database/database.module';
+import { ApplyInterruptions } from './apply-audit';
 import { ApplyController } from './apply.controller';
 import { ApplyLock } from './apply-lock';
 import { ApplyMetrics } from './apply-metrics';
@@ -9,7 +11,7 @@ import { ApplyRepository } from './apply.repository';
 import { ApplyService } from './apply.service';
 
 @Module({
-  imports: [AsteriskModule],
+  imports: [DatabaseModule, AsteriskModule],
   controllers: [ApplyController],
   providers: [
     ApplyService,
@@ -17,6 +19,7 @@ import { ApplyService } from './apply.service';
     ApplyRecovery,
     ApplyRepository,
     ApplyLock,
+    ApplyInterruptions,
     ApplyMetrics,
   ],
 })

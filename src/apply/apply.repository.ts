@@ -1,6 +1,7 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { In } from 'typeorm';
 import type { SipAccountRow } from '../asterisk/generation/types';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { ApplyAuditLog, ApplyOutcome } from './entities/apply-audit-log.entity';
@@ -18,10 +19,10 @@ export interface FinishedApply {
 /** Every query of the apply module: the rows it renders, and its audit trail. */
 @Injectable()
 export class ApplyRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
 
   /** Everything the generators need, in one query, sorted by extension. */
-  async loadSipAccounts(m: EntityManager = this.db.manager): Promise<SipAccountRow[]> {
+  async loadSipAccounts(): Promise<SipAccountRow[]> {
     const rows: {
       extension: number;
       name: string;
@@ -29,7 +30,7 @@ export class ApplyRepository {
       realm: string;
       md5_digest: string;
       sha256_digest: string;
-    }[] = await m.query(
+    }[] = await this.txHost.tx.query(
       `SELECT e.number AS extension, u.name, e.sip_username, e.realm, e.md5_digest, e.sha256_digest
        FROM extension e JOIN "user" u ON u.id = e.user_id
        WHERE e.tenant_id = $1
@@ -47,18 +48,15 @@ export class ApplyRepository {
   }
 
   /** Opens the audit row of an apply that starts now. */
-  async startApply(
-    m: EntityManager,
-    entry: {
-      id: string;
-      startedAt: Date;
-      requestId: string | null;
-      actorType: 'key' | 'bootstrap' | null;
-      actorId: string | null;
-      actorName: string | null;
-    },
-  ): Promise<void> {
-    await m.insert(ApplyAuditLog, {
+  async startApply(entry: {
+    id: string;
+    startedAt: Date;
+    requestId: string | null;
+    actorType: 'key' | 'bootstrap' | null;
+    actorId: string | null;
+    actorName: string | null;
+  }): Promise<void> {
+    await this.txHost.tx.insert(ApplyAuditLog, {
       ...entry,
       outcome: 'running',
       userCount: 0,
@@ -69,29 +67,30 @@ export class ApplyRepository {
     });
   }
 
-  async finishApply(m: EntityManager, id: string, result: FinishedApply): Promise<void> {
+  async finishApply(id: string, result: FinishedApply): Promise<void> {
     const summary =
       result.summary.length > SUMMARY_LIMIT
         ? `${result.summary.slice(0, SUMMARY_LIMIT)}...`
         : result.summary;
-    await m.update(ApplyAuditLog, { id }, { ...result, summary, finishedAt: new Date() });
+    await this.txHost.tx.update(
+      ApplyAuditLog,
+      { id },
+      { ...result, summary, finishedAt: new Date() },
+    );
   }
 
   /**
    * Closes rows left `running` by an apply that could not record its outcome (its process
-   * died or lost the database). Called only under the apply lock, when no apply runs.
-   * `onClosed` gets the rows as they were, in the closing transaction (their audit rows).
+   * died or lost the database), in the caller's transaction (their rows lock until its end);
+   * the rows as they were. Called only under the apply lock, when no apply runs.
    */
-  async markInterrupted(
-    m: EntityManager,
-    onClosed: (tx: EntityManager, rows: ApplyAuditLog[]) => Promise<void> = () => Promise.resolve(),
-  ): Promise<number> {
-    return m.transaction(async (tx) => {
-      const rows = await tx.find(ApplyAuditLog, {
-        where: { outcome: 'running' },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (rows.length === 0) return 0;
+  async markInterrupted(): Promise<ApplyAuditLog[]> {
+    const tx = this.txHost.tx;
+    const rows = await tx.find(ApplyAuditLog, {
+      where: { outcome: 'running' },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (rows.length > 0) {
       await tx.update(
         ApplyAuditLog,
         { id: In(rows.map((r) => r.id)) },
@@ -102,14 +101,13 @@ export class ApplyRepository {
             'interrupted: the portal stopped during this apply; the next apply rewrites the files',
         },
       );
-      await onClosed(tx, rows);
-      return rows.length;
-    });
+    }
+    return rows;
   }
 
   /** A page of the audit log, newest first, and how many rows there are in all. */
   async list(limit: number, offset: number): Promise<{ rows: ApplyAuditLog[]; total: number }> {
-    const [rows, total] = await this.db
+    const [rows, total] = await this.txHost.tx
       .getRepository(ApplyAuditLog)
       // id breaks ties, so a page boundary never repeats or skips a row of the same instant.
       .findAndCount({ order: { startedAt: 'DESC', id: 'DESC' }, take: limit, skip: offset });
@@ -117,13 +115,13 @@ export class ApplyRepository {
   }
 
   latest(): Promise<ApplyAuditLog | null> {
-    return this.db
+    return this.txHost.tx
       .getRepository(ApplyAuditLog)
       .findOne({ where: {}, order: { startedAt: 'DESC' } });
   }
 
   async lastSuccessHash(): Promise<string | null> {
-    const row = await this.db.getRepository(ApplyAuditLog).findOne({
+    const row = await this.txHost.tx.getRepository(ApplyAuditLog).findOne({
       where: { outcome: 'success' },
       order: { startedAt: 'DESC' },
     });

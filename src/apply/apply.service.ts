@@ -1,5 +1,6 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable, Logger } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import { ALL_PARTS, AsteriskError, AsteriskReloader } from '../asterisk/asterisk-reloader';
 import {
   ConfigWriter,
@@ -13,7 +14,7 @@ import { AuditWriter } from '../audit/audit-writer';
 import { currentRequestContext } from '../common/auth/request-context';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
-import { auditInterrupted } from './apply-audit';
+import { ApplyInterruptions } from './apply-audit';
 import { failingChecks, preflightChecks } from './apply-checks';
 import { PortalMetrics } from '../metrics/portal-metrics';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
@@ -43,7 +44,9 @@ export class ApplyService {
 
   constructor(
     private readonly lock: ApplyLock,
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly repo: ApplyRepository,
+    private readonly interruptions: ApplyInterruptions,
     private readonly writer: ConfigWriter,
     private readonly reloader: AsteriskReloader,
     private readonly config: PortalConfig,
@@ -52,14 +55,16 @@ export class ApplyService {
   ) {}
 
   apply(requestId: string | null): Promise<ApplyResultDto> {
-    return this.lock.run((runner) => this.applyLocked(runner.manager, requestId));
+    return this.lock.run(() => this.applyLocked(requestId));
   }
 
-  private async applyLocked(m: EntityManager, requestId: string | null): Promise<ApplyResultDto> {
+  private async applyLocked(requestId: string | null): Promise<ApplyResultDto> {
     const run = new ApplyRun();
-    await this.repo.markInterrupted(m, (tx, rows) => auditInterrupted(this.audit, tx, rows));
+    await this.interruptions.close();
     const actor = currentRequestContext()?.actor;
-    await this.repo.startApply(m, {
+    // In no transaction: the 'running' row commits now, so a crash mid-apply leaves it for
+    // the recovery to close.
+    await this.repo.startApply({
       id: run.id,
       startedAt: run.startedAt,
       requestId,
@@ -69,7 +74,7 @@ export class ApplyService {
     });
     let failure: ApplyFailure | null = null;
     try {
-      const plan = await run.time('planMs', () => this.plan(m, run));
+      const plan = await run.time('planMs', () => this.plan(run));
       await this.applyPlan(plan, run);
     } catch (err) {
       failure =
@@ -77,7 +82,7 @@ export class ApplyService {
           ? err
           : new ApplyFailure('failed', errorMessage(err), 'The apply stopped.', asError(err));
     }
-    await run.time('finishMs', () => this.finish(m, run, failure));
+    await run.time('finishMs', () => this.finish(run, failure));
     if (failure?.rethrow !== undefined) throw failure.rethrow;
     if (failure) {
       const { id, users, hash } = run;
@@ -103,12 +108,12 @@ export class ApplyService {
   }
 
   /** Loads and renders the users and reads what is on disk; nothing is written. */
-  private async plan(m: EntityManager, run: ApplyRun): Promise<Plan> {
+  private async plan(run: ApplyRun): Promise<Plan> {
     const nothingWritten = (what: string, err: unknown, rethrow?: Error): ApplyFailure =>
       new ApplyFailure('failed', `${what}${errorMessage(err)}`, 'Nothing was written.', rethrow);
     let rows;
     try {
-      rows = await this.repo.loadSipAccounts(m);
+      rows = await this.repo.loadSipAccounts();
     } catch (err) {
       // A database failure: its own error answers the request (503, or 500 with no internals).
       throw nothingWritten('Could not load the users: ', err, asError(err));
@@ -271,19 +276,23 @@ export class ApplyService {
   }
 
   /** The one place an apply's audit row is closed. */
-  private async finish(m: EntityManager, run: ApplyRun, failure: ApplyFailure | null) {
+  private async finish(run: ApplyRun, failure: ApplyFailure | null) {
     const durationMs = (run.durationMs = run.elapsed());
     const outcome = failure?.outcome ?? 'success';
-    // The outcome and its change-audit row commit together.
-    await m.transaction(async (tx) => {
-      await this.repo.finishApply(tx, run.id, {
+    // The outcome and its change-audit row commit together. An apply is recorded in both
+    // places on purpose: apply_audit_log is the apply's own state (the 'running' row that
+    // crash recovery closes, the hash that tells what is pending, GET /apply/logs), while
+    // change_audit is the one who-changed-what trail across modules (GET /audit lists
+    // apply.run beside user and key changes). One transaction keeps them in step.
+    await this.txHost.withTransaction(async () => {
+      await this.repo.finishApply(run.id, {
         outcome,
         userCount: run.users,
         contentHash: run.hash,
         durationMs,
         summary: (failure ? [failure.message, ...run.transcript] : run.transcript).join('\n'),
       });
-      await this.audit.record(tx, {
+      await this.audit.record({
         action: 'apply.run',
         target: { type: 'apply', id: run.id },
         changes: { before: null, after: { outcome, users: run.users, hash: run.hash } },

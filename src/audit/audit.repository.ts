@@ -1,6 +1,6 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { ChangeAudit } from './entities/change-audit.entity';
 
@@ -21,11 +21,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Every query of the change audit: an insert (inside the change's transaction) and a page. */
 @Injectable()
 export class AuditRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
 
-  async insert(m: EntityManager, row: NewAuditRow): Promise<void> {
+  /** In the active transaction: the change's own. */
+  async insert(row: NewAuditRow): Promise<void> {
     // jsonb: TypeORM's deep-partial type cannot follow Record<string, unknown>.
-    await m.insert(ChangeAudit, row as QueryDeepPartialEntity<ChangeAudit>);
+    await this.txHost.tx.insert(ChangeAudit, row as QueryDeepPartialEntity<ChangeAudit>);
   }
 
   /** A page of rows matching every filter given, newest first, and how many match. */
@@ -34,7 +35,7 @@ export class AuditRepository {
     limit: number,
     offset: number,
   ): Promise<{ rows: ChangeAudit[]; total: number }> {
-    const q = this.db
+    const q = this.txHost.tx
       .getRepository(ChangeAudit)
       .createQueryBuilder('a')
       .where('a.tenant_id = :tenantId', { tenantId: f.tenantId });

@@ -1,17 +1,11 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import { extensionPoolExhausted } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
-import {
-  ExtensionsRepository,
-  InTransaction,
-  UserToInsert,
-  UserWithExtensionRow,
-} from './extensions.repository';
+import { ExtensionsRepository, UserToInsert, UserWithExtension } from './extensions.repository';
 import { sipDigests } from './sip-credentials';
-
-/** Advisory-lock namespace (first key) of the apply lock, shared by every portal process. */
-export const LOCK_NAMESPACE = 0x5359;
 
 /** Enough for the creates that race each other; each costs two hashes (microseconds). */
 const CANDIDATES = 16;
@@ -29,11 +23,13 @@ export interface NewUser {
  * Creates a user with the lowest free extension, correct across any number of portal
  * processes: allocate_user() locks just the number it takes (skipping numbers other creates
  * hold), searches and inserts in one statement, and the primary key on `extension.number` is
- * the backstop.
+ * the backstop. Runs in the caller's transaction, which commits the user with whatever else
+ * the caller writes (its audit row); each number lock is held until that commit.
  */
 @Injectable()
 export class ExtensionAllocator {
   constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly extensions: ExtensionsRepository,
     private readonly config: PortalConfig,
   ) {}
@@ -44,11 +40,7 @@ export class ExtensionAllocator {
    */
   private guess: number | null = null;
 
-  /** `onCreated` runs in the inserting transaction (the audit row), before its commit. */
-  async createUser(
-    user: NewUser,
-    onCreated?: InTransaction<UserWithExtensionRow>,
-  ): Promise<UserWithExtensionRow> {
+  async createUser(user: NewUser): Promise<UserWithExtension> {
     const { min, max } = this.config.extensionRange;
     let start = this.guess !== null && this.guess >= min && this.guess <= max ? this.guess : min;
     for (let round = 0; round < GUESS_ROUNDS; round++) {
@@ -59,36 +51,32 @@ export class ExtensionAllocator {
         { min, max },
         candidates,
         digests,
-        onCreated,
       );
       if (row === null) throw extensionPoolExhausted(min, max);
       if (row.id !== null) return this.found(row);
       start = row.extension; // the lowest free number the database saw
     }
     // Deletes keep freeing lower numbers, or more creates race than there are candidates.
-    return this.createByClaim(user, onCreated);
+    return this.createByClaim(user);
   }
 
   /**
-   * Claims the lowest free number and inserts it in one transaction. Always succeeds when a
-   * number is free, at two more round trips than a right guess.
+   * Claims the lowest free number and inserts it in one transaction (the caller's, or its
+   * own when none is active: the claim's lock must last until the insert). Always succeeds
+   * when a number is free, at two more round trips than a right guess.
    */
-  async createByClaim(
-    user: NewUser,
-    onCreated?: InTransaction<UserWithExtensionRow>,
-  ): Promise<UserWithExtensionRow> {
+  async createByClaim(user: NewUser): Promise<UserWithExtension> {
     const { min, max } = this.config.extensionRange;
-    const row = await this.extensions.claimAndInsertUser(
-      toInsert(user),
-      { min, max },
-      (n) => sipDigests(String(n), user.realm, user.password),
-      onCreated,
+    const row = await this.txHost.withTransaction(() =>
+      this.extensions.claimAndInsertUser(toInsert(user), { min, max }, (n) =>
+        sipDigests(String(n), user.realm, user.password),
+      ),
     );
     if (row === null) throw extensionPoolExhausted(min, max);
     return this.found(row);
   }
 
-  private found(row: UserWithExtensionRow): UserWithExtensionRow {
+  private found(row: UserWithExtension): UserWithExtension {
     this.guess = row.extension + 1;
     return row;
   }

@@ -1,6 +1,6 @@
-import type { ExtensionNumberRow } from './extensions.repository';
+import type { ExtensionNumber } from './extensions.repository';
 import { ExtensionDto } from './dto/extension-response.dto';
 
-export function toExtensionDto(row: ExtensionNumberRow): ExtensionDto {
-  return { number: row.number, userId: row.user_id };
+export function toExtensionDto(row: ExtensionNumber): ExtensionDto {
+  return { number: row.number, userId: row.userId };
 }

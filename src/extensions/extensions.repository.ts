@@ -1,12 +1,22 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
 import { Extension } from './entities/extension.entity';
 import { SipDigests } from './sip-credentials';
 
+/** A user with its extension: the one shape above the repositories. Never holds a digest. */
+export interface UserWithExtension {
+  id: string;
+  name: string;
+  email: string;
+  createdAt: Date;
+  extension: number;
+  sipUsername: string;
+}
+
 /**
- * A user with its extension, as allocate_user() and insert_user_with_extension() return it
- * and as the user list selects it. Never holds a digest.
+ * A user with its extension as insert_user_with_extension() (and so allocate_user()) returns
+ * it and the user list selects it; mapped at each repository's edge by `toUserWithExtension`.
  */
 export interface UserWithExtensionRow {
   id: string;
@@ -15,6 +25,17 @@ export interface UserWithExtensionRow {
   created_at: Date;
   extension: number;
   sip_username: string;
+}
+
+export function toUserWithExtension(row: UserWithExtensionRow): UserWithExtension {
+  return {
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    createdAt: row.created_at,
+    extension: row.extension,
+    sipUsername: row.sip_username,
+  };
 }
 
 /** allocate_user()'s answer when the lowest free number is not a candidate: nothing inserted. */
@@ -30,29 +51,24 @@ export interface UserToInsert {
   realm: string;
 }
 
-/**
- * Runs in the transaction that inserted the user (or changed its extension), before the
- * commit: the change's audit row goes there, so both commit or neither.
- */
-export type InTransaction<T> = (m: EntityManager, row: T) => Promise<void>;
-const nothing = (): Promise<void> => Promise.resolve();
-
 /** A number of the extension list: whose it is, or null when it is free. */
-export interface ExtensionNumberRow {
+export interface ExtensionNumber {
   number: number;
-  user_id: string | null;
+  userId: string | null;
 }
 
 /** Raised by allocate_user() when no number in the range is free. */
 const POOL_EXHAUSTED = 'SC001';
 
 /**
- * The extension table's queries. Allocation goes through the SQL functions of the
- * migrations, which lock only the number they take (see 1764000000002-AllocateWithNumberLocks).
+ * The extension table's queries, in the caller's transaction when there is one. Allocation
+ * goes through the SQL functions of the migrations, which lock only the number they take
+ * (see 1764000000002-AllocateWithNumberLocks); insert_user_with_extension() is the one place
+ * a user and its extension are inserted, and the import calls it too.
  */
 @Injectable()
 export class ExtensionsRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
 
   /**
    * One call of allocate_user(): the inserted user, the lowest free number when it is not
@@ -63,28 +79,24 @@ export class ExtensionsRepository {
     range: { min: number; max: number },
     candidates: number[],
     digests: SipDigests[],
-    onInserted: InTransaction<UserWithExtensionRow> = nothing,
-  ): Promise<UserWithExtensionRow | NotACandidate | null> {
+  ): Promise<UserWithExtension | NotACandidate | null> {
     try {
-      return await this.db.transaction(async (m) => {
-        const rows = await m.query<(UserWithExtensionRow | NotACandidate)[]>(
-          `SELECT * FROM allocate_user($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [
-            user.tenantId,
-            user.name,
-            user.email,
-            range.min,
-            range.max,
-            user.realm,
-            candidates,
-            digests.map((d) => d.md5Digest),
-            digests.map((d) => d.sha256Digest),
-          ],
-        );
-        const row = rows[0];
-        if (row.id !== null) await onInserted(m, row);
-        return row;
-      });
+      const rows = await this.txHost.tx.query<(UserWithExtensionRow | NotACandidate)[]>(
+        `SELECT * FROM allocate_user($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          user.tenantId,
+          user.name,
+          user.email,
+          range.min,
+          range.max,
+          user.realm,
+          candidates,
+          digests.map((d) => d.md5Digest),
+          digests.map((d) => d.sha256Digest),
+        ],
+      );
+      const row = rows[0];
+      return row.id === null ? row : toUserWithExtension(row);
     } catch (err) {
       if ((err as { driverError?: { code?: string } }).driverError?.code === POOL_EXHAUSTED) {
         return null;
@@ -94,55 +106,50 @@ export class ExtensionsRepository {
   }
 
   /**
-   * Claims the lowest free number in a transaction, so it stays ours while `digestsFor`
-   * computes its digests (other creates skip it meanwhile instead of waiting), then inserts
-   * the user with it. Null when the range is full.
+   * Claims the lowest free number in the caller's transaction, so it stays ours while
+   * `digestsFor` computes its digests (other creates skip it meanwhile instead of waiting),
+   * then inserts the user with it. Null when the range is full.
    */
   async claimAndInsertUser(
     user: UserToInsert,
     range: { min: number; max: number },
     digestsFor: (extension: number) => SipDigests,
-    onInserted: InTransaction<UserWithExtensionRow> = nothing,
-  ): Promise<UserWithExtensionRow | null> {
-    return this.db.transaction(async (m) => {
-      const [{ n }] = await m.query<{ n: number | null }[]>(
-        'SELECT claim_free_extension($1, $2) AS n',
-        [range.min, range.max],
-      );
-      if (n === null) return null;
-      const { md5Digest, sha256Digest } = digestsFor(n);
-      const rows = await m.query<UserWithExtensionRow[]>(
-        'SELECT * FROM insert_user_with_extension($1, $2, $3, $4, $5, $6, $7)',
-        [user.tenantId, user.name, user.email, n, user.realm, md5Digest, sha256Digest],
-      );
-      await onInserted(m, rows[0]);
-      return rows[0];
-    });
+  ): Promise<UserWithExtension | null> {
+    const m = this.txHost.tx;
+    const [{ n }] = await m.query<{ n: number | null }[]>(
+      'SELECT claim_free_extension($1, $2) AS n',
+      [range.min, range.max],
+    );
+    if (n === null) return null;
+    const { md5Digest, sha256Digest } = digestsFor(n);
+    const rows = await m.query<UserWithExtensionRow[]>(
+      'SELECT * FROM insert_user_with_extension($1, $2, $3, $4, $5, $6, $7)',
+      [user.tenantId, user.name, user.email, n, user.realm, md5Digest, sha256Digest],
+    );
+    return toUserWithExtension(rows[0]);
   }
 
   /**
-   * Replaces the digests of a user's extension, locking the row while `digestsFor` computes
-   * them from its SIP username. False when the user has no extension in the tenant.
+   * Replaces the digests of a user's extension, locking the row (until the caller's
+   * transaction ends) while `digestsFor` computes them from its SIP username. The extension as
+   * it was, or null when the user has no extension in the tenant.
    */
   async replaceDigests(
     userId: string,
     tenantId: string,
     realm: string,
     digestsFor: (sipUsername: string) => SipDigests,
-    onReplaced: InTransaction<{ number: number; sipUsername: string; realm: string }> = nothing,
-  ): Promise<boolean> {
-    return this.db.transaction(async (m) => {
-      const extension = await m.findOne(Extension, {
-        select: { number: true, sipUsername: true, realm: true },
-        where: { userId, tenantId },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (!extension) return false;
-      const { md5Digest, sha256Digest } = digestsFor(extension.sipUsername);
-      await m.update(Extension, { number: extension.number }, { realm, md5Digest, sha256Digest });
-      await onReplaced(m, extension);
-      return true;
+  ): Promise<{ number: number; sipUsername: string; realm: string } | null> {
+    const m = this.txHost.tx;
+    const extension = await m.findOne(Extension, {
+      select: { number: true, sipUsername: true, realm: true },
+      where: { userId, tenantId },
+      lock: { mode: 'pessimistic_write' },
     });
+    if (!extension) return null;
+    const { md5Digest, sha256Digest } = digestsFor(extension.sipUsername);
+    await m.update(Extension, { number: extension.number }, { realm, md5Digest, sha256Digest });
+    return extension;
   }
 
   /**
@@ -155,7 +162,7 @@ export class ExtensionsRepository {
     status: 'free' | 'used' | null,
     limit: number,
     offset: number,
-  ): Promise<{ rows: ExtensionNumberRow[]; total: number }> {
+  ): Promise<{ rows: ExtensionNumber[]; total: number }> {
     const numbers = `WITH n AS (
          SELECT generate_series($1::int, $2::int) AS number
          UNION SELECT number FROM extension WHERE tenant_id = $3
@@ -164,18 +171,17 @@ export class ExtensionsRepository {
        FROM n LEFT JOIN extension e ON e.number = n.number AND e.tenant_id = $3
        WHERE $4::text IS NULL OR (e.user_id IS NOT NULL) = ($4::text = 'used')`;
     const params = [range.min, range.max, tenantId, status];
-    const rows = await this.db.query<(ExtensionNumberRow & { total: string })[]>(
-      `${numbers} ORDER BY n.number LIMIT $5 OFFSET $6`,
-      [...params, limit, offset],
-    );
+    const rows = await this.txHost.tx.query<
+      { number: number; user_id: string | null; total: string }[]
+    >(`${numbers} ORDER BY n.number LIMIT $5 OFFSET $6`, [...params, limit, offset]);
     let total = rows.length > 0 ? Number(rows[0].total) : 0;
     if (rows.length === 0 && offset > 0) {
-      const [c] = await this.db.query<{ total: string }[]>(
+      const [c] = await this.txHost.tx.query<{ total: string }[]>(
         `SELECT count(*) AS total FROM (${numbers}) matching`,
         params,
       );
       total = Number(c.total);
     }
-    return { rows: rows.map(({ number, user_id }) => ({ number, user_id })), total };
+    return { rows: rows.map(({ number, user_id }) => ({ number, userId: user_id })), total };
   }
 }

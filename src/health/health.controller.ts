@@ -5,11 +5,10 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/auth/public.decorator';
 import { ApiErrorResponses, TOKEN_ERRORS } from '../common/errors/api-error-responses';
+import { DatabaseRepository } from '../database/database.repository';
 import { HealthDto } from './dto/health.dto';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -17,7 +16,7 @@ const PROBE_TIMEOUT_MS = 2000;
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly db: DatabaseRepository) {}
 
   @Public()
   @Get()
@@ -44,7 +43,7 @@ export class HealthController {
       timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
     });
     try {
-      return await Promise.race([this.db.query('SELECT 1').then(() => true), timeout]);
+      return await Promise.race([this.db.ping(), timeout]);
     } catch {
       return false;
     } finally {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { DatabaseRepository } from '../database/database.repository';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
-import { MetricsRepository } from './metrics.repository';
+import { UsersRepository } from '../users/users.repository';
 import { collectPhoneStates, PHONE_STATES_SOURCE } from './phone-states-source';
 import type { PhoneStatesSource } from './phone-states-source';
 import { PortalMetrics } from './portal-metrics';
@@ -10,17 +11,18 @@ import { PortalMetrics } from './portal-metrics';
 export class MetricsCollectors implements OnModuleInit {
   constructor(
     private readonly metrics: PortalMetrics,
-    private readonly repo: MetricsRepository,
+    private readonly db: DatabaseRepository,
+    private readonly users: UsersRepository,
     @Inject(PHONE_STATES_SOURCE) private readonly phones: PhoneStatesSource,
   ) {}
 
   onModuleInit(): void {
     this.metrics.scrapedGauge(
       { name: 'portal_database_up', help: '1 when the database answered at this scrape, 0 if not' },
-      async (g) => g.set(await this.repo.ping()),
+      async (g) => g.set((await this.db.ping()) ? 1 : 0),
     );
     this.metrics.scrapedGauge({ name: 'portal_users', help: 'Users in the database' }, async (g) =>
-      g.set(await this.repo.countUsers(DEFAULT_TENANT_ID)),
+      g.set(await this.users.count(DEFAULT_TENANT_ID)),
     );
     this.metrics.scrapedGauge(
       {

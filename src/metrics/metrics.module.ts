@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { MetricsCollectors } from './metrics-collectors';
 import { MetricsController } from './metrics.controller';
-import { MetricsRepository } from './metrics.repository';
+import { DatabaseModule } from '../database/database.module';
 import { RegistrationService } from '../users/registration.service';
 import { UsersModule } from '../users/users.module';
 import { PHONE_STATES_SOURCE } from './phone-states-source';
@@ -13,11 +13,10 @@ import { PortalMetrics } from './portal-metrics';
  */
 @Global()
 @Module({
-  imports: [UsersModule],
+  imports: [DatabaseModule, UsersModule],
   controllers: [MetricsController],
   providers: [
     PortalMetrics,
-    MetricsRepository,
     MetricsCollectors,
     { provide: PHONE_STATES_SOURCE, useExisting: RegistrationService },
   ],

@@ -18,7 +18,7 @@ import {
   stateOf,
   unknownRegistration,
 } from './registration';
-import { ListedUserRow, NumberFilter, UsersRepository } from './users.repository';
+import { ListedUser, NumberFilter, UsersRepository } from './users.repository';
 
 /** How old a listing the phone counts of the metrics may use. */
 export const COUNTS_MAX_AGE_MS = 30_000;
@@ -49,7 +49,7 @@ export class RegistrationService {
   }
 
   /** Each listed user's registration from one listing; no per-contact details. */
-  forList(rows: ListedUserRow[], snapshot: ContactSnapshot): RegistrationDto[] {
+  forList(rows: ListedUser[], snapshot: ContactSnapshot): RegistrationDto[] {
     if (!snapshot.ok) return rows.map(() => unknownRegistration(snapshot));
     const byAor = contactsByAor(snapshot);
     const checkedAt = snapshot.checkedAt.toISOString();
@@ -60,7 +60,7 @@ export class RegistrationService {
    * One user's registration with each contact's details (one `pjsip show contact` each). A
    * contact past its expiration_time is dropped: Asterisk lists it for up to about 25 s more.
    */
-  async forUser(row: ListedUserRow): Promise<RegistrationDto> {
+  async forUser(row: ListedUser): Promise<RegistrationDto> {
     const snapshot = await this.reader.snapshot();
     if (!snapshot.ok) return unknownRegistration(snapshot);
     const listed = contactsOf(contactsByAor(snapshot), row);

@@ -1,18 +1,18 @@
-import type { UserWithExtensionRow } from '../extensions/extensions.repository';
+import type { UserWithExtension } from '../extensions/extensions.repository';
 import { CreatedUserDto, UserDto } from './dto/user-response.dto';
 
-export function toUserDto(row: UserWithExtensionRow): UserDto {
+export function toUserDto(row: UserWithExtension): UserDto {
   return {
     id: row.id,
     name: row.name,
     email: row.email,
     extension: row.extension,
-    sipUsername: row.sip_username,
-    createdAt: row.created_at.toISOString(),
+    sipUsername: row.sipUsername,
+    createdAt: row.createdAt.toISOString(),
   };
 }
 
-export function toCreatedUserDto(row: UserWithExtensionRow, sipPassword: string): CreatedUserDto {
+export function toCreatedUserDto(row: UserWithExtension, sipPassword: string): CreatedUserDto {
   return { ...toUserDto(row), sipPassword };
 }
 

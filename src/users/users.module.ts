@@ -23,6 +23,6 @@ import { UsersService } from './users.service';
     UserImportService,
     UserExportService,
   ],
-  exports: [RegistrationService],
+  exports: [RegistrationService, UsersRepository],
 })
 export class UsersModule {}

@@ -1,10 +1,14 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import type { InTransaction, UserWithExtensionRow } from '../extensions/extensions.repository';
+import {
+  toUserWithExtension,
+  UserWithExtension,
+  UserWithExtensionRow,
+} from '../extensions/extensions.repository';
 import { User } from './entities/user.entity';
 
-export interface DeletedUserRow {
+export interface DeletedUser {
   id: string;
   name: string;
   email: string;
@@ -21,7 +25,12 @@ export interface NumberFilter {
 }
 
 /** A user as the list shows it, and whether Asterisk has its aor as loaded config. */
-export type ListedUserRow = UserWithExtensionRow & { applied: boolean };
+export type ListedUser = UserWithExtension & { applied: boolean };
+type ListedUserRow = UserWithExtensionRow & { applied: boolean };
+const toListedUser = (row: ListedUserRow): ListedUser => ({
+  ...toUserWithExtension(row),
+  applied: row.applied,
+});
 
 const USER_COLUMNS = 'u.id, u.name, u.email, u.created_at, e.number AS extension, e.sip_username';
 
@@ -35,10 +44,13 @@ const APPLIED = `COALESCE(u.created_at < (SELECT max(a.started_at) FROM apply_au
 
 const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** The user table's queries; creating a user is the extension allocator's (it takes a number). */
+/**
+ * The user table's queries, in the caller's transaction when there is one; creating a user
+ * is the extension allocator's (it takes a number).
+ */
 @Injectable()
 export class UsersRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
 
   /**
    * A page of a tenant's users ordered by extension, and how many match: one query, plus a
@@ -51,13 +63,13 @@ export class UsersRepository {
     limit: number,
     offset: number,
     numbers: NumberFilter | null = null,
-  ): Promise<{ rows: ListedUserRow[]; total: number }> {
+  ): Promise<{ rows: ListedUser[]; total: number }> {
     const pattern = search === null ? null : `%${escapeLike(search)}%`;
     const filter = `u.tenant_id = $1 AND ($2::text IS NULL
         OR u.name ILIKE $2 OR u.email ILIKE $2 OR e.number::text LIKE $2)
         AND ($3::int[] IS NULL OR (e.number = ANY($3::int[]) AND ${APPLIED}) <> $4::boolean)`;
     const params = [tenantId, pattern, numbers?.numbers ?? null, numbers?.exclude ?? false];
-    const rows = await this.db.query<(ListedUserRow & { total: string })[]>(
+    const rows = await this.txHost.tx.query<(ListedUserRow & { total: string })[]>(
       `SELECT ${USER_COLUMNS}, ${APPLIED} AS applied, count(*) OVER () AS total
        FROM "user" u JOIN extension e ON e.user_id = u.id
        WHERE ${filter}
@@ -68,62 +80,67 @@ export class UsersRepository {
     let total = rows.length > 0 ? Number(rows[0].total) : 0;
     if (rows.length === 0 && offset > 0) {
       // Past the end the window count is unavailable; count separately.
-      const [c] = await this.db.query<{ total: string }[]>(
+      const [c] = await this.txHost.tx.query<{ total: string }[]>(
         `SELECT count(*) AS total FROM "user" u JOIN extension e ON e.user_id = u.id WHERE ${filter}`,
         params,
       );
       total = Number(c.total);
     }
-    return { rows, total };
+    return { rows: rows.map(toListedUser), total };
   }
 
   /** One user of a tenant with its extension, as the list shows it; null when there is none. */
-  async findOne(id: string, tenantId: string): Promise<ListedUserRow | null> {
-    const rows = await this.db.query<ListedUserRow[]>(
+  async findOne(id: string, tenantId: string): Promise<ListedUser | null> {
+    const rows = await this.txHost.tx.query<ListedUserRow[]>(
       `SELECT ${USER_COLUMNS}, ${APPLIED} AS applied
        FROM "user" u JOIN extension e ON e.user_id = u.id
        WHERE u.id = $1 AND u.tenant_id = $2`,
       [id, tenantId],
     );
-    return rows[0] ?? null;
+    return rows[0] ? toListedUser(rows[0]) : null;
   }
 
   /**
-   * Sets the fields given (null: unchanged) in one transaction; the user as the list shows it,
-   * or null when there is none. A taken email fails on UQ_user_tenant_email, writing nothing.
-   * `onUpdated` gets the user before and after, in that transaction (the audit row).
+   * Sets the fields given (null: unchanged), the row locked until the caller's transaction
+   * ends; the user before and after, or null when there is none. A taken email fails on
+   * UQ_user_tenant_email, writing nothing.
    */
   async update(
     id: string,
     tenantId: string,
     fields: { name: string | null; email: string | null },
-    onUpdated: InTransaction<{ before: UserWithExtensionRow; after: UserWithExtensionRow }> = () =>
-      Promise.resolve(),
-  ): Promise<UserWithExtensionRow | null> {
-    return this.db.transaction(async (m) => {
-      const [before] = await m.query<UserWithExtensionRow[]>(
-        `SELECT ${USER_COLUMNS}
-         FROM "user" u JOIN extension e ON e.user_id = u.id
-         WHERE u.id = $1 AND u.tenant_id = $2
-         FOR UPDATE OF u`,
-        [id, tenantId],
-      );
-      if (!before) return null;
-      const [rows] = await m.query<[UserWithExtensionRow[], number]>(
-        `UPDATE "user" u SET name = COALESCE($3, u.name), email = COALESCE($4, u.email)
-         FROM extension e
-         WHERE u.id = $1 AND u.tenant_id = $2 AND e.user_id = u.id
-         RETURNING ${USER_COLUMNS}`,
-        [id, tenantId, fields.name, fields.email],
-      );
-      await onUpdated(m, { before, after: rows[0] });
-      return rows[0];
-    });
+  ): Promise<{ before: UserWithExtension; after: UserWithExtension } | null> {
+    const m = this.txHost.tx;
+    const [before] = await m.query<UserWithExtensionRow[]>(
+      `SELECT ${USER_COLUMNS}
+       FROM "user" u JOIN extension e ON e.user_id = u.id
+       WHERE u.id = $1 AND u.tenant_id = $2
+       FOR UPDATE OF u`,
+      [id, tenantId],
+    );
+    if (!before) return null;
+    const [rows] = await m.query<[UserWithExtensionRow[], number]>(
+      `UPDATE "user" u SET name = COALESCE($3, u.name), email = COALESCE($4, u.email)
+       FROM extension e
+       WHERE u.id = $1 AND u.tenant_id = $2 AND e.user_id = u.id
+       RETURNING ${USER_COLUMNS}`,
+      [id, tenantId, fields.name, fields.email],
+    );
+    return { before: toUserWithExtension(before), after: toUserWithExtension(rows[0]) };
+  }
+
+  /** How many users the tenant has. */
+  async count(tenantId: string): Promise<number> {
+    const [row] = await this.txHost.tx.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM "user" WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return row.n;
   }
 
   /** Every extension number of a tenant's users, and whether each user is in the applied config. */
   extensionNumbers(tenantId: string): Promise<{ extension: number; applied: boolean }[]> {
-    return this.db.query(
+    return this.txHost.tx.query(
       `SELECT e.number AS extension, ${APPLIED} AS applied
        FROM "user" u JOIN extension e ON e.user_id = u.id WHERE u.tenant_id = $1`,
       [tenantId],
@@ -131,26 +148,20 @@ export class UsersRepository {
   }
 
   /**
-   * Deletes a user and, by ON DELETE CASCADE, its extension; false when there was none.
-   * `onDeleted` gets the user as it was, in the deleting transaction (the audit row).
+   * Deletes a user and, by ON DELETE CASCADE, its extension, in the caller's transaction; the
+   * user as it was, or null when there was none.
    */
-  async delete(
-    id: string,
-    tenantId: string,
-    onDeleted: InTransaction<DeletedUserRow> = () => Promise.resolve(),
-  ): Promise<boolean> {
-    return this.db.transaction(async (m) => {
-      const [row] = await m.query<DeletedUserRow[]>(
-        `SELECT u.id, u.name, u.email, e.number AS extension
-         FROM "user" u LEFT JOIN extension e ON e.user_id = u.id
-         WHERE u.id = $1 AND u.tenant_id = $2
-         FOR UPDATE OF u`,
-        [id, tenantId],
-      );
-      if (!row) return false;
-      await m.delete(User, { id, tenantId });
-      await onDeleted(m, row);
-      return true;
-    });
+  async delete(id: string, tenantId: string): Promise<DeletedUser | null> {
+    const m = this.txHost.tx;
+    const [row] = await m.query<DeletedUser[]>(
+      `SELECT u.id, u.name, u.email, e.number AS extension
+       FROM "user" u LEFT JOIN extension e ON e.user_id = u.id
+       WHERE u.id = $1 AND u.tenant_id = $2
+       FOR UPDATE OF u`,
+      [id, tenantId],
+    );
+    if (!row) return null;
+    await m.delete(User, { id, tenantId });
+    return row;
   }
 }

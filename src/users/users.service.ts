@@ -1,3 +1,5 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import type { ContactSnapshot } from '../asterisk/registration-reader';
 import { AuditWriter } from '../audit/audit-writer';
@@ -29,6 +31,7 @@ import { NumberFilter, UsersRepository } from './users.repository';
 @Injectable()
 export class UsersService {
   constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly users: UsersRepository,
     private readonly extensions: ExtensionsRepository,
     private readonly allocator: ExtensionAllocator,
@@ -37,23 +40,28 @@ export class UsersService {
     private readonly registrations: RegistrationService,
   ) {}
 
-  async create(dto: CreateUserDto): Promise<CreatedUserDto> {
-    const password = generateSipPassword();
-    try {
-      const row = await this.allocator.createUser(
-        { name: dto.name, email: dto.email, realm: this.config.sipRealm, password },
-        (m, user) =>
-          this.audit.record(m, {
-            action: 'user.create',
-            target: { type: 'user', id: user.id },
-            changes: { before: null, after: toAuditedUser(user) },
-          }),
-      );
-      return toCreatedUserDto(row, password);
-    } catch (err) {
-      if (isUniqueViolation(err, 'UQ_user_tenant_email')) throw duplicateEmail(dto.email);
-      throw err;
-    }
+  /** The user, its extension and its audit row commit together. */
+  create(dto: CreateUserDto): Promise<CreatedUserDto> {
+    return this.txHost.withTransaction(async () => {
+      const password = generateSipPassword();
+      try {
+        const user = await this.allocator.createUser({
+          name: dto.name,
+          email: dto.email,
+          realm: this.config.sipRealm,
+          password,
+        });
+        await this.audit.record({
+          action: 'user.create',
+          target: { type: 'user', id: user.id },
+          changes: { before: null, after: toAuditedUser(user) },
+        });
+        return toCreatedUserDto(user, password);
+      } catch (err) {
+        if (isUniqueViolation(err, 'UQ_user_tenant_email')) throw duplicateEmail(dto.email);
+        throw err;
+      }
+    });
   }
 
   /**
@@ -90,65 +98,64 @@ export class UsersService {
   }
 
   /** Name and email only: the number, and so the SIP username and digests, never move. */
-  async update(id: string, dto: UpdateUserDto): Promise<UserDto> {
-    if (dto.name === undefined && dto.email === undefined) {
-      throw badRequest('Nothing to change: send name, email or both');
-    }
-    try {
-      const row = await this.users.update(
-        id,
-        DEFAULT_TENANT_ID,
-        { name: dto.name ?? null, email: dto.email ?? null },
-        // A PATCH that sets every field to what it already was changes nothing: no row.
-        async (m, { before, after }) => {
-          const changes = changedFields(toAuditedUser(before), toAuditedUser(after));
-          if (!changes) return;
-          await this.audit.record(m, {
-            action: 'user.update',
-            target: { type: 'user', id },
-            changes,
-          });
-        },
-      );
-      if (!row) throw userNotFound(id);
-      return toUserDto(row);
-    } catch (err) {
-      if (dto.email && isUniqueViolation(err, 'UQ_user_tenant_email')) {
-        throw duplicateEmail(dto.email);
+  update(id: string, dto: UpdateUserDto): Promise<UserDto> {
+    return this.txHost.withTransaction(async () => {
+      if (dto.name === undefined && dto.email === undefined) {
+        throw badRequest('Nothing to change: send name, email or both');
       }
-      throw err;
-    }
+      try {
+        const updated = await this.users.update(id, DEFAULT_TENANT_ID, {
+          name: dto.name ?? null,
+          email: dto.email ?? null,
+        });
+        if (!updated) throw userNotFound(id);
+        const { before, after } = updated;
+        const changes = changedFields(toAuditedUser(before), toAuditedUser(after));
+        // A PATCH that sets every field to what it already was changes nothing: no row.
+        if (changes) {
+          await this.audit.record({ action: 'user.update', target: { type: 'user', id }, changes });
+        }
+        return toUserDto(after);
+      } catch (err) {
+        if (dto.email && isUniqueViolation(err, 'UQ_user_tenant_email')) {
+          throw duplicateEmail(dto.email);
+        }
+        throw err;
+      }
+    });
   }
 
-  async remove(id: string): Promise<void> {
-    // The extension row goes with the user, freeing the number.
-    const deleted = await this.users.delete(id, DEFAULT_TENANT_ID, (m, user) =>
-      this.audit.record(m, {
+  remove(id: string): Promise<void> {
+    return this.txHost.withTransaction(async () => {
+      // The extension row goes with the user, freeing the number.
+      const deleted = await this.users.delete(id, DEFAULT_TENANT_ID);
+      if (!deleted) throw userNotFound(id);
+      await this.audit.record({
         action: 'user.delete',
         target: { type: 'user', id },
-        changes: { before: toAuditedUser(user), after: null },
-      }),
-    );
-    if (!deleted) throw userNotFound(id);
+        changes: { before: toAuditedUser(deleted), after: null },
+      });
+    });
   }
 
-  async rotateSipPassword(id: string): Promise<SipPasswordDto> {
-    const password = generateSipPassword();
-    const realm = this.config.sipRealm;
-    const rotated = await this.extensions.replaceDigests(
-      id,
-      DEFAULT_TENANT_ID,
-      realm,
-      (username) => sipDigests(username, realm, password),
+  rotateSipPassword(id: string): Promise<SipPasswordDto> {
+    return this.txHost.withTransaction(async () => {
+      const password = generateSipPassword();
+      const realm = this.config.sipRealm;
+      const before = await this.extensions.replaceDigests(
+        id,
+        DEFAULT_TENANT_ID,
+        realm,
+        (username) => sipDigests(username, realm, password),
+      );
+      if (!before) throw userNotFound(id);
       // Of what a rotation rewrites, only the realm is not secret.
-      (m, before) =>
-        this.audit.record(m, {
-          action: 'user.rotate_password',
-          target: { type: 'user', id },
-          changes: { before: { realm: before.realm }, after: { realm } },
-        }),
-    );
-    if (!rotated) throw userNotFound(id);
-    return { sipPassword: password };
+      await this.audit.record({
+        action: 'user.rotate_password',
+        target: { type: 'user', id },
+        changes: { before: { realm: before.realm }, after: { realm } },
+      });
+      return { sipPassword: password };
+    });
   }
 }

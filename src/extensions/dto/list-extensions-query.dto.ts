@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
+import { MAX_OFFSET, MAX_PAGE } from '../../common/validation/paging';
 import { PageLimit, PageOffset } from '../../common/validation/query-params';
 import { SingleValue } from '../../common/validation/validators';
-import { MAX_OFFSET, MAX_PAGE } from '../../users/dto/list-users-query.dto';
 
 export const EXTENSION_STATUSES = ['free', 'used'] as const;
 export type ExtensionStatus = (typeof EXTENSION_STATUSES)[number];

@@ -9,7 +9,6 @@ import {
   PrimaryColumn,
 } from 'typeorm';
 import { Tenant } from '../../tenants/tenant.entity';
-import { User } from '../../users/entities/user.entity';
 
 /**
  * A SIP extension and its credentials. Only the digests Asterisk needs are stored,
@@ -36,9 +35,11 @@ export class Extension {
   @Column({ name: 'user_id', type: 'uuid' })
   userId!: string;
 
-  @OneToOne(() => User, (user) => user.extension, { onDelete: 'CASCADE' })
+  // Named, not imported: users sit above extensions, so the FK names its target entity by
+  // name and neither entity imports the other. Nothing loads this relation; it is the schema's.
+  @OneToOne('User', { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'extension_user_id_fkey' })
-  user?: User;
+  user?: unknown;
 
   @Column({ name: 'sip_username', type: 'varchar', length: 32 })
   sipUsername!: string;

@@ -1,16 +1,15 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
 import { duplicateEmail } from '../../common/errors/domain-errors';
 import { isUniqueViolation } from '../../common/errors/pg-errors';
-import type { UserWithExtensionRow } from '../../extensions/extensions.repository';
+import { NUMBER_LOCK_NAMESPACE } from '../../database/advisory-locks';
+import {
+  toUserWithExtension,
+  UserWithExtension,
+  UserWithExtensionRow,
+} from '../../extensions/extensions.repository';
 
-/**
- * The key namespace of claim_free_extension()'s per-number locks (migration
- * 1764000000002-AllocateWithNumberLocks): an import locks its numbers under the same keys,
- * so creates skip them and it waits for the ones a create holds.
- */
-const NUMBER_LOCK = 21338;
 /** Export page size: a few round trips for a full range, little memory per page. */
 const EXPORT_PAGE = 500;
 
@@ -24,59 +23,33 @@ export interface UserToImport {
 }
 
 /** A user as the export writes it; never a digest. */
-export interface ExportRow {
-  name: string;
-  email: string;
-  extension: number;
-  sip_username: string;
-  created_at: Date;
-}
+export type ExportedUser = Omit<UserWithExtension, 'id'>;
 
-/** The queries of bulk import and export. */
+/**
+ * The queries of bulk import and export. The import's run in its one transaction (the
+ * locks they take last until it ends); the caller starts it.
+ */
 @Injectable()
 export class BulkRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
-
-  /**
-   * The one transaction of an import: `work` runs in it, and it commits only when `commit`
-   * is true and `work` returned (a dry run reads and locks as a real import does, then rolls
-   * back). Anything else written for the import joins it through the same manager.
-   */
-  async transaction<T>(commit: boolean, work: (m: EntityManager) => Promise<T>): Promise<T> {
-    const runner = this.db.createQueryRunner();
-    await runner.connect();
-    try {
-      await runner.startTransaction();
-      try {
-        const result = await work(runner.manager);
-        if (commit) await runner.commitTransaction();
-        else await runner.rollbackTransaction();
-        return result;
-      } catch (err) {
-        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-        throw err;
-      }
-    } finally {
-      await runner.release();
-    }
-  }
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
 
   /**
    * Waits for and takes the locks of the given numbers, in ascending order so two imports
    * asking for the same ones never deadlock. A create holding one finishes first.
    */
-  async lockNumbers(m: EntityManager, numbers: number[]): Promise<void> {
+  async lockNumbers(numbers: number[]): Promise<void> {
     if (numbers.length === 0) return;
     const sorted = [...numbers].sort((a, b) => a - b);
-    await m.query(`SELECT pg_advisory_xact_lock(${NUMBER_LOCK}, n) FROM unnest($1::int[]) AS n`, [
-      sorted,
-    ]);
+    await this.txHost.tx.query(
+      `SELECT pg_advisory_xact_lock(${NUMBER_LOCK_NAMESPACE}, n) FROM unnest($1::int[]) AS n`,
+      [sorted],
+    );
   }
 
   /** Which of `numbers` have an extension (looked up after their locks are held). */
-  async takenNumbers(m: EntityManager, numbers: number[]): Promise<Set<number>> {
+  async takenNumbers(numbers: number[]): Promise<Set<number>> {
     if (numbers.length === 0) return new Set();
-    const rows = await m.query<{ number: number }[]>(
+    const rows = await this.txHost.tx.query<{ number: number }[]>(
       'SELECT number FROM extension WHERE number = ANY($1::int[])',
       [numbers],
     );
@@ -84,9 +57,9 @@ export class BulkRepository {
   }
 
   /** Which of the lowercased `emails` a user of the tenant already has. */
-  async takenEmails(m: EntityManager, tenantId: string, emails: string[]): Promise<Set<string>> {
+  async takenEmails(tenantId: string, emails: string[]): Promise<Set<string>> {
     if (emails.length === 0) return new Set();
-    const rows = await m.query<{ email: string }[]>(
+    const rows = await this.txHost.tx.query<{ email: string }[]>(
       `SELECT lower(email) AS email FROM "user"
        WHERE tenant_id = $1 AND lower(email) = ANY($2::text[])`,
       [tenantId, emails],
@@ -95,8 +68,8 @@ export class BulkRepository {
   }
 
   /** How many numbers of the range have no extension. */
-  async freeCount(m: EntityManager, range: { min: number; max: number }): Promise<number> {
-    const [{ taken }] = await m.query<{ taken: number }[]>(
+  async freeCount(range: { min: number; max: number }): Promise<number> {
+    const [{ taken }] = await this.txHost.tx.query<{ taken: number }[]>(
       'SELECT count(*)::int AS taken FROM extension WHERE number BETWEEN $1 AND $2',
       [range.min, range.max],
     );
@@ -111,7 +84,6 @@ export class BulkRepository {
    * when the range runs out.
    */
   async claimFreeNumbers(
-    m: EntityManager,
     range: { min: number; max: number },
     count: number,
     exclude: number[],
@@ -120,17 +92,17 @@ export class BulkRepository {
     let from = range.min;
     while (claimed.length < count && from <= range.max) {
       // CASE keeps the order: the lock is tried only for a number seen free.
-      const rows = await m.query<{ n: number }[]>(
+      const rows = await this.txHost.tx.query<{ n: number }[]>(
         `SELECT n FROM generate_series($1::int, $2::int) AS n
          WHERE CASE WHEN n <> ALL($3::int[])
                      AND NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = n)
-                    THEN pg_try_advisory_xact_lock(${NUMBER_LOCK}, n) ELSE false END
+                    THEN pg_try_advisory_xact_lock(${NUMBER_LOCK_NAMESPACE}, n) ELSE false END
          LIMIT $4`,
         [from, range.max, exclude, count - claimed.length],
       );
       if (rows.length === 0) break;
       const numbers = rows.map((r) => r.n);
-      const taken = await this.takenNumbers(m, numbers);
+      const taken = await this.takenNumbers(numbers);
       claimed.push(...numbers.filter((n) => !taken.has(n)));
       from = numbers.reduce((a, b) => Math.max(a, b)) + 1;
     }
@@ -144,17 +116,16 @@ export class BulkRepository {
    * DUPLICATE_EMAIL; any other failure is rethrown without the values (they hold digests).
    */
   async insertUsers(
-    m: EntityManager,
     tenantId: string,
     realm: string,
     users: UserToImport[],
-  ): Promise<UserWithExtensionRow[]> {
+  ): Promise<UserWithExtension[]> {
     const sorted = [...users].sort((a, b) =>
       a.email.toLowerCase() < b.email.toLowerCase() ? -1 : 1,
     );
     // Any other failure goes on to the exception filter, which logs it without its values.
     try {
-      return await this.insertAll(m, tenantId, realm, sorted);
+      return (await this.insertAll(tenantId, realm, sorted)).map(toUserWithExtension);
     } catch (err) {
       if (isUniqueViolation(err, 'UQ_user_tenant_email')) throw duplicateEmail(emailIn(err));
       throw err;
@@ -162,14 +133,13 @@ export class BulkRepository {
   }
 
   private insertAll(
-    m: EntityManager,
     tenantId: string,
     realm: string,
     sorted: UserToImport[],
   ): Promise<UserWithExtensionRow[]> {
     const column = <K extends keyof UserToImport>(k: K): UserToImport[K][] =>
       sorted.map((u) => u[k]);
-    return m.query<UserWithExtensionRow[]>(
+    return this.txHost.tx.query<UserWithExtensionRow[]>(
       `WITH input AS (
          SELECT * FROM unnest($3::varchar[], $4::varchar[], $5::int[], $6::text[], $7::text[])
            WITH ORDINALITY AS t(name, email, number, md5, sha256, ord)
@@ -198,8 +168,8 @@ export class BulkRepository {
   }
 
   /** A page of the export: users after extension `after`, in extension order. */
-  async exportPage(tenantId: string, after: number): Promise<ExportRow[]> {
-    return this.db.query<ExportRow[]>(
+  async exportPage(tenantId: string, after: number): Promise<ExportedUser[]> {
+    const rows = await this.txHost.tx.query<Omit<UserWithExtensionRow, 'id'>[]>(
       `SELECT u.name, u.email, e.number AS extension, e.sip_username, u.created_at
        FROM "user" u JOIN extension e ON e.user_id = u.id
        WHERE u.tenant_id = $1 AND e.number > $2
@@ -207,6 +177,13 @@ export class BulkRepository {
        LIMIT ${EXPORT_PAGE}`,
       [tenantId, after],
     );
+    return rows.map((r) => ({
+      name: r.name,
+      email: r.email,
+      extension: r.extension,
+      sipUsername: r.sip_username,
+      createdAt: r.created_at,
+    }));
   }
 }
 

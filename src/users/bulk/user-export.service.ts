@@ -2,19 +2,19 @@ import { Injectable } from '@nestjs/common';
 import { stringify } from 'csv-stringify/sync';
 import { Readable } from 'node:stream';
 import { DEFAULT_TENANT_ID } from '../../tenants/tenant.entity';
-import { BulkRepository, EXPORT_PAGE_SIZE, ExportRow } from './bulk.repository';
+import { BulkRepository, EXPORT_PAGE_SIZE, ExportedUser } from './bulk.repository';
 import { ExportedUserDto } from './dto/bulk.dto';
 
 export type ExportFormat = 'csv' | 'json';
 /** The export's columns, which the import reads back as they are. */
 export const EXPORT_COLUMNS = ['name', 'email', 'extension', 'sipUsername', 'createdAt'] as const;
 
-const toExported = (row: ExportRow): ExportedUserDto => ({
+const toExported = (row: ExportedUser): ExportedUserDto => ({
   name: row.name,
   email: row.email,
   extension: row.extension,
-  sipUsername: row.sip_username,
-  createdAt: row.created_at.toISOString(),
+  sipUsername: row.sipUsername,
+  createdAt: row.createdAt.toISOString(),
 });
 
 /**
@@ -38,7 +38,7 @@ export class UserExportService {
     });
   }
 
-  private async *pages(first: ExportRow[]): AsyncGenerator<ExportedUserDto[]> {
+  private async *pages(first: ExportedUser[]): AsyncGenerator<ExportedUserDto[]> {
     let page = first;
     while (page.length > 0) {
       yield page.map(toExported);

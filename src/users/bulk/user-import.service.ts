@@ -1,5 +1,6 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { AuditWriter } from '../../audit/audit-writer';
 import { badRequest, DomainError } from '../../common/errors/domain-errors';
 import { PortalConfig } from '../../config/portal-config.service';
@@ -21,6 +22,7 @@ const ROWS_IN_MESSAGE = 5;
 @Injectable()
 export class UserImportService {
   constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly repo: BulkRepository,
     private readonly config: PortalConfig,
     private readonly audit: AuditWriter,
@@ -30,22 +32,29 @@ export class UserImportService {
   async import(body: unknown, dryRun: boolean): Promise<ImportResultDto | ImportDryRunResultDto> {
     const range = this.config.extensionRange;
     const rows = await checkRows(this.read(body, range), range);
-    return this.repo.transaction(!dryRun, async (m) => {
-      await this.checkAgainstDatabase(m, rows);
-      const valid = rows.every((r) => r.errors.length === 0);
-      const numbers = valid ? await this.allocate(m, rows) : null;
-      if (dryRun) return dryRunResult(rows, numbers);
-      if (!numbers) throw importInvalid(rows);
-      const result = await this.create(m, rows, numbers);
-      // One row for the whole import, in its transaction: how many, and which numbers as
-      // runs (a few entries for any file), so a 2,000-row import stays a small row.
-      await this.audit.record(m, {
-        action: 'user.import',
-        target: { type: 'users', id: null },
-        changes: { before: null, after: { count: result.created, extensions: runs(numbers) } },
+    // One transaction for the whole import. A dry run reads and locks as a real import does,
+    // then leaves by throwing its answer, which rolls the transaction back.
+    try {
+      return await this.txHost.withTransaction(async () => {
+        await this.checkAgainstDatabase(rows);
+        const valid = rows.every((r) => r.errors.length === 0);
+        const numbers = valid ? await this.allocate(rows) : null;
+        if (dryRun) throw new DryRunDone(dryRunResult(rows, numbers));
+        if (!numbers) throw importInvalid(rows);
+        const result = await this.create(rows, numbers);
+        // One row for the whole import, in its transaction: how many, and which numbers as
+        // runs (a few entries for any file), so a 2,000-row import stays a small row.
+        await this.audit.record({
+          action: 'user.import',
+          target: { type: 'users', id: null },
+          changes: { before: null, after: { count: result.created, extensions: runs(numbers) } },
+        });
+        return result;
       });
-      return result;
-    });
+    } catch (err) {
+      if (err instanceof DryRunDone) return err.result;
+      throw err;
+    }
   }
 
   private read(body: unknown, range: { min: number; max: number }): RawRow[] {
@@ -76,12 +85,11 @@ export class UserImportService {
    * those and the emails that existing users have: under the locks, no create can take a
    * number between this look and the insert.
    */
-  private async checkAgainstDatabase(m: EntityManager, rows: CheckedRow[]): Promise<void> {
+  private async checkAgainstDatabase(rows: CheckedRow[]): Promise<void> {
     const explicit = explicitNumbers(rows);
-    await this.repo.lockNumbers(m, explicit);
-    const numbers = await this.repo.takenNumbers(m, explicit);
+    await this.repo.lockNumbers(explicit);
+    const numbers = await this.repo.takenNumbers(explicit);
     const emails = await this.repo.takenEmails(
-      m,
       DEFAULT_TENANT_ID,
       rows.flatMap((r) => (r.emailKey === null ? [] : [r.emailKey])),
     );
@@ -99,13 +107,13 @@ export class UserImportService {
   }
 
   /** Each row's number: its own, or the next of the lowest free ones, in file order. */
-  private async allocate(m: EntityManager, rows: CheckedRow[]): Promise<number[]> {
+  private async allocate(rows: CheckedRow[]): Promise<number[]> {
     const range = this.config.extensionRange;
     const explicit = explicitNumbers(rows);
     const needed = rows.length - explicit.length;
-    const claimed = await this.repo.claimFreeNumbers(m, range, needed, explicit);
+    const claimed = await this.repo.claimFreeNumbers(range, needed, explicit);
     if (claimed.length < needed) {
-      const free = (await this.repo.freeCount(m, range)) - explicit.length;
+      const free = (await this.repo.freeCount(range)) - explicit.length;
       throw new DomainError(
         'EXTENSION_POOL_EXHAUSTED',
         `Not enough free extensions: ${needed} rows have no extension of their own, but only ${free} numbers from ${range.min} to ${range.max} are free after the explicit ones; import fewer rows, delete users or widen EXTENSION_MIN..EXTENSION_MAX`,
@@ -115,11 +123,7 @@ export class UserImportService {
     return rows.map((r) => r.extension ?? claimed[next++]);
   }
 
-  private async create(
-    m: EntityManager,
-    rows: CheckedRow[],
-    numbers: number[],
-  ): Promise<ImportResultDto> {
+  private async create(rows: CheckedRow[], numbers: number[]): Promise<ImportResultDto> {
     const realm = this.config.sipRealm;
     const generated = rows.map((r) => (r.sipPassword === null ? generateSipPassword() : null));
     const users: UserToImport[] = rows.map((r, i) => ({
@@ -128,7 +132,7 @@ export class UserImportService {
       extension: numbers[i],
       ...sipDigests(String(numbers[i]), realm, r.sipPassword ?? (generated[i] as string)),
     }));
-    const inserted = await this.repo.insertUsers(m, DEFAULT_TENANT_ID, realm, users);
+    const inserted = await this.repo.insertUsers(DEFAULT_TENANT_ID, realm, users);
     const byNumber = new Map(inserted.map((u) => [u.extension, u]));
     return {
       created: inserted.length,
@@ -141,11 +145,18 @@ export class UserImportService {
           name: u.name,
           email: u.email,
           extension: u.extension,
-          sipUsername: u.sip_username,
+          sipUsername: u.sipUsername,
           sipPassword: generated[i],
         };
       }),
     };
+  }
+}
+
+/** A dry run's answer, thrown to roll its transaction back. */
+class DryRunDone extends Error {
+  constructor(readonly result: ImportDryRunResultDto) {
+    super('dry run');
   }
 }
 

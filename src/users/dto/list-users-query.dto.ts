@@ -1,12 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { MAX_OFFSET, MAX_PAGE } from '../../common/validation/paging';
 import { PageLimit, PageOffset } from '../../common/validation/query-params';
 import { SingleValue } from '../../common/validation/validators';
 import { FILTER_STATES, type FilterState } from './registration.dto';
-
-export const MAX_PAGE = 1000;
-/** More than any extension range can hold; keeps the value inside PostgreSQL's bigint. */
-export const MAX_OFFSET = 1_000_000;
 
 export class ListUsersQueryDto {
   @ApiPropertyOptional({

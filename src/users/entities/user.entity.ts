@@ -5,10 +5,8 @@ import {
   Index,
   JoinColumn,
   ManyToOne,
-  OneToOne,
   PrimaryGeneratedColumn,
 } from 'typeorm';
-import { Extension } from '../../extensions/entities/extension.entity';
 import { Tenant } from '../../tenants/tenant.entity';
 
 /**
@@ -35,9 +33,6 @@ export class User {
 
   @Column({ type: 'varchar', length: 254 })
   email!: string;
-
-  @OneToOne(() => Extension, (extension) => extension.user)
-  extension?: Extension;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
