@@ -139,15 +139,22 @@ export class BulkRepository {
   ): Promise<UserWithExtensionRow[]> {
     const column = <K extends keyof UserToImport>(k: K): UserToImport[K][] =>
       sorted.map((u) => u[k]);
-    // insert_user_with_extension() is the one definition of a user with its number (creates use
-    // it too); called once per row in input order, which costs no more than one set-based
-    // insert of both tables (about 56 ms against 60 ms for 1,000 rows, measured in psql).
     return this.txHost.tx.query<UserWithExtensionRow[]>(
-      `SELECT f.*
-       FROM unnest($3::varchar[], $4::varchar[], $5::int[], $6::text[], $7::text[])
-         WITH ORDINALITY AS t(name, email, number, md5, sha256, ord),
-         LATERAL insert_user_with_extension($1, t.name, t.email, t.number, $2, t.md5, t.sha256) f
-       ORDER BY t.ord`,
+      `WITH input AS (
+         SELECT * FROM unnest($3::varchar[], $4::varchar[], $5::int[], $6::text[], $7::text[])
+           WITH ORDINALITY AS t(name, email, number, md5, sha256, ord)
+       ), u AS (
+         INSERT INTO "user" (tenant_id, name, email)
+         SELECT $1, name, email FROM input ORDER BY ord
+         RETURNING id, name, email, created_at
+       ), e AS (
+         INSERT INTO extension (number, tenant_id, user_id, sip_username, realm, md5_digest, sha256_digest)
+         SELECT i.number, $1, u.id, i.number::text, $2, i.md5, i.sha256
+         FROM input i JOIN u ON lower(u.email) = lower(i.email)
+         RETURNING number, user_id, sip_username
+       )
+       SELECT u.id, u.name, u.email, u.created_at, e.number AS extension, e.sip_username
+       FROM u JOIN e ON e.user_id = u.id`,
       [
         tenantId,
         realm,
