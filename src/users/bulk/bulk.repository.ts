@@ -139,6 +139,9 @@ export class BulkRepository {
   ): Promise<UserWithExtensionRow[]> {
     const column = <K extends keyof UserToImport>(k: K): UserToImport[K][] =>
       sorted.map((u) => u[k]);
+    // One set-based statement rather than insert_user_with_extension() once per row (what
+    // creates use): measured in the benchmark, the per-row calls made import_1000 about 40 ms
+    // slower (134 against 96 ms p50, same machine, same run conditions).
     return this.txHost.tx.query<UserWithExtensionRow[]>(
       `WITH input AS (
          SELECT * FROM unnest($3::varchar[], $4::varchar[], $5::int[], $6::text[], $7::text[])
