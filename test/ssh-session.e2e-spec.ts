@@ -74,7 +74,7 @@ describe('SshSession against a real OpenSSH server', () => {
     })();
     await expect(attempt).rejects.toThrow(
       new SshError(
-        `ssh pbx-test: host key mismatch on pbx-test: expected ${wrong}, got ${sshd.hostKeyFingerprint}`,
+        `host key mismatch on pbx-test: expected ${wrong}, got ${sshd.hostKeyFingerprint}`,
       ),
     );
     expect(existsSync(marker)).toBe(false);
@@ -120,6 +120,10 @@ describe('SshSession against a real OpenSSH server', () => {
     const all = await session.run(['printf', '%s\\0', ...hostile]);
     expect(all.stdout.split('\0').slice(0, -1)).toEqual(hostile);
     expect(existsSync(marker)).toBe(false);
+    // A NUL cannot be carried in a command line: refused before anything is sent.
+    await expect(session.run(['printf', 'a\0b'])).rejects.toThrow(
+      /^ssh pbx-test: cannot run .*: an argument contains a NUL byte$/,
+    );
   });
 
   it('writes a file atomically with its mode, leaving nothing the include glob loads', async () => {

@@ -108,7 +108,8 @@ export class SshSession {
       );
       client.once('ready', () => finish(null));
       client.on('error', (err: Error & { level?: string; code?: string }) => {
-        if (mismatch !== null) return finish(fail(mismatch));
+        // The mismatch names the node itself, in the words an operator compares with ssh-keygen.
+        if (mismatch !== null) return finish(new SshError(mismatch));
         const why = err.code ?? oneLine(err.message);
         const stage =
           err.level === 'client-authentication'
@@ -117,7 +118,11 @@ export class SshSession {
         finish(fail(`${stage}: ${why}`));
       });
       client.on('close', () =>
-        finish(fail(mismatch ?? `connection to ${options.host}:${options.port} closed`)),
+        finish(
+          mismatch !== null
+            ? new SshError(mismatch)
+            : fail(`connection to ${options.host}:${options.port} closed`),
+        ),
       );
       try {
         client.connect({
@@ -144,8 +149,13 @@ export class SshSession {
 
   /** Runs argv[0] with the remaining arguments, each received verbatim by the program. */
   run(argv: readonly string[]): Promise<RemoteResult> {
-    const line = joinArgv(argv);
     const what = describe(argv);
+    let line: string;
+    try {
+      line = joinArgv(argv);
+    } catch (err) {
+      return Promise.reject(this.fail(`cannot run ${what}: ${(err as Error).message}`));
+    }
     return new Promise((resolve, reject) => {
       if (this.lost !== null) return reject(this.fail(`cannot run ${what}: ${this.lost}`));
       let settled = false;
