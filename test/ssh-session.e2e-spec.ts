@@ -94,6 +94,11 @@ describe('SshSession against a real OpenSSH server', () => {
     expect(err).toBeInstanceOf(SshError);
     expect(err.message).toMatch(/^ssh pbx-test: key authentication as \S+ refused/);
     expect(err.message).not.toContain(key.toString('utf8').split('\n')[1]);
+
+    const garbage = Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0\n');
+    const bad = (await open({ privateKey: garbage }).catch((e: unknown) => e)) as Error;
+    expect(bad.message).toMatch(/^ssh pbx-test: the private key cannot be used: /);
+    expect(bad.message).not.toContain('c2VjcmV0');
   });
 
   it('passes hostile arguments verbatim and never lets the shell act on them', async () => {
