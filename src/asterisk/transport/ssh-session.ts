@@ -1,0 +1,388 @@
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Client, type ClientChannel, type SFTPWrapper, utils } from 'ssh2';
+import { joinArgv } from './shell-quote';
+
+export interface SshNodeOptions {
+  /** The node's name, used in every error so a failure says which node it was. */
+  name?: string;
+  host: string;
+  port: number;
+  username: string;
+  /** An OpenSSH private key without passphrase; it never appears in an error or a log. */
+  privateKey: Buffer;
+  /** The host key's fingerprint as `ssh-keygen -lf` prints it: `SHA256:` and base64 without `=`. */
+  hostKey: string;
+  /** The limit for connecting (TCP, key exchange, authentication) and for each command. */
+  timeoutMs: number;
+}
+
+export interface RemoteResult {
+  /** The exit code, or null when the program ended by a signal (see signal). */
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface WriteOptions {
+  mode: number;
+  gid?: number;
+}
+
+export class SshError extends Error {}
+
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+// Bigger SFTP writes are split by ssh2 and sent one after the other; a few in flight keep
+// a large file from waiting on each round trip.
+const WRITE_SEGMENT = 256 * 1024;
+const WRITES_IN_FLIGHT = 4;
+const { STATUS_CODE } = utils.sftp;
+
+/** `SHA256:<base64 without padding>` of a host key blob, as `ssh-keygen -lf` prints it. */
+export function sha256Fingerprint(keyBlob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/**
+ * One node reached over SSH, for one apply: commands over the exec channel (every argument
+ * quoted, since the remote user's shell parses the line), files over SFTP. Authentication is
+ * by key only, and the host key is pinned: an unknown host is refused before authentication,
+ * so nothing (no key signature, no command) is sent to it.
+ */
+export class SshSession {
+  private sftpReady: Promise<SFTPWrapper> | null = null;
+  private lost: string | null = null;
+  /** SFTP requests waiting for an answer: ssh2 leaves them pending when the connection dies. */
+  private readonly waiting = new Set<(err: Error) => void>();
+
+  private constructor(
+    private readonly client: Client,
+    private readonly name: string,
+    private readonly timeoutMs: number,
+  ) {
+    client.on('error', (err) => {
+      this.lost ??= oneLine(err.message);
+    });
+    client.on('close', () => {
+      this.lost ??= 'connection closed';
+      for (const reject of this.waiting) reject(new Error(this.lost));
+      this.waiting.clear();
+    });
+  }
+
+  static open(options: SshNodeOptions): Promise<SshSession> {
+    const name = options.name ?? `${options.host}:${options.port}`;
+    const fail = (what: string): SshError => new SshError(`ssh ${name}: ${what}`);
+    const expected = options.hostKey.replace(/=+$/, '');
+    if (!FINGERPRINT.test(expected)) {
+      return Promise.reject(fail('hostKey must be SHA256:<base64> as `ssh-keygen -lf` prints it'));
+    }
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      let settled = false;
+      let mismatch: string | null = null;
+      const finish = (err: SshError | null): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err === null) {
+          resolve(new SshSession(client, name, options.timeoutMs));
+          return;
+        }
+        client.removeAllListeners('ready');
+        client.on('error', () => undefined); // late errors of a socket being torn down
+        client.destroy();
+        reject(err);
+      };
+      // ssh2's readyTimeout does not cover the TCP connect on every path; one timer covers all.
+      const timer = setTimeout(
+        () =>
+          finish(
+            fail(
+              `could not connect to ${options.host}:${options.port}: timed out after ${options.timeoutMs} ms`,
+            ),
+          ),
+        options.timeoutMs,
+      );
+      client.once('ready', () => finish(null));
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
+        // The mismatch names the node itself, in the words an operator compares with ssh-keygen.
+        if (mismatch !== null) return finish(new SshError(mismatch));
+        const why = err.code ?? oneLine(err.message);
+        const stage =
+          err.level === 'client-authentication'
+            ? `key authentication as ${options.username} refused`
+            : `could not connect to ${options.host}:${options.port}`;
+        finish(fail(`${stage}: ${why}`));
+      });
+      client.on('close', () =>
+        finish(
+          mismatch !== null
+            ? new SshError(mismatch)
+            : fail(`connection to ${options.host}:${options.port} closed`),
+        ),
+      );
+      try {
+        client.connect({
+          host: options.host,
+          port: options.port,
+          username: options.username,
+          privateKey: options.privateKey,
+          // 'none' and 'password' are never tried: a node that asks for anything but this key fails.
+          authHandler: ['publickey'],
+          readyTimeout: options.timeoutMs,
+          hostVerifier: (key: Buffer): boolean => {
+            const got = sha256Fingerprint(key);
+            if (got === expected) return true;
+            mismatch = `host key mismatch on ${name}: expected ${expected}, got ${got}`;
+            return false;
+          },
+        });
+      } catch (err) {
+        // ssh2 parses the key here; its message names the problem, never the key's bytes.
+        finish(fail(`the private key cannot be used: ${oneLine((err as Error).message)}`));
+      }
+    });
+  }
+
+  /** Runs argv[0] with the remaining arguments, each received verbatim by the program. */
+  run(argv: readonly string[]): Promise<RemoteResult> {
+    const what = describe(argv);
+    let line: string;
+    try {
+      line = joinArgv(argv);
+    } catch (err) {
+      return Promise.reject(this.fail(`cannot run ${what}: ${(err as Error).message}`));
+    }
+    return new Promise((resolve, reject) => {
+      if (this.lost !== null) return reject(this.fail(`cannot run ${what}: ${this.lost}`));
+      let settled = false;
+      let channel: ClientChannel | null = null;
+      const finish = (err: SshError | null, result?: RemoteResult): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(result!);
+      };
+      const abandon = (why: string): void => {
+        if (channel) {
+          // Best effort: OpenSSH delivers the signal to a non-root login only (a root session has
+          // no privilege-separated child); closing the channel does not stop the command.
+          channel.signal('KILL');
+          channel.close();
+        }
+        finish(this.fail(why));
+      };
+      const timer = setTimeout(
+        () => abandon(`${what} timed out after ${this.timeoutMs} ms`),
+        this.timeoutMs,
+      );
+      this.client.exec(line, (err, ch) => {
+        if (err) return finish(this.fail(`cannot run ${what}: ${oneLine(err.message)}`));
+        channel = ch;
+        if (settled) {
+          // The timeout came first: the command must not run on unattended.
+          ch.signal('KILL');
+          ch.close();
+          return;
+        }
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        let bytes = 0;
+        let code: number | null = null;
+        let signal: string | null = null;
+        let exited = false;
+        const collect = (into: Buffer[]) => (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > MAX_OUTPUT_BYTES) {
+            return abandon(`${what} printed more than ${MAX_OUTPUT_BYTES / 1024 / 1024} MB`);
+          }
+          into.push(chunk);
+        };
+        ch.on('data', collect(out));
+        ch.stderr.on('data', collect(errOut));
+        ch.on('exit', (c: number | null, s?: string) => {
+          exited = true;
+          code = c;
+          signal = s ?? null;
+        });
+        ch.on('close', () => {
+          if (!exited) {
+            return finish(
+              this.fail(`${what} ended without an exit status: ${this.lost ?? 'channel closed'}`),
+            );
+          }
+          finish(null, {
+            code,
+            signal,
+            stdout: Buffer.concat(out).toString('utf8'),
+            stderr: Buffer.concat(errOut).toString('utf8'),
+          });
+        });
+      });
+    });
+  }
+
+  /**
+   * Replaces `target` atomically: a temp file in the same directory whose name cannot match the
+   * `*.conf` include glob, fsync'd, with its mode (and group), then renamed over the target with
+   * posix-rename@openssh.com. A write cut short leaves the old file and at most that temp file.
+   */
+  async writeFileAtomic(
+    target: string,
+    content: string | Buffer,
+    options: WriteOptions,
+  ): Promise<void> {
+    const dir = path.posix.dirname(target);
+    const tmp = path.posix.join(
+      dir,
+      `.${path.posix.basename(target).replace(/^\./, '')}.${randomBytes(6).toString('hex')}.tmp`,
+    );
+    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    const sftp = await this.sftp(`write ${target}`);
+    let handle: Buffer | null = null;
+    try {
+      handle = await this.call<Buffer>((cb) => sftp.open(tmp, 'wx', { mode: options.mode }, cb));
+      const h = handle;
+      await writeAll(sftp, h, data, (start) => this.call(start));
+      // The server's umask applies to open(); set the mode Asterisk needs explicitly.
+      await this.call((cb) => sftp.fchmod(h, options.mode, cb));
+      if (options.gid !== undefined) {
+        const { uid } = await this.call<{ uid: number }>((cb) => sftp.fstat(h, cb));
+        await this.call((cb) => sftp.fchown(h, uid, options.gid!, cb));
+      }
+      await this.call((cb) => sftp.ext_openssh_fsync(h, cb));
+      handle = null;
+      await this.call((cb) => sftp.close(h, cb));
+      await this.call((cb) => sftp.ext_openssh_rename(tmp, target, cb));
+      await this.fsyncDirectory(sftp, dir);
+    } catch (err) {
+      if (handle) sftp.close(handle, () => undefined);
+      // Best effort: on a lost connection the temp file stays, and cannot match `*.conf`.
+      await this.call((cb) => sftp.unlink(tmp, cb)).catch(() => undefined);
+      throw this.fail(`could not write ${target}: ${this.reason(err)}`);
+    }
+  }
+
+  /** The file's content, or null when it does not exist. */
+  async readFile(file: string): Promise<string | null> {
+    const sftp = await this.sftp(`read ${file}`);
+    try {
+      return (await this.call<Buffer>((cb) => sftp.readFile(file, cb))).toString('utf8');
+    } catch (err) {
+      if (sftpCode(err) === STATUS_CODE.NO_SUCH_FILE) return null;
+      throw this.fail(`could not read ${file}: ${this.reason(err)}`);
+    }
+  }
+
+  /** Removes the file; a file that is already gone is not an error. */
+  async remove(file: string): Promise<void> {
+    const sftp = await this.sftp(`remove ${file}`);
+    try {
+      await this.call((cb) => sftp.unlink(file, cb));
+    } catch (err) {
+      if (sftpCode(err) === STATUS_CODE.NO_SUCH_FILE) return;
+      throw this.fail(`could not remove ${file}: ${this.reason(err)}`);
+    }
+  }
+
+  /** Ends the connection; waits until the socket is closed. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.lost !== null) return resolve();
+      const timer = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, this.timeoutMs);
+      this.client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.client.end();
+    });
+  }
+
+  private sftp(what: string): Promise<SFTPWrapper> {
+    if (this.lost !== null) return Promise.reject(this.fail(`cannot ${what}: ${this.lost}`));
+    this.sftpReady ??= this.call<SFTPWrapper>((cb) => this.client.sftp(cb)).catch(
+      (err: unknown) => {
+        this.sftpReady = null;
+        throw this.fail(`cannot ${what}: SFTP unavailable: ${this.reason(err)}`);
+      },
+    );
+    return this.sftpReady;
+  }
+
+  private async fsyncDirectory(sftp: SFTPWrapper, dir: string): Promise<void> {
+    // The rename is durable only once the directory entry is on disk. OpenSSH's sftp-server
+    // opens a directory read-only like a file, which is what fsync needs.
+    const handle = await this.call<Buffer>((cb) => sftp.open(dir, 'r', cb));
+    try {
+      await this.call((cb) => sftp.ext_openssh_fsync(handle, cb));
+    } finally {
+      await this.call((cb) => sftp.close(handle, cb)).catch(() => undefined);
+    }
+  }
+
+  /** One ssh2 callback as a promise that also fails when the connection is lost. */
+  private call<T = void>(start: (cb: Callback<T>) => void): Promise<T> {
+    if (this.lost !== null) return Promise.reject(new Error(this.lost));
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject);
+      start((err, value) => {
+        this.waiting.delete(reject);
+        if (err) reject(err);
+        else resolve(value as T);
+      });
+    });
+  }
+
+  private reason(err: unknown): string {
+    if (this.lost !== null) return this.lost;
+    return oneLine(err instanceof Error ? err.message : String(err));
+  }
+
+  private fail(what: string): SshError {
+    return new SshError(`ssh ${this.name}: ${what}`);
+  }
+}
+
+type Callback<T> = (err: Error | null | undefined, value?: T) => void;
+
+type Call = (start: (cb: Callback<void>) => void) => Promise<void>;
+
+async function writeAll(
+  sftp: SFTPWrapper,
+  handle: Buffer,
+  data: Buffer,
+  call: Call,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < data.length) {
+      const offset = next;
+      const length = Math.min(WRITE_SEGMENT, data.length - offset);
+      next += length;
+      await call((cb) => sftp.write(handle, data, offset, length, offset, cb));
+    }
+  };
+  await Promise.all(Array.from({ length: WRITES_IN_FLIGHT }, worker));
+}
+
+function sftpCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 200)}...` : line;
+}
+
+/** A command named in an error: the program and its arguments on one line, cut short. */
+function describe(argv: readonly string[]): string {
+  return `"${oneLine(argv.join(' '))}"`;
+}
