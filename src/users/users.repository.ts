@@ -6,6 +6,7 @@ import {
   UserWithExtension,
   UserWithExtensionRow,
 } from '../extensions/extensions.repository';
+import type { NumberFilter } from '../registration/registration';
 import { User } from './entities/user.entity';
 
 export interface DeletedUser {
@@ -13,15 +14,6 @@ export interface DeletedUser {
   name: string;
   email: string;
   extension: number | null;
-}
-
-/**
- * Extension numbers to keep (or, with `exclude`, to leave out); a number matches only the
- * users in the applied config (`applied`), as only their aor is theirs.
- */
-export interface NumberFilter {
-  numbers: number[];
-  exclude: boolean;
 }
 
 /** A user as the list shows it, and whether Asterisk has its aor as loaded config. */
