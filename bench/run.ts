@@ -15,9 +15,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import type { ApplyResultDto, ApplyTimingsDto } from '../src/apply/dto/apply.dto';
-import { ApplyRepository } from '../src/apply/apply.repository';
 import { renderConfig } from '../src/asterisk/render-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
+import { DEFAULT_TENANT_ID } from '../src/tenants/tenant.entity';
+import { UsersRepository } from '../src/users/users.repository';
 import { buildFakeAsterisk } from '../test/fake-asterisk/build';
 import { AsteriskSandbox } from '../test/support/asterisk-sandbox';
 import {
@@ -301,9 +302,12 @@ async function main(): Promise<string> {
   const listRegRun = await loadPortal({ ...list, path: regPath });
 
   log("apply floors: the plan's load and render in-process, the file writes");
-  const repo = new ApplyRepository(txHostOf(ds));
+  const users = new UsersRepository(txHostOf(ds));
   const render = async () =>
-    renderConfig(await repo.loadSipAccounts(), { context: CONTEXT, qualifySeconds: 60 });
+    renderConfig(await users.sipAccounts(DEFAULT_TENANT_ID), {
+      context: CONTEXT,
+      qualifySeconds: 60,
+    });
   const floorPlan = await time(50, 1, render, 5);
   const [endpoints, routing] = [box.read(box.endpointsFile), box.read(box.routingFile)];
   if (endpoints === null || routing === null) throw new Error('the apply wrote no files');
@@ -418,7 +422,7 @@ async function main(): Promise<string> {
     ),
     floor_plan: metric(
       { value: floorPlan, cpu: null },
-      "in the bench process: the apply's own loadSipAccounts and renderConfig (the plan step's floor)",
+      "in the bench process: the apply's own UsersRepository.sipAccounts and renderConfig (the plan step's floor)",
     ),
     floor_files_write: metric(
       { value: floorWrite, cpu: null },

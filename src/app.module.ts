@@ -4,7 +4,7 @@ import { ApiKeysModule } from './api-keys/api-keys.module';
 import { ApplyModule } from './apply/apply.module';
 import { AsteriskModule } from './asterisk/asterisk.module';
 import { AuditModule } from './audit/audit.module';
-import { AuthModule } from './common/auth/auth.module';
+import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter';
 import { LoggingModule } from './common/http/logging.module';
 import { PortalConfigModule } from './config/portal-config.module';

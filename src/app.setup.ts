@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import { SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { Authenticator } from './common/auth/authenticator';
+import { Authenticator } from './auth/authenticator';
 import { buildOpenApiDocument } from './common/http/openapi-document';
 import {
   BODY_LIMIT,

@@ -4,11 +4,11 @@ import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-hos
 import { randomUUID } from 'node:crypto';
 import type { OpenAPIV3 } from 'openapi-types';
 import request from 'supertest';
-import { Authenticator } from '../src/common/auth/authenticator';
-import { BearerAuthGuard } from '../src/common/auth/bearer-auth.guard';
-import { IS_PUBLIC } from '../src/common/auth/public.decorator';
-import { REQUIRED_SCOPE } from '../src/common/auth/requires-scope.decorator';
-import { Scope, SCOPES } from '../src/common/auth/scopes';
+import { Authenticator } from '../src/auth/authenticator';
+import { BearerAuthGuard } from '../src/auth/bearer-auth.guard';
+import { IS_PUBLIC } from '../src/auth/public.decorator';
+import { REQUIRED_SCOPE } from '../src/auth/requires-scope.decorator';
+import { Scope, SCOPES } from '../src/auth/scopes';
 import { forbidden } from '../src/common/errors/domain-errors';
 import { bootApp, TestApp, TEST_TOKEN } from './support/app';
 import { createKey } from './support/api-keys';

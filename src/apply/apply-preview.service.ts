@@ -6,6 +6,8 @@ import { renderConfig, RenderedConfig } from '../asterisk/render-config';
 import { PortalConfig } from '../config/portal-config.service';
 import { preflightChecks } from './apply-checks';
 import { toApplyLogDto } from './apply-log.mapper';
+import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
+import { UsersRepository } from '../users/users.repository';
 import { ApplyRepository } from './apply.repository';
 import { ApplyLogListDto, ApplyStatusDto, DryRunCheckDto, DryRunResultDto } from './dto/apply.dto';
 import { planFiles, redactDigests } from './file-plan';
@@ -15,6 +17,7 @@ import { planFiles, redactDigests } from './file-plan';
 export class ApplyPreviewService {
   constructor(
     private readonly repo: ApplyRepository,
+    private readonly users: UsersRepository,
     private readonly writer: ConfigWriter,
     private readonly reloader: AsteriskReloader,
     private readonly config: PortalConfig,
@@ -72,6 +75,6 @@ export class ApplyPreviewService {
   }
 
   private async render(): Promise<RenderedConfig> {
-    return renderConfig(await this.repo.loadSipAccounts(), this.config.generation);
+    return renderConfig(await this.users.sipAccounts(DEFAULT_TENANT_ID), this.config.generation);
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AsteriskModule } from '../asterisk/asterisk.module';
 import { DatabaseModule } from '../database/database.module';
+import { UsersModule } from '../users/users.module';
 import { ApplyInterruptions } from './apply-audit';
 import { ApplyController } from './apply.controller';
 import { ApplyLock } from './apply-lock';
@@ -11,7 +12,7 @@ import { ApplyRepository } from './apply.repository';
 import { ApplyService } from './apply.service';
 
 @Module({
-  imports: [DatabaseModule, AsteriskModule],
+  imports: [DatabaseModule, AsteriskModule, UsersModule],
   controllers: [ApplyController],
   providers: [
     ApplyService,

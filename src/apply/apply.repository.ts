@@ -2,8 +2,6 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
-import type { SipAccountRow } from '../asterisk/generation/types';
-import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { ApplyAuditLog, ApplyOutcome } from './entities/apply-audit-log.entity';
 
 const SUMMARY_LIMIT = 8000;
@@ -16,36 +14,13 @@ export interface FinishedApply {
   summary: string;
 }
 
-/** Every query of the apply module: the rows it renders, and its audit trail. */
+/**
+ * Every query of the apply module: its audit trail. The rows it renders are the users'
+ * (UsersRepository.sipAccounts).
+ */
 @Injectable()
 export class ApplyRepository {
   constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
-
-  /** Everything the generators need, in one query, sorted by extension. */
-  async loadSipAccounts(): Promise<SipAccountRow[]> {
-    const rows: {
-      extension: number;
-      name: string;
-      sip_username: string;
-      realm: string;
-      md5_digest: string;
-      sha256_digest: string;
-    }[] = await this.txHost.tx.query(
-      `SELECT e.number AS extension, u.name, e.sip_username, e.realm, e.md5_digest, e.sha256_digest
-       FROM extension e JOIN "user" u ON u.id = e.user_id
-       WHERE e.tenant_id = $1
-       ORDER BY e.number`,
-      [DEFAULT_TENANT_ID],
-    );
-    return rows.map((r) => ({
-      extension: r.extension,
-      name: r.name,
-      sipUsername: r.sip_username,
-      realm: r.realm,
-      md5Digest: r.md5_digest,
-      sha256Digest: r.sha256_digest,
-    }));
-  }
 
   /** Opens the audit row of an apply that starts now. */
   async startApply(entry: {

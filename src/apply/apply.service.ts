@@ -11,7 +11,7 @@ import {
 import { contentHash, stripHeader } from '../asterisk/generation/file-header';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
 import { AuditWriter } from '../audit/audit-writer';
-import { currentRequestContext } from '../common/auth/request-context';
+import { currentRequestContext } from '../auth/request-context';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { ApplyInterruptions } from './apply-audit';
@@ -19,6 +19,8 @@ import { failingChecks, preflightChecks } from './apply-checks';
 import { PortalMetrics } from '../metrics/portal-metrics';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyLock } from './apply-lock';
+import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
+import { UsersRepository } from '../users/users.repository';
 import { ApplyRepository } from './apply.repository';
 import { ApplyResultDto, FileOnDiskDto } from './dto/apply.dto';
 import { FilePlan, KINDS, planFiles, samePair } from './file-plan';
@@ -46,6 +48,7 @@ export class ApplyService {
     private readonly lock: ApplyLock,
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly repo: ApplyRepository,
+    private readonly users: UsersRepository,
     private readonly interruptions: ApplyInterruptions,
     private readonly writer: ConfigWriter,
     private readonly reloader: AsteriskReloader,
@@ -113,7 +116,7 @@ export class ApplyService {
       new ApplyFailure('failed', `${what}${errorMessage(err)}`, 'Nothing was written.', rethrow);
     let rows;
     try {
-      rows = await this.repo.loadSipAccounts();
+      rows = await this.users.sipAccounts(DEFAULT_TENANT_ID);
     } catch (err) {
       // A database failure: its own error answers the request (503, or 500 with no internals).
       throw nothingWritten('Could not load the users: ', err, asError(err));

@@ -1,6 +1,7 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
+import { NUMBER_LOCK_NAMESPACE } from '../database/advisory-locks';
 import { Extension } from './entities/extension.entity';
 import { SipDigests } from './sip-credentials';
 
@@ -183,5 +184,70 @@ export class ExtensionsRepository {
       total = Number(c.total);
     }
     return { rows: rows.map(({ number, user_id }) => ({ number, userId: user_id })), total };
+  }
+
+  /**
+   * Waits for and takes the locks of the given numbers, in ascending order so two imports
+   * asking for the same ones never deadlock. A create holding one finishes first.
+   */
+  async lockNumbers(numbers: number[]): Promise<void> {
+    if (numbers.length === 0) return;
+    const sorted = [...numbers].sort((a, b) => a - b);
+    await this.txHost.tx.query(
+      `SELECT pg_advisory_xact_lock(${NUMBER_LOCK_NAMESPACE}, n) FROM unnest($1::int[]) AS n`,
+      [sorted],
+    );
+  }
+
+  /** Which of `numbers` have an extension (looked up after their locks are held). */
+  async takenNumbers(numbers: number[]): Promise<Set<number>> {
+    if (numbers.length === 0) return new Set();
+    const rows = await this.txHost.tx.query<{ number: number }[]>(
+      'SELECT number FROM extension WHERE number = ANY($1::int[])',
+      [numbers],
+    );
+    return new Set(rows.map((r) => r.number));
+  }
+
+  /** How many numbers of the range have no extension. */
+  async freeCount(range: { min: number; max: number }): Promise<number> {
+    const [{ taken }] = await this.txHost.tx.query<{ taken: number }[]>(
+      'SELECT count(*)::int AS taken FROM extension WHERE number BETWEEN $1 AND $2',
+      [range.min, range.max],
+    );
+    return range.max - range.min + 1 - taken;
+  }
+
+  /**
+   * The lowest `count` free numbers of the range outside `exclude`, each locked, as
+   * claim_free_extension() does one: a number is locked only when seen free, numbers other
+   * transactions hold are skipped, and each is looked at again under its lock, in a new
+   * statement (a new snapshot), dropping any an insert took meanwhile. Fewer than `count`
+   * when the range runs out.
+   */
+  async claimFreeNumbers(
+    range: { min: number; max: number },
+    count: number,
+    exclude: number[],
+  ): Promise<number[]> {
+    const claimed: number[] = [];
+    let from = range.min;
+    while (claimed.length < count && from <= range.max) {
+      // CASE keeps the order: the lock is tried only for a number seen free.
+      const rows = await this.txHost.tx.query<{ n: number }[]>(
+        `SELECT n FROM generate_series($1::int, $2::int) AS n
+         WHERE CASE WHEN n <> ALL($3::int[])
+                     AND NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = n)
+                    THEN pg_try_advisory_xact_lock(${NUMBER_LOCK_NAMESPACE}, n) ELSE false END
+         LIMIT $4`,
+        [from, range.max, exclude, count - claimed.length],
+      );
+      if (rows.length === 0) break;
+      const numbers = rows.map((r) => r.n);
+      const taken = await this.takenNumbers(numbers);
+      claimed.push(...numbers.filter((n) => !taken.has(n)));
+      from = numbers.reduce((a, b) => Math.max(a, b)) + 1;
+    }
+    return claimed.sort((a, b) => a - b);
   }
 }

@@ -2,9 +2,8 @@ import { Global, Module } from '@nestjs/common';
 import { MetricsCollectors } from './metrics-collectors';
 import { MetricsController } from './metrics.controller';
 import { DatabaseModule } from '../database/database.module';
-import { RegistrationService } from '../users/registration.service';
+import { RegistrationModule } from '../registration/registration.module';
 import { UsersModule } from '../users/users.module';
-import { PHONE_STATES_SOURCE } from './phone-states-source';
 import { PortalMetrics } from './portal-metrics';
 
 /**
@@ -13,13 +12,9 @@ import { PortalMetrics } from './portal-metrics';
  */
 @Global()
 @Module({
-  imports: [DatabaseModule, UsersModule],
+  imports: [DatabaseModule, UsersModule, RegistrationModule],
   controllers: [MetricsController],
-  providers: [
-    PortalMetrics,
-    MetricsCollectors,
-    { provide: PHONE_STATES_SOURCE, useExisting: RegistrationService },
-  ],
+  providers: [PortalMetrics, MetricsCollectors],
   exports: [PortalMetrics],
 })
 export class MetricsModule {}

@@ -1,4 +1,4 @@
-import { collectPhoneStates, PhoneStatesSource } from './phone-states-source';
+import { collectPhoneStates } from './metrics-collectors';
 import { PortalMetrics } from './portal-metrics';
 
 const phoneLines = (text: string): string[] =>
@@ -18,11 +18,11 @@ describe('PortalMetrics', () => {
 
   it('portal_phones reports what the source says at each scrape, and nothing for null', async () => {
     let counts: Record<string, number> | null = { registered: 3, unreachable: 1 };
-    const source: PhoneStatesSource = { countsByState: () => Promise.resolve(counts) };
+    const read = () => Promise.resolve(counts);
     const metrics = new PortalMetrics();
     metrics.scrapedGauge(
       { name: 'portal_phones', help: 'Phones by registration state', labelNames: ['state'] },
-      (g) => collectPhoneStates(source, g),
+      (g) => collectPhoneStates(read, g),
     );
     expect(phoneLines(await metrics.registry.metrics())).toEqual([
       'portal_phones{state="registered"} 3',

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import { AsteriskModule } from '../asterisk/asterisk.module';
 import { ExtensionsModule } from '../extensions/extensions.module';
-import { RegistrationService } from './registration.service';
+import { RegistrationModule } from '../registration/registration.module';
 import { BulkRepository } from './bulk/bulk.repository';
 import { UserBulkController } from './bulk/user-bulk.controller';
 import { UserExportService } from './bulk/user-export.service';
@@ -11,18 +10,11 @@ import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [ExtensionsModule, AsteriskModule],
+  imports: [ExtensionsModule, RegistrationModule],
   // UserBulkController first: Express matches routes in registration order, and its
   // GET /users/export must come before any GET /users/:id of UsersController.
   controllers: [UserBulkController, UsersController],
-  providers: [
-    UsersRepository,
-    UsersService,
-    RegistrationService,
-    BulkRepository,
-    UserImportService,
-    UserExportService,
-  ],
-  exports: [RegistrationService, UsersRepository],
+  providers: [UsersRepository, UsersService, BulkRepository, UserImportService, UserExportService],
+  exports: [UsersRepository],
 })
 export class UsersModule {}

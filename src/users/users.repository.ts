@@ -1,11 +1,13 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
+import type { SipAccountRow } from '../asterisk/generation/types';
 import {
   toUserWithExtension,
   UserWithExtension,
   UserWithExtensionRow,
 } from '../extensions/extensions.repository';
+import type { NumberFilter } from '../registration/registration';
 import { User } from './entities/user.entity';
 
 export interface DeletedUser {
@@ -13,15 +15,6 @@ export interface DeletedUser {
   name: string;
   email: string;
   extension: number | null;
-}
-
-/**
- * Extension numbers to keep (or, with `exclude`, to leave out); a number matches only the
- * users in the applied config (`applied`), as only their aor is theirs.
- */
-export interface NumberFilter {
-  numbers: number[];
-  exclude: boolean;
 }
 
 /** A user as the list shows it, and whether Asterisk has its aor as loaded config. */
@@ -38,6 +31,9 @@ const USER_COLUMNS = 'u.id, u.name, u.email, u.created_at, e.number AS extension
  * Whether the user was created before the start (plan time) of the last successful apply, so
  * the config Asterisk loaded has it; false for every user before the first one. One subquery,
  * evaluated once per statement.
+ *
+ * It reads apply's table: apply imports users (it renders the users' SIP accounts), so users
+ * cannot ask apply for the cut-off, and the list must stay one query (its hot path).
  */
 const APPLIED = `COALESCE(u.created_at < (SELECT max(a.started_at) FROM apply_audit_log a
   WHERE a.outcome = 'success'), false)`;
@@ -69,6 +65,8 @@ export class UsersRepository {
         OR u.name ILIKE $2 OR u.email ILIKE $2 OR e.number::text LIKE $2)
         AND ($3::int[] IS NULL OR (e.number = ANY($3::int[]) AND ${APPLIED}) <> $4::boolean)`;
     const params = [tenantId, pattern, numbers?.numbers ?? null, numbers?.exclude ?? false];
+    // Joins extension rather than asking ExtensionsRepository: one query, ordered and paged
+    // by number, is the list's hot path.
     const rows = await this.txHost.tx.query<(ListedUserRow & { total: string })[]>(
       `SELECT ${USER_COLUMNS}, ${APPLIED} AS applied, count(*) OVER () AS total
        FROM "user" u JOIN extension e ON e.user_id = u.id
@@ -127,6 +125,36 @@ export class UsersRepository {
       [id, tenantId, fields.name, fields.email],
     );
     return { before: toUserWithExtension(before), after: toUserWithExtension(rows[0]) };
+  }
+
+  /**
+   * Everything the config generators need (apply renders it), in one query, sorted by
+   * extension. Reads the extension table like the list: a user and its extension are one row
+   * to every reader.
+   */
+  async sipAccounts(tenantId: string): Promise<SipAccountRow[]> {
+    const rows: {
+      extension: number;
+      name: string;
+      sip_username: string;
+      realm: string;
+      md5_digest: string;
+      sha256_digest: string;
+    }[] = await this.txHost.tx.query(
+      `SELECT e.number AS extension, u.name, e.sip_username, e.realm, e.md5_digest, e.sha256_digest
+       FROM extension e JOIN "user" u ON u.id = e.user_id
+       WHERE e.tenant_id = $1
+       ORDER BY e.number`,
+      [tenantId],
+    );
+    return rows.map((r) => ({
+      extension: r.extension,
+      name: r.name,
+      sipUsername: r.sip_username,
+      realm: r.realm,
+      md5Digest: r.md5_digest,
+      sha256Digest: r.sha256_digest,
+    }));
   }
 
   /** How many users the tenant has. */

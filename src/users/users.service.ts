@@ -1,7 +1,8 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import type { ContactSnapshot } from '../asterisk/registration-reader';
+import type { ContactSnapshot } from '../registration/registration-reader';
+import { RegistrationService } from '../registration/registration.service';
 import { AuditWriter } from '../audit/audit-writer';
 import { badRequest, duplicateEmail, userNotFound } from '../common/errors/domain-errors';
 import { isUniqueViolation } from '../common/errors/pg-errors';
@@ -20,9 +21,9 @@ import {
   UserDto,
   UserListDto,
 } from './dto/user-response.dto';
-import { RegistrationService } from './registration.service';
 import { changedFields, toAuditedUser, toCreatedUserDto, toUserDto } from './user.mapper';
-import { NumberFilter, UsersRepository } from './users.repository';
+import type { NumberFilter } from '../registration/registration';
+import { UsersRepository } from './users.repository';
 
 /**
  * Users and their SIP credentials. Changes reach the PBX only through an explicit apply;

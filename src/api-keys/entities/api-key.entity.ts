@@ -8,7 +8,7 @@ import {
   PrimaryGeneratedColumn,
   Unique,
 } from 'typeorm';
-import type { Scope } from '../../common/auth/scopes';
+import type { Scope } from '../../auth/scopes';
 import { Tenant } from '../../tenants/tenant.entity';
 
 /**

@@ -3,7 +3,6 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import { Injectable } from '@nestjs/common';
 import { duplicateEmail } from '../../common/errors/domain-errors';
 import { isUniqueViolation } from '../../common/errors/pg-errors';
-import { NUMBER_LOCK_NAMESPACE } from '../../database/advisory-locks';
 import {
   toUserWithExtension,
   UserWithExtension,
@@ -26,35 +25,13 @@ export interface UserToImport {
 export type ExportedUser = Omit<UserWithExtension, 'id'>;
 
 /**
- * The queries of bulk import and export. The import's run in its one transaction (the
- * locks they take last until it ends); the caller starts it.
+ * The user-side queries of bulk import and export; the numbers' locks and look-ups are
+ * ExtensionsRepository's. The import's run in its one transaction (the locks they take last
+ * until it ends); the caller starts it.
  */
 @Injectable()
 export class BulkRepository {
   constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
-
-  /**
-   * Waits for and takes the locks of the given numbers, in ascending order so two imports
-   * asking for the same ones never deadlock. A create holding one finishes first.
-   */
-  async lockNumbers(numbers: number[]): Promise<void> {
-    if (numbers.length === 0) return;
-    const sorted = [...numbers].sort((a, b) => a - b);
-    await this.txHost.tx.query(
-      `SELECT pg_advisory_xact_lock(${NUMBER_LOCK_NAMESPACE}, n) FROM unnest($1::int[]) AS n`,
-      [sorted],
-    );
-  }
-
-  /** Which of `numbers` have an extension (looked up after their locks are held). */
-  async takenNumbers(numbers: number[]): Promise<Set<number>> {
-    if (numbers.length === 0) return new Set();
-    const rows = await this.txHost.tx.query<{ number: number }[]>(
-      'SELECT number FROM extension WHERE number = ANY($1::int[])',
-      [numbers],
-    );
-    return new Set(rows.map((r) => r.number));
-  }
 
   /** Which of the lowercased `emails` a user of the tenant already has. */
   async takenEmails(tenantId: string, emails: string[]): Promise<Set<string>> {
@@ -67,50 +44,10 @@ export class BulkRepository {
     return new Set(rows.map((r) => r.email));
   }
 
-  /** How many numbers of the range have no extension. */
-  async freeCount(range: { min: number; max: number }): Promise<number> {
-    const [{ taken }] = await this.txHost.tx.query<{ taken: number }[]>(
-      'SELECT count(*)::int AS taken FROM extension WHERE number BETWEEN $1 AND $2',
-      [range.min, range.max],
-    );
-    return range.max - range.min + 1 - taken;
-  }
-
   /**
-   * The lowest `count` free numbers of the range outside `exclude`, each locked, as
-   * claim_free_extension() does one: a number is locked only when seen free, numbers other
-   * transactions hold are skipped, and each is looked at again under its lock, in a new
-   * statement (a new snapshot), dropping any an insert took meanwhile. Fewer than `count`
-   * when the range runs out.
-   */
-  async claimFreeNumbers(
-    range: { min: number; max: number },
-    count: number,
-    exclude: number[],
-  ): Promise<number[]> {
-    const claimed: number[] = [];
-    let from = range.min;
-    while (claimed.length < count && from <= range.max) {
-      // CASE keeps the order: the lock is tried only for a number seen free.
-      const rows = await this.txHost.tx.query<{ n: number }[]>(
-        `SELECT n FROM generate_series($1::int, $2::int) AS n
-         WHERE CASE WHEN n <> ALL($3::int[])
-                     AND NOT EXISTS (SELECT 1 FROM extension x WHERE x.number = n)
-                    THEN pg_try_advisory_xact_lock(${NUMBER_LOCK_NAMESPACE}, n) ELSE false END
-         LIMIT $4`,
-        [from, range.max, exclude, count - claimed.length],
-      );
-      if (rows.length === 0) break;
-      const numbers = rows.map((r) => r.n);
-      const taken = await this.takenNumbers(numbers);
-      claimed.push(...numbers.filter((n) => !taken.has(n)));
-      from = numbers.reduce((a, b) => Math.max(a, b)) + 1;
-    }
-    return claimed.sort((a, b) => a - b);
-  }
-
-  /**
-   * Inserts every user and its extension in one statement. Rows go in by lowercased email,
+   * Inserts every user and its extension in one statement: the extension rows need the new
+   * users' ids, and one statement keeps a large import to one round trip, so this writes
+   * extension itself, as insert_user_with_extension() does for a create. Rows go in by lowercased email,
    * so two imports sharing emails wait on the unique index in the same order, never on each
    * other in a cycle. An email a create or another import took after the check is a
    * DUPLICATE_EMAIL; any other failure is rethrown without the values (they hold digests).
@@ -170,7 +107,10 @@ export class BulkRepository {
     );
   }
 
-  /** A page of the export: users after extension `after`, in extension order. */
+  /**
+   * A page of the export: users after extension `after`, in extension order. Joins extension,
+   * as the list does, to page by number in one query.
+   */
   async exportPage(tenantId: string, after: number): Promise<ExportedUser[]> {
     const rows = await this.txHost.tx.query<Omit<UserWithExtensionRow, 'id'>[]>(
       `SELECT u.name, u.email, e.number AS extension, e.sip_username, u.created_at

@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditWriter } from '../../audit/audit-writer';
 import { badRequest, DomainError } from '../../common/errors/domain-errors';
 import { PortalConfig } from '../../config/portal-config.service';
+import { ExtensionsRepository } from '../../extensions/extensions.repository';
 import { generateSipPassword, sipDigests } from '../../extensions/sip-credentials';
 import { DEFAULT_TENANT_ID } from '../../tenants/tenant.entity';
 import { BulkRepository, UserToImport } from './bulk.repository';
@@ -24,6 +25,7 @@ export class UserImportService {
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly repo: BulkRepository,
+    private readonly extensions: ExtensionsRepository,
     private readonly config: PortalConfig,
     private readonly audit: AuditWriter,
   ) {}
@@ -87,8 +89,8 @@ export class UserImportService {
    */
   private async checkAgainstDatabase(rows: CheckedRow[]): Promise<void> {
     const explicit = explicitNumbers(rows);
-    await this.repo.lockNumbers(explicit);
-    const numbers = await this.repo.takenNumbers(explicit);
+    await this.extensions.lockNumbers(explicit);
+    const numbers = await this.extensions.takenNumbers(explicit);
     const emails = await this.repo.takenEmails(
       DEFAULT_TENANT_ID,
       rows.flatMap((r) => (r.emailKey === null ? [] : [r.emailKey])),
@@ -111,9 +113,9 @@ export class UserImportService {
     const range = this.config.extensionRange;
     const explicit = explicitNumbers(rows);
     const needed = rows.length - explicit.length;
-    const claimed = await this.repo.claimFreeNumbers(range, needed, explicit);
+    const claimed = await this.extensions.claimFreeNumbers(range, needed, explicit);
     if (claimed.length < needed) {
-      const free = (await this.repo.freeCount(range)) - explicit.length;
+      const free = (await this.extensions.freeCount(range)) - explicit.length;
       throw new DomainError(
         'EXTENSION_POOL_EXHAUSTED',
         `Not enough free extensions: ${needed} rows have no extension of their own, but only ${free} numbers from ${range.min} to ${range.max} are free after the explicit ones; import fewer rows, delete users or widen EXTENSION_MIN..EXTENSION_MAX`,

@@ -3,7 +3,7 @@ import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator'
 import { MAX_OFFSET, MAX_PAGE } from '../../common/validation/paging';
 import { PageLimit, PageOffset } from '../../common/validation/query-params';
 import { SingleValue } from '../../common/validation/validators';
-import { FILTER_STATES, type FilterState } from './registration.dto';
+import { FILTER_STATES, type FilterState } from '../../registration/dto/registration.dto';
 
 export class ListUsersQueryDto {
   @ApiPropertyOptional({

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, NAME_PATTERN } from './create-user.dto';
-import { RegistrationDto } from './registration.dto';
+import { RegistrationDto } from '../../registration/dto/registration.dto';
 
 const SIP_PASSWORD = {
   example: 'q3Vb7xK2mT9pLw4ZcR8sN1eY',

@@ -1,4 +1,4 @@
-import { PortalConfig } from '../../config/portal-config.service';
+import { PortalConfig } from '../config/portal-config.service';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 
 describe('AuthFailureLimiter', () => {

@@ -1,8 +1,26 @@
 import type { ContactLine } from '../asterisk/cli/contact-parsers';
-import type { ContactSnapshot } from '../asterisk/registration-reader';
+import type { ContactSnapshot } from './registration-reader';
 import type { ContactDto, RegistrationDto, RegistrationState } from './dto/registration.dto';
 
 type Listing = Extract<ContactSnapshot, { ok: true }>;
+
+/**
+ * A user as registration sees it: the number its phone registers on, and whether the user was
+ * in the config of the last successful apply. The users module reads these and passes them in.
+ */
+export interface PhoneOwner {
+  extension: number;
+  applied: boolean;
+}
+
+/**
+ * Extension numbers to keep (or, with `exclude`, to leave out); a number matches only the
+ * users in the applied config (`applied`), as only their aor is theirs.
+ */
+export interface NumberFilter {
+  numbers: number[];
+  exclude: boolean;
+}
 
 /**
  * The listed contacts per aor, for aors Asterisk has loaded only: a deleted user's contact
@@ -28,7 +46,7 @@ export function contactsByAor(listing: Listing): Map<string, ContactLine[]> {
  */
 export function contactsOf(
   byAor: ReadonlyMap<string, ContactLine[]>,
-  user: { extension: number; applied: boolean },
+  user: PhoneOwner,
 ): ContactLine[] {
   if (!user.applied) return [];
   return byAor.get(String(user.extension)) ?? [];

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import { ApiKeyVerifier } from '../../api-keys/api-key-verifier';
-import { tooManyFailedAuthentications, unauthorized } from '../errors/domain-errors';
+import { ApiKeyVerifier } from '../api-keys/api-key-verifier';
+import { tooManyFailedAuthentications, unauthorized } from '../common/errors/domain-errors';
 import { ApiToken } from './api-token';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import type { Actor, RequestWithActor } from './request-context';

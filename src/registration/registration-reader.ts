@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { AsteriskError, AsteriskReloader } from './asterisk-reloader';
-import { classifyCliFailure, parsePjsipList } from './cli/cli-output-parsers';
+import { AsteriskError, AsteriskReloader } from '../asterisk/asterisk-reloader';
+import { classifyCliFailure, parsePjsipList } from '../asterisk/cli/cli-output-parsers';
 import {
   ContactDetail,
   ContactLine,
   parseContactListing,
   parseContactShow,
-} from './cli/contact-parsers';
+} from '../asterisk/cli/contact-parsers';
 
 /** What Asterisk showed of the registrations at `checkedAt`, or why it showed nothing. */
 export type ContactSnapshot =

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ContactDetail, ContactLine } from '../asterisk/cli/contact-parsers';
-import { ContactSnapshot, RegistrationReader } from '../asterisk/registration-reader';
+import { ContactSnapshot, RegistrationReader } from './registration-reader';
 import { asteriskUnavailable } from '../common/errors/domain-errors';
-import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import {
   ContactDto,
   FilterState,
@@ -14,11 +13,12 @@ import {
   contactsByAor,
   contactsOf,
   listedContact,
+  NumberFilter,
+  PhoneOwner,
   registrationOf,
   stateOf,
   unknownRegistration,
 } from './registration';
-import { ListedUser, NumberFilter, UsersRepository } from './users.repository';
 
 /** How old a listing the phone counts of the metrics may use. */
 export const COUNTS_MAX_AGE_MS = 30_000;
@@ -26,10 +26,7 @@ export const COUNTS_MAX_AGE_MS = 30_000;
 /** Each user's registration, from Asterisk's contact listing (shared and briefly cached). */
 @Injectable()
 export class RegistrationService {
-  constructor(
-    private readonly reader: RegistrationReader,
-    private readonly users: UsersRepository,
-  ) {}
+  constructor(private readonly reader: RegistrationReader) {}
 
   snapshot(): Promise<ContactSnapshot> {
     return this.reader.snapshot();
@@ -49,7 +46,7 @@ export class RegistrationService {
   }
 
   /** Each listed user's registration from one listing; no per-contact details. */
-  forList(rows: ListedUser[], snapshot: ContactSnapshot): RegistrationDto[] {
+  forList(rows: readonly PhoneOwner[], snapshot: ContactSnapshot): RegistrationDto[] {
     if (!snapshot.ok) return rows.map(() => unknownRegistration(snapshot));
     const byAor = contactsByAor(snapshot);
     const checkedAt = snapshot.checkedAt.toISOString();
@@ -60,7 +57,7 @@ export class RegistrationService {
    * One user's registration with each contact's details (one `pjsip show contact` each). A
    * contact past its expiration_time is dropped: Asterisk lists it for up to about 25 s more.
    */
-  async forUser(row: ListedUser): Promise<RegistrationDto> {
+  async forUser(row: PhoneOwner): Promise<RegistrationDto> {
     const snapshot = await this.reader.snapshot();
     if (!snapshot.ok) return unknownRegistration(snapshot);
     const listed = contactsOf(contactsByAor(snapshot), row);
@@ -73,14 +70,14 @@ export class RegistrationService {
   }
 
   /**
-   * How many users are in each state, from a listing at most `maxAgeMs` old (the metrics'
+   * How many of `users` are in each state, from a listing at most `maxAgeMs` old (the metrics'
    * portal_phones{state}; unknown counts every user while Asterisk does not answer).
    */
-  async countsByState(maxAgeMs = COUNTS_MAX_AGE_MS): Promise<Record<RegistrationState, number>> {
-    const [snapshot, users] = await Promise.all([
-      this.reader.snapshot(maxAgeMs),
-      this.users.extensionNumbers(DEFAULT_TENANT_ID),
-    ]);
+  async countsByState(
+    users: readonly PhoneOwner[],
+    maxAgeMs = COUNTS_MAX_AGE_MS,
+  ): Promise<Record<RegistrationState, number>> {
+    const snapshot = await this.reader.snapshot(maxAgeMs);
     const counts = Object.fromEntries(REGISTRATION_STATES.map((s) => [s, 0])) as Record<
       RegistrationState,
       number

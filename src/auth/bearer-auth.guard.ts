@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
-import { forbidden } from '../errors/domain-errors';
+import { forbidden } from '../common/errors/domain-errors';
 import { Authenticator } from './authenticator';
 import { IS_PUBLIC } from './public.decorator';
 import type { RequestWithActor } from './request-context';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PortalConfig } from '../../config/portal-config.service';
+import { PortalConfig } from '../config/portal-config.service';
 
 interface FailureCount {
   /** Failures since `windowStart`. */

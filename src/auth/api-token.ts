@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { PortalConfig } from '../../config/portal-config.service';
+import { PortalConfig } from '../config/portal-config.service';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
