@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import request from 'supertest';
-import { SCOPES } from '../src/auth/scopes';
+import { SCOPES } from '../src/common/access/scopes';
 import { AUDIT_ACTIONS } from '../src/audit/audit-actions';
 import { bootApp, TestApp, TEST_TOKEN } from './support/app';
 import { ContractChecker } from './support/contract';

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Actor } from '../auth/request-context';
+import type { Actor } from '../common/access/request-context';
 import { hashApiKey, KEY_PATTERN } from './api-key-secret';
 import { ApiKeysRepository } from './api-keys.repository';
 

@@ -2,7 +2,7 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import { IsNull } from 'typeorm';
-import type { Scope } from '../auth/scopes';
+import type { Scope } from '../common/access/scopes';
 import { ApiKey } from './entities/api-key.entity';
 
 /** What the guard needs of a live key. */

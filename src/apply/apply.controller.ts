@@ -9,7 +9,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { RequiresScope } from '../auth/requires-scope.decorator';
+import { RequiresScope } from '../common/access/requires-scope.decorator';
 import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
 import { ApplyPreviewService } from './apply-preview.service';

@@ -11,7 +11,7 @@ import {
 import { contentHash, stripHeader } from '../asterisk/generation/file-header';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
 import { AuditWriter } from '../audit/audit-writer';
-import { currentRequestContext } from '../auth/request-context';
+import { currentRequestContext } from '../common/access/request-context';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
 import { ApplyInterruptions } from './apply-audit';

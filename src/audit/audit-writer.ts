@@ -1,7 +1,7 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { currentRequestContext, RequestContext } from '../auth/request-context';
+import { currentRequestContext, RequestContext } from '../common/access/request-context';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import type { AuditAction } from './audit-actions';
 import { AuditRepository } from './audit.repository';

@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequiresScope } from '../auth/requires-scope.decorator';
+import { RequiresScope } from '../common/access/requires-scope.decorator';
 import { ApiErrorResponses, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { AuditService } from './audit.service';
 import { AuditListDto, AuditQueryDto } from './dto/audit.dto';

@@ -5,7 +5,7 @@ import { ApiToken } from './api-token';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { Authenticator } from './authenticator';
 import { BearerAuthGuard } from './bearer-auth.guard';
-import { RequestContextInterceptor } from './request-context';
+import { RequestContextInterceptor } from '../common/access/request-context';
 
 /**
  * Bearer auth (the bootstrap token or an API key) and scopes on every route not marked

@@ -4,8 +4,8 @@ import { ApiKeyVerifier } from '../api-keys/api-key-verifier';
 import { tooManyFailedAuthentications, unauthorized } from '../common/errors/domain-errors';
 import { ApiToken } from './api-token';
 import { AuthFailureLimiter } from './auth-failure-limiter';
-import type { Actor, RequestWithActor } from './request-context';
-import { SCOPES } from './scopes';
+import type { Actor, RequestWithActor } from '../common/access/request-context';
+import { SCOPES } from '../common/access/scopes';
 
 /** PORTAL_API_TOKEN: every scope, named `bootstrap` in the audit. */
 const BOOTSTRAP: Actor = { type: 'bootstrap', id: null, name: 'bootstrap', scopes: SCOPES };

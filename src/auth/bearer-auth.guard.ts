@@ -3,10 +3,10 @@ import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
 import { forbidden } from '../common/errors/domain-errors';
 import { Authenticator } from './authenticator';
-import { IS_PUBLIC } from './public.decorator';
-import type { RequestWithActor } from './request-context';
-import { REQUIRED_SCOPE } from './requires-scope.decorator';
-import { lacksScope, Scope } from './scopes';
+import { IS_PUBLIC } from '../common/access/public.decorator';
+import type { RequestWithActor } from '../common/access/request-context';
+import { REQUIRED_SCOPE } from '../common/access/requires-scope.decorator';
+import { lacksScope, Scope } from '../common/access/scopes';
 
 /**
  * Who is calling (Authenticator) and whether they may call this route (its @RequiresScope). A

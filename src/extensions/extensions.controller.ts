@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequiresScope } from '../auth/requires-scope.decorator';
+import { RequiresScope } from '../common/access/requires-scope.decorator';
 import { ApiErrorResponses, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { ExtensionListDto } from './dto/extension-response.dto';
 import { ListExtensionsQueryDto } from './dto/list-extensions-query.dto';

@@ -6,7 +6,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '../auth/public.decorator';
+import { Public } from '../common/access/public.decorator';
 import { ApiErrorResponses, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { DatabaseRepository } from '../database/database.repository';
 import { HealthDto } from './dto/health.dto';

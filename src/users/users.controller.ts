@@ -8,7 +8,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { RequiresScope } from '../auth/requires-scope.decorator';
+import { RequiresScope } from '../common/access/requires-scope.decorator';
 import { ApiErrorResponses, BODY_ERRORS, TOKEN_ERRORS } from '../common/errors/api-error-responses';
 import { NoFieldsPipe } from '../common/validation/no-fields.pipe';
 import { UuidParam } from '../common/validation/uuid-param.pipe';

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { Scope } from '../../src/auth/scopes';
+import type { Scope } from '../../src/common/access/scopes';
 import type { TestApp } from './app';
 
 export interface TestKey {

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsDefined, IsString, Matches, ValidateBy, ValidationArguments } from 'class-validator';
-import { isScope, Scope, SCOPES } from '../../auth/scopes';
+import { isScope, Scope, SCOPES } from '../../common/access/scopes';
 import { PageLimit, PageOffset } from '../../common/validation/query-params';
 import { CodePointLength, trim } from '../../common/validation/validators';
 

@@ -8,7 +8,7 @@ import {
   PrimaryGeneratedColumn,
   Unique,
 } from 'typeorm';
-import type { Scope } from '../../auth/scopes';
+import type { Scope } from '../../common/access/scopes';
 import { Tenant } from '../../tenants/tenant.entity';
 
 /**

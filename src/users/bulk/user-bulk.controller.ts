@@ -11,7 +11,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { RequiresScope } from '../../auth/requires-scope.decorator';
+import { RequiresScope } from '../../common/access/requires-scope.decorator';
 import { ApiErrorResponses, TOKEN_ERRORS } from '../../common/errors/api-error-responses';
 import { notAcceptable } from '../../common/errors/domain-errors';
 import { IMPORT_BODY_LIMIT } from '../../common/http/request-body';

@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtension } from '@nestjs/swagger';
-import { ApiErrorResponses } from '../common/errors/api-error-responses';
+import { ApiErrorResponses } from '../errors/api-error-responses';
 import type { Scope } from './scopes';
 
 export const REQUIRED_SCOPE = 'requiredScope';
