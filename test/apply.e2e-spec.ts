@@ -96,8 +96,8 @@ describe('POST /apply with the fake Asterisk CLI', () => {
       hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(res.body.files).toEqual([
-      { path: box.endpointsFile, changed: true, sha256: expect.any(String) },
-      { path: box.routingFile, changed: true, sha256: expect.any(String) },
+      { node: 'local', path: box.endpointsFile, changed: true, sha256: expect.any(String) },
+      { node: 'local', path: box.routingFile, changed: true, sha256: expect.any(String) },
     ]);
     const { timings } = res.body;
     expect(Object.keys(timings).sort()).toEqual([
@@ -284,15 +284,31 @@ describe('POST /apply with the fake Asterisk CLI', () => {
 
   it('status says pending until an apply, and logs come newest first', async () => {
     const s0 = await http().get('/apply/status').set('Authorization', t.auth).expect(200);
-    expect(s0.body).toEqual({ pending: true, lastApply: null });
+    expect(s0.body).toEqual({
+      pending: true,
+      lastApply: null,
+      nodes: [
+        { name: 'local', pending: true, appliedHash: null, lastAppliedAt: null, lastOutcome: null },
+      ],
+    });
     await createUser('Pending', 'pending@example.com');
     const first = await apply().expect(200);
     const s1 = await http().get('/apply/status').set('Authorization', t.auth).expect(200);
     expect(s1.body.pending).toBe(false);
     expect(s1.body.lastApply).toMatchObject({ id: first.body.id, outcome: 'success', users: 1 });
+    expect(s1.body.nodes).toEqual([
+      {
+        name: 'local',
+        pending: false,
+        appliedHash: first.body.hash,
+        lastAppliedAt: expect.any(String),
+        lastOutcome: 'applied',
+      },
+    ]);
     await createUser('Later', 'later@example.com');
     const s2 = await http().get('/apply/status').set('Authorization', t.auth).expect(200);
     expect(s2.body.pending).toBe(true);
+    expect(s2.body.nodes[0]).toMatchObject({ pending: true, appliedHash: first.body.hash });
     const second = await apply().expect(200);
     const logs = await http().get('/apply/logs?limit=1').set('Authorization', t.auth).expect(200);
     expect(logs.body.items.map((l: { id: string }) => l.id)).toEqual([second.body.id]);
@@ -351,6 +367,7 @@ describe('POST /apply with the fake Asterisk CLI', () => {
         // The answer says what is on disk now: the last good files, unchanged by this apply.
         expect(res.body.files).toEqual(
           [box.endpointsFile, box.routingFile].map((file, i) => ({
+            node: 'local',
             path: file,
             changed: false,
             sha256: good.body.files[i].sha256,
@@ -393,8 +410,8 @@ describe('POST /apply with the fake Asterisk CLI', () => {
       // Nothing had ever been good: no generated file, no last good pair, no temp file.
       expect(box.listing()).toEqual([]);
       expect(res.body.files).toEqual([
-        { path: box.endpointsFile, changed: false, sha256: null },
-        { path: box.routingFile, changed: false, sha256: null },
+        { node: 'local', path: box.endpointsFile, changed: false, sha256: null },
+        { node: 'local', path: box.routingFile, changed: false, sha256: null },
       ]);
       const rows = await auditRows();
       expect(rows.map((r) => r.outcome)).toEqual(['failed']);
@@ -442,10 +459,9 @@ describe('POST /apply with the fake Asterisk CLI', () => {
     expect(res.body).toMatchObject({
       outcome: 'failed',
       users: 1,
-      files: [
-        { path: box.endpointsFile, changed: false, sha256: null },
-        { path: box.routingFile, changed: false, sha256: null },
-      ],
+      // The nodes were not reached: no file of any node was read or written.
+      files: [],
+      nodes: [],
     });
     expect(res.body.reason).toMatch(/^Could not generate the config: .*realm/);
     expect(res.body.message).toMatch(

@@ -18,6 +18,7 @@ const phone = (ext: number, extra: Partial<FakeContact> = {}): FakeContact => ({
   ...extra,
 });
 const listed = (c: FakeContact) => ({
+  node: 'local',
   uri: c.uri,
   status: c.status ?? 'NonQual',
   rttMs: c.rttMs ?? null,

@@ -1,29 +1,32 @@
 import type { AsteriskReloader } from '../asterisk/asterisk-reloader';
 import type { ConfigWriter } from '../asterisk/config-writer';
-import type { PortalConfig } from '../config/portal-config.service';
+import type { AsteriskNodeConfig } from '../config/asterisk-nodes';
 import type { DryRunCheckDto } from './dto/apply.dto';
 
 /**
- * What a real apply needs and can be checked without changing anything: both include
- * directories, the CLI, Asterisk. A dry run shows them all; a failed apply names every one
- * that fails.
+ * What a real apply needs on one node and can be checked without changing anything: both
+ * include directories, the CLI, Asterisk. A dry run shows them all; a failed apply names every
+ * one that fails.
  */
 export async function preflightChecks(
   writer: ConfigWriter,
   reloader: AsteriskReloader,
-  config: PortalConfig,
+  node: AsteriskNodeConfig,
+  sipContext: string,
 ): Promise<DryRunCheckDto[]> {
   const check = (name: DryRunCheckDto['name'], problem: string | null, fine: string) => ({
+    node: node.name,
     name,
     ok: problem === null,
     message: problem ?? fine,
   });
-  const { pjsipDir, dialplanDir, cli } = config.asterisk;
-  const probe = await reloader.probe(config.sipContext);
+  const { pjsipDir, dialplanDir, cli } = node;
+  const probe = await reloader.probe(sipContext);
+  const cliText = JSON.stringify(cli.length === 1 ? cli[0] : cli);
   return [
     check('pjsipDir', await writer.directoryProblem('endpoints'), `${pjsipDir} is writable`),
     check('dialplanDir', await writer.directoryProblem('routing'), `${dialplanDir} is writable`),
-    check('cli', probe.cli, `${JSON.stringify(cli)} runs`),
+    check('cli', probe.cli, `${cliText} runs`),
     check('asterisk', probe.asterisk, 'Asterisk answers'),
   ];
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { CliExchange } from '../asterisk/asterisk-reloader';
-import type { GeneratedFileKind } from '../asterisk/config-writer';
-import type { ApplyFileDto, ApplyTimingsDto } from './dto/apply.dto';
+import type { ApplyTimingsDto } from './dto/apply.dto';
+import type { NodeResult } from './node-apply';
 
 export const errorMessage = (err: unknown): string =>
   err instanceof Error ? err.message : String(err);
@@ -14,7 +13,7 @@ export const asError = (err: unknown): Error =>
  */
 export class ApplyFailure extends Error {
   constructor(
-    readonly outcome: 'failed' | 'rolled_back',
+    readonly outcome: 'failed' | 'rolled_back' | 'partial',
     readonly reason: string,
     done: string,
     readonly rethrow?: Error,
@@ -32,10 +31,8 @@ export class ApplyRun {
   /** Start to audit row closed, as the row records it. */
   durationMs = 0;
   hash: string | null = null;
-  files: ApplyFileDto[] = [];
-  /** Both files as they were before this apply, once read. */
-  before: Record<GeneratedFileKind, string | null> | null = null;
-  readonly transcript: string[] = [];
+  /** Every node's part, once the nodes have run. */
+  nodes: NodeResult[] = [];
   readonly timings: ApplyTimingsDto = {
     planMs: 0,
     writeMs: 0,
@@ -60,9 +57,16 @@ export class ApplyRun {
     }
   }
 
-  /** Keeps what Asterisk said and how long its CLI took. */
-  record(key: 'reloadCliMs' | 'verifyCliMs', exchange: CliExchange): void {
-    this.transcript.push(...exchange.transcript);
-    this.timings[key] += exchange.cliMs;
+  /** The nodes ran side by side: each step of the answer's timings is the slowest node's. */
+  addNodeTimings(): void {
+    const keys = ['writeMs', 'reloadMs', 'reloadCliMs', 'verifyMs', 'verifyCliMs'] as const;
+    for (const key of keys) {
+      this.timings[key] = Math.max(0, ...this.nodes.map((n) => n.timings[key]));
+    }
+    this.timings.planMs += Math.max(
+      0,
+      ...this.nodes.map((n) => n.timings.connectMs + n.timings.planMs),
+    );
+    this.timings.finishMs += Math.max(0, ...this.nodes.map((n) => n.timings.finishMs));
   }
 }

@@ -10,10 +10,12 @@ import { ApplyPreviewService } from './apply-preview.service';
 import { ApplyRecovery } from './apply-recovery';
 import { ApplyRepository } from './apply.repository';
 import { ApplyService } from './apply.service';
+import { NodeProbe } from './node-probe.service';
+import { NodesController } from './nodes.controller';
 
 @Module({
   imports: [DatabaseModule, AsteriskModule, UsersModule],
-  controllers: [ApplyController],
+  controllers: [ApplyController, NodesController],
   providers: [
     ApplyService,
     ApplyPreviewService,
@@ -22,6 +24,7 @@ import { ApplyService } from './apply.service';
     ApplyLock,
     ApplyInterruptions,
     ApplyMetrics,
+    NodeProbe,
   ],
 })
 export class ApplyModule {}

@@ -2,7 +2,9 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
+import type { NodeOutcome } from './dto/apply.dto';
 import { ApplyAuditLog, ApplyOutcome } from './entities/apply-audit-log.entity';
+import { ApplyNodeState } from './entities/apply-node-state.entity';
 
 const SUMMARY_LIMIT = 8000;
 
@@ -15,7 +17,7 @@ export interface FinishedApply {
 }
 
 /**
- * Every query of the apply module: its audit trail. The rows it renders are the users'
+ * Every query of the apply module: its audit trail and each node's state. The rows it renders are the users'
  * (UsersRepository.sipAccounts).
  */
 @Injectable()
@@ -101,5 +103,38 @@ export class ApplyRepository {
       order: { startedAt: 'DESC' },
     });
     return row?.contentHash ?? null;
+  }
+
+  /** What every node last applied (rows of nodes no longer configured included). */
+  nodeStates(): Promise<ApplyNodeState[]> {
+    return this.txHost.tx.getRepository(ApplyNodeState).find({ order: { node: 'ASC' } });
+  }
+
+  /**
+   * Records each node's outcome of apply `applyId`; a node that ends with the new config
+   * (applied or unchanged, both verified) now has `hash`. In the caller's transaction.
+   */
+  async recordNodeOutcomes(
+    applyId: string,
+    hash: string | null,
+    outcomes: { node: string; outcome: NodeOutcome }[],
+  ): Promise<void> {
+    const at = new Date();
+    for (const { node, outcome } of outcomes) {
+      const has = outcome === 'applied' || outcome === 'unchanged';
+      await this.txHost.tx.query(
+        `INSERT INTO "apply_node_state" AS s
+           ("node", "applied_hash", "applied_apply_id", "applied_at", "last_outcome", "last_apply_id", "last_apply_at")
+         VALUES ($1, $2, $3, $4, $5, $6, $8)
+         ON CONFLICT ("node") DO UPDATE SET
+           "applied_hash" = CASE WHEN $7 THEN EXCLUDED."applied_hash" ELSE s."applied_hash" END,
+           "applied_apply_id" = CASE WHEN $7 THEN EXCLUDED."applied_apply_id" ELSE s."applied_apply_id" END,
+           "applied_at" = CASE WHEN $7 THEN EXCLUDED."applied_at" ELSE s."applied_at" END,
+           "last_outcome" = EXCLUDED."last_outcome",
+           "last_apply_id" = EXCLUDED."last_apply_id",
+           "last_apply_at" = EXCLUDED."last_apply_at"`,
+        [node, has ? hash : null, has ? applyId : null, has ? at : null, outcome, applyId, has, at],
+      );
+    }
   }
 }

@@ -1,44 +1,26 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable, Logger } from '@nestjs/common';
-import { ALL_PARTS, AsteriskError, AsteriskReloader } from '../asterisk/asterisk-reloader';
-import {
-  ConfigWriter,
-  ConfigWriteError,
-  FilePair,
-  GeneratedFileKind,
-} from '../asterisk/config-writer';
-import { contentHash, stripHeader } from '../asterisk/generation/file-header';
+import { AsteriskNodes } from '../asterisk/nodes/asterisk-nodes';
 import { renderConfig, RenderedConfig } from '../asterisk/render-config';
 import { AuditWriter } from '../audit/audit-writer';
 import { currentRequestContext } from '../common/access/request-context';
 import { DomainError } from '../common/errors/domain-errors';
 import { PortalConfig } from '../config/portal-config.service';
-import { ApplyInterruptions } from './apply-audit';
-import { failingChecks, preflightChecks } from './apply-checks';
 import { PortalMetrics } from '../metrics/portal-metrics';
-import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
-import { ApplyLock } from './apply-lock';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { UsersRepository } from '../users/users.repository';
+import { ApplyInterruptions } from './apply-audit';
+import { ApplyLock } from './apply-lock';
+import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
 import { ApplyRepository } from './apply.repository';
-import { ApplyResultDto, FileOnDiskDto } from './dto/apply.dto';
-import { FilePlan, KINDS, planFiles, samePair } from './file-plan';
-
-/** What an apply will write, and the pair it comes back to if anything fails. */
-interface Plan {
-  rendered: RenderedConfig;
-  files: FilePlan[];
-  /** The last good pair on disk, or null before the first successful apply. */
-  saved: FilePair | null;
-  lastGood: FilePair;
-  next: FilePair;
-}
+import { ApplyNodeResultDto, ApplyResultDto } from './dto/apply.dto';
+import { applyToNode, NodeResult } from './node-apply';
 
 /**
- * Turns the database into Asterisk config in named steps, one after the other: plan (load,
- * render, read what is on disk), write, reload, verify, then keep the new pair as the last
- * good one, or roll back to it. Every apply leaves an audit row, closed in `finish` only.
+ * Turns the database into Asterisk config: the users are loaded and rendered once, then every
+ * node is written, reloaded and verified side by side (applyToNode), each rolled back to its
+ * own last good files if it fails. Every apply leaves an audit row, closed in `finish` only.
  */
 @Injectable()
 export class ApplyService {
@@ -50,8 +32,7 @@ export class ApplyService {
     private readonly repo: ApplyRepository,
     private readonly users: UsersRepository,
     private readonly interruptions: ApplyInterruptions,
-    private readonly writer: ConfigWriter,
-    private readonly reloader: AsteriskReloader,
+    private readonly nodes: AsteriskNodes,
     private readonly config: PortalConfig,
     private readonly audit: AuditWriter,
     private readonly metrics: PortalMetrics,
@@ -77,8 +58,21 @@ export class ApplyService {
     });
     let failure: ApplyFailure | null = null;
     try {
-      const plan = await run.time('planMs', () => this.plan(run));
-      await this.applyPlan(plan, run);
+      const rendered = await run.time('planMs', () => this.render(run));
+      run.nodes = await Promise.all(
+        this.nodes.all.map((node) =>
+          applyToNode({
+            node,
+            rendered,
+            applyId: run.id,
+            startedAt: run.startedAt,
+            sipContext: this.config.sipContext,
+            open: (n) => this.nodes.open(n),
+          }),
+        ),
+      );
+      run.addNodeTimings();
+      failure = overallFailure(run.nodes);
     } catch (err) {
       failure =
         err instanceof ApplyFailure
@@ -87,6 +81,7 @@ export class ApplyService {
     }
     await run.time('finishMs', () => this.finish(run, failure));
     if (failure?.rethrow !== undefined) throw failure.rethrow;
+    const nodes = run.nodes.map(toNodeDto);
     if (failure) {
       const { id, users, hash } = run;
       throw new DomainError('APPLY_FAILED', failure.message, {
@@ -95,8 +90,9 @@ export class ApplyService {
         users,
         hash,
         durationMs: run.durationMs,
-        files: await this.filesOnDisk(run),
+        files: run.nodes.flatMap((n) => n.filesOnDisk),
         reason: failure.reason,
+        nodes,
       });
     }
     return {
@@ -105,13 +101,14 @@ export class ApplyService {
       users: run.users,
       hash: run.hash!,
       durationMs: run.durationMs,
-      files: run.files,
+      files: run.nodes.flatMap((n) => n.files),
       timings: run.timings,
+      nodes,
     };
   }
 
-  /** Loads and renders the users and reads what is on disk; nothing is written. */
-  private async plan(run: ApplyRun): Promise<Plan> {
+  /** Loads and renders the users, once for every node; nothing is written. */
+  private async render(run: ApplyRun): Promise<RenderedConfig> {
     const nothingWritten = (what: string, err: unknown, rethrow?: Error): ApplyFailure =>
       new ApplyFailure('failed', `${what}${errorMessage(err)}`, 'Nothing was written.', rethrow);
     let rows;
@@ -130,188 +127,92 @@ export class ApplyService {
       throw nothingWritten('Could not generate the config: ', err);
     }
     run.hash = rendered.hash;
-    let onDisk: FilePair;
-    let saved: FilePair | null;
-    try {
-      await this.writer.checkDirectories().catch(async (err: unknown) => {
-        // A directory stops the apply here; the answer names every check that fails, as a dry
-        // run lists them, so one fix is not followed by the next failure.
-        const checks = await preflightChecks(this.writer, this.reloader, this.config);
-        throw new Error(failingChecks(checks) ?? errorMessage(err));
-      });
-      await this.writer.removeStaleTempFiles();
-      onDisk = await this.writer.readPair();
-      saved = await this.writer.readLastGood();
-    } catch (err) {
-      throw nothingWritten('', err);
-    }
-    run.before = onDisk;
-    const files = planFiles(rendered, onDisk, (k) => this.writer.pathOf(k), {
-      applyId: run.id,
-      at: run.startedAt,
-    });
-    run.files = files.map((f) => ({ path: f.path, changed: f.changed, sha256: f.sha256 }));
-    const pairOf = (pick: (f: FilePlan) => string | null): FilePair => ({
-      endpoints: pick(files[0]),
-      routing: pick(files[1]),
-    });
-    // Before the first successful apply, what is on disk now (no file where there is none) is
-    // the version to come back to after a failure or a crash.
-    const lastGood = saved ?? pairOf((f) => f.current);
-    return { rendered, files, saved, lastGood, next: pairOf((f) => f.next) };
-  }
-
-  /** Write, reload, verify and keep the new pair as last good; on any failure, roll back. */
-  private async applyPlan(plan: Plan, run: ApplyRun): Promise<void> {
-    if (!plan.saved) {
-      try {
-        await this.writer.saveLastGood(plan.lastGood);
-      } catch (err) {
-        throw new ApplyFailure('failed', errorMessage(err), 'Nothing was written.');
-      }
-    }
-    try {
-      await run.time('writeMs', () => this.write(plan));
-      await this.reloadAndVerify(plan, run);
-      if (!samePair(plan.next, plan.lastGood)) {
-        await run.time('finishMs', () => this.writer.saveLastGood(plan.next));
-      }
-    } catch (err) {
-      if (err instanceof AsteriskError) run.transcript.push(...err.transcript);
-      const known = err instanceof AsteriskError || err instanceof ConfigWriteError;
-      const rollback = await this.rollback(plan, run, errorMessage(err));
-      throw new ApplyFailure(
-        rollback.ok ? 'rolled_back' : 'failed',
-        errorMessage(err),
-        rollback.summary,
-        known ? undefined : asError(err),
-      );
-    }
-  }
-
-  private async write(plan: Plan): Promise<void> {
-    for (const f of plan.files) if (f.changed) await this.writer.write(f.kind, f.next);
-  }
-
-  /**
-   * Reloads only what changed (an unchanged file is already loaded: a PJSIP reload of 1,000
-   * endpoints costs Asterisk about 0.25 s), then reads everything back. If the read-back fails
-   * after a partial reload, Asterisk may not hold the unchanged file (edited by hand, or
-   * loaded before a restart), so everything is reloaded once before judging.
-   */
-  private async reloadAndVerify(plan: Plan, run: ApplyRun): Promise<void> {
-    const changed = (kind: GeneratedFileKind): boolean =>
-      plan.files.some((f) => f.kind === kind && f.changed);
-    const parts = { pjsip: changed('endpoints'), dialplan: changed('routing') };
-    const reload = (p = parts) =>
-      run.time('reloadMs', async () => run.record('reloadCliMs', await this.reloader.reload(p)));
-    const verify = () =>
-      run.time('verifyMs', async () =>
-        run.record(
-          'verifyCliMs',
-          await this.reloader.verify(plan.rendered.expected, this.config.sipContext),
-        ),
-      );
-    await reload();
-    try {
-      await verify();
-    } catch (err) {
-      if (parts.pjsip && parts.dialplan) throw err;
-      if (err instanceof AsteriskError) run.transcript.push(...err.transcript);
-      run.transcript.push(
-        `read-back after a partial reload failed (${errorMessage(err)}); reloading all`,
-      );
-      await reload(ALL_PARTS);
-      await verify();
-    }
-  }
-
-  /**
-   * Puts the last good files back and reloads Asterisk with them; says what happened, without
-   * repeating `cause` (the error that made the apply fail). Before the first successful apply
-   * the last good pair is what was on disk before it: the directories end as they were.
-   */
-  private async rollback(
-    plan: Plan,
-    run: ApplyRun,
-    cause: string,
-  ): Promise<{ ok: boolean; summary: string }> {
-    let restored = 0;
-    try {
-      for (const f of plan.files) {
-        const good = plan.lastGood[f.kind];
-        if (good === (f.changed ? f.next : f.current)) continue;
-        await this.writer.restore(f.kind, good);
-        restored++;
-      }
-      if (!plan.saved) await this.writer.removeLastGood();
-    } catch (err) {
-      return { ok: false, summary: `Restoring the last good files failed: ${errorMessage(err)}` };
-    }
-    const back = plan.saved
-      ? `the last good files are back on disk (${restored} restored)`
-      : 'the include directories are as they were before this apply';
-    try {
-      run.transcript.push(...(await this.reloader.reload()).transcript);
-    } catch (err) {
-      if (err instanceof AsteriskError) run.transcript.push(...err.transcript);
-      const why = errorMessage(err) === cause ? 'for the same reason' : `: ${errorMessage(err)}`;
-      return {
-        ok: false,
-        summary: `${capitalize(back)}, but Asterisk could not be reloaded with them ${why}.`,
-      };
-    }
-    return { ok: true, summary: `Rolled back: ${back}, and Asterisk reloaded.` };
-  }
-
-  /** After a failure, what each file on disk is now, and whether this apply changed it. */
-  private async filesOnDisk(run: ApplyRun): Promise<FileOnDiskDto[]> {
-    return Promise.all(
-      KINDS.map(async (kind) => {
-        const text = await this.writer.read(kind).catch(() => null);
-        return {
-          path: this.writer.pathOf(kind),
-          changed: run.before !== null && text !== run.before[kind],
-          sha256: text === null ? null : contentHash(stripHeader(text)),
-        };
-      }),
-    );
+    return rendered;
   }
 
   /** The one place an apply's audit row is closed. */
   private async finish(run: ApplyRun, failure: ApplyFailure | null) {
     const durationMs = (run.durationMs = run.elapsed());
     const outcome = failure?.outcome ?? 'success';
-    // The outcome and its change-audit row commit together. An apply is recorded in both
-    // places on purpose: apply_audit_log is the apply's own state (the 'running' row that
-    // crash recovery closes, the hash that tells what is pending, GET /apply/logs), while
-    // change_audit is the one who-changed-what trail across modules (GET /audit lists
-    // apply.run beside user and key changes). One transaction keeps them in step.
+    const transcript = run.nodes.flatMap((n) =>
+      run.nodes.length === 1 ? n.transcript : n.transcript.map((line) => `${n.name}: ${line}`),
+    );
+    const nodeLines =
+      run.nodes.length > 1 ? run.nodes.map((n) => `node ${n.name}: ${n.outcome}`) : [];
+    // The outcome, each node's state and the change-audit row commit together. An apply is
+    // recorded in both places on purpose: apply_audit_log is the apply's own state (the
+    // 'running' row that crash recovery closes, GET /apply/logs), while change_audit is the
+    // one who-changed-what trail across modules (GET /audit lists apply.run beside user and
+    // key changes). One transaction keeps them in step.
     await this.txHost.withTransaction(async () => {
       await this.repo.finishApply(run.id, {
         outcome,
         userCount: run.users,
         contentHash: run.hash,
         durationMs,
-        summary: (failure ? [failure.message, ...run.transcript] : run.transcript).join('\n'),
+        summary: [...(failure ? [failure.message] : []), ...nodeLines, ...transcript].join('\n'),
       });
+      await this.repo.recordNodeOutcomes(
+        run.id,
+        run.hash,
+        run.nodes.map((n) => ({ node: n.name, outcome: n.outcome })),
+      );
       await this.audit.record({
         action: 'apply.run',
         target: { type: 'apply', id: run.id },
-        changes: { before: null, after: { outcome, users: run.users, hash: run.hash } },
+        changes: {
+          before: null,
+          after: {
+            outcome,
+            users: run.users,
+            hash: run.hash,
+            nodes: run.nodes.map((n) => ({ name: n.name, outcome: n.outcome })),
+          },
+        },
       });
     });
     this.metrics.applyFinished(outcome, durationMs);
+    for (const n of run.nodes) this.metrics.nodeApplyFinished(n.name, n.outcome, n.durationMs);
     if (failure) this.logger.error(`Apply ${run.id} ${failure.outcome}: ${failure.message}`);
     else {
       const t = run.timings;
       this.logger.log(
-        `Apply ${run.id} succeeded in ${durationMs} ms for ${run.users} users: plan ${t.planMs}, write ${t.writeMs}, reload ${t.reloadMs} (Asterisk ${t.reloadCliMs}), verify ${t.verifyMs} (Asterisk ${t.verifyCliMs}) ms`,
+        `Apply ${run.id} succeeded in ${durationMs} ms for ${run.users} users on ${run.nodes.length} node(s): plan ${t.planMs}, write ${t.writeMs}, reload ${t.reloadMs} (Asterisk ${t.reloadCliMs}), verify ${t.verifyMs} (Asterisk ${t.verifyCliMs}) ms`,
       );
     }
   }
 }
 
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
+function toNodeDto(n: NodeResult): ApplyNodeResultDto {
+  return {
+    name: n.name,
+    outcome: n.outcome,
+    ...(n.reason !== undefined ? { reason: n.reason } : {}),
+    timings: n.timings,
+  };
+}
+
+/**
+ * The apply's failure, or null when every node has the new config. With one node the
+ * answer is that node's, as it always was; with several it names each failed node.
+ */
+function overallFailure(nodes: NodeResult[]): ApplyFailure | null {
+  const bad = nodes.filter((n) => n.outcome === 'failed' || n.outcome === 'rolled_back');
+  if (bad.length === 0) return null;
+  if (nodes.length === 1) {
+    return bad[0].failure!;
+  }
+  const good = nodes.filter((n) => !bad.includes(n));
+  const outcome =
+    good.length > 0
+      ? 'partial'
+      : bad.every((n) => n.outcome === 'rolled_back')
+        ? 'rolled_back'
+        : 'failed';
+  const reason = bad.map((n) => `${n.name}: ${(n.reason ?? '').replace(/\.$/, '')}`).join('; ');
+  const done =
+    good.length > 0
+      ? `Applied on ${good.map((n) => n.name).join(', ')}; ${bad.map((n) => `${n.name} ${n.outcome === 'rolled_back' ? 'rolled back' : 'failed'}`).join(', ')}.`
+      : bad.map((n) => `${n.name}: ${n.failure?.message ?? n.outcome}`).join(' ');
+  return new ApplyFailure(outcome, reason, done);
 }

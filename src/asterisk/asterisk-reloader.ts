@@ -1,6 +1,4 @@
-import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PortalConfig } from '../config/portal-config.service';
 import {
   classifyCliFailure,
   DIALPLAN_RELOADED,
@@ -8,7 +6,9 @@ import {
   parseDialplanShow,
   parseEndpointListing,
 } from './cli/cli-output-parsers';
-import { CliProcessRunner, type ProcessOutcome } from './cli/cli-process-runner';
+import type { ProcessOutcome } from './cli/cli-process-runner';
+import type { NodeConnection } from './nodes/node-connection';
+import { SshError } from './transport/ssh-session';
 
 export interface CliResult {
   command: string;
@@ -56,34 +56,46 @@ export interface CliProbe {
   asterisk: string | null;
 }
 
+/** What the CLI of one node needs to know besides its connection. */
+export interface CliSettings {
+  /** The node's CLI as configured, and where: named in messages (`"asterisk" (ASTERISK_CLI)`). */
+  cliLabel: string;
+  timeoutMs: number;
+  /** The portal's extension range: objects outside it are not the portal's to judge. */
+  extensionRange: { min: number; max: number };
+}
+
 const IN_PROGRESS_RETRIES = 4;
 const MAX_OUTPUT_MB = 64;
 const RETRY_BASE_MS = 250;
 
 /**
- * The only provider that runs the Asterisk CLI: `asterisk -rx "<command>"` without a shell,
- * with a timeout. Exit codes lie (a reload that dropped objects still says success),
- * so a reload is judged by reading the loaded state back.
+ * The Asterisk CLI of one node: `<cli> -rx "<command>"` through the node's connection (no
+ * shell locally; every argument quoted over SSH), with a timeout. Exit codes lie (a reload
+ * that dropped objects still says success), so a reload is judged by reading the loaded state
+ * back.
  */
-@Injectable()
 export class AsteriskReloader {
   constructor(
-    private readonly config: PortalConfig,
-    private readonly processes: CliProcessRunner,
+    private readonly connection: NodeConnection,
+    private readonly settings: CliSettings,
   ) {}
 
   async run(command: string): Promise<CliResult> {
-    const { cli, timeoutMs } = this.config.asterisk;
+    const { cliLabel, timeoutMs } = this.settings;
     const started = performance.now();
     let out: ProcessOutcome;
     try {
-      out = await this.processes.run(cli, ['-rx', command], {
-        timeoutMs,
-        maxBuffer: MAX_OUTPUT_MB * 1024 * 1024,
-      });
+      out = await this.connection.runCli(command);
     } catch (err) {
-      const message = `Asterisk CLI could not be run: ${JSON.stringify(cli)}: ${(err as Error).message} (ASTERISK_CLI)`;
-      throw new AsteriskError(message, [`${command}: ${(err as Error).message}`], true);
+      const message = (err as Error).message;
+      // A lost or timed-out SSH session: the CLI may well work, the node did not answer.
+      if (err instanceof SshError) throw new AsteriskError(message, [`${command}: ${message}`]);
+      throw new AsteriskError(
+        `Asterisk CLI could not be run: ${cliLabel}: ${message}`,
+        [`${command}: ${message}`],
+        true,
+      );
     }
     const durationMs = Math.round(performance.now() - started);
     if (out.killed) {
@@ -105,7 +117,7 @@ export class AsteriskReloader {
             ? 'not executable'
             : `could not be run (${out.errno})`;
       throw new AsteriskError(
-        `Asterisk CLI ${what}: ${JSON.stringify(cli)} (ASTERISK_CLI)`,
+        `Asterisk CLI ${what}: ${cliLabel}`,
         [`${command}: ${out.errno}`],
         true,
       );
@@ -186,7 +198,7 @@ export class AsteriskReloader {
       readBack(`dialplan show ${context}`, (out) => parseDialplanShow(out, context)),
     ]);
     const problems: string[] = [];
-    const { min, max } = this.config.extensionRange;
+    const { min, max } = this.settings.extensionRange;
     // Objects outside the portal's range (other endpoints of the PBX) are not ours to judge.
     const ours = (id: string): boolean => {
       const m = /^(\d+)(-auth)?$/.exec(id);

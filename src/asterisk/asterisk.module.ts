@@ -1,10 +1,9 @@
 import { Module } from '@nestjs/common';
-import { AsteriskReloader } from './asterisk-reloader';
 import { CliProcessRunner } from './cli/cli-process-runner';
-import { ConfigWriter } from './config-writer';
+import { AsteriskNodes } from './nodes/asterisk-nodes';
 
 @Module({
-  providers: [ConfigWriter, CliProcessRunner, AsteriskReloader],
-  exports: [ConfigWriter, AsteriskReloader],
+  providers: [CliProcessRunner, AsteriskNodes],
+  exports: [AsteriskNodes],
 })
 export class AsteriskModule {}

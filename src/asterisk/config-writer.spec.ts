@@ -3,8 +3,33 @@ import { renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PortalConfig } from '../config/portal-config.service';
+import type { AsteriskNodeConfig } from '../config/asterisk-nodes';
+import { CliProcessRunner } from './cli/cli-process-runner';
 import { ConfigWriter } from './config-writer';
+import { LocalConnection } from './nodes/local-connection';
+
+const ENV_NAMES = {
+  pjsipDir: 'ASTERISK_PJSIP_DIR',
+  dialplanDir: 'ASTERISK_DIALPLAN_DIR',
+  fileGroup: 'ASTERISK_FILE_GROUP',
+} as const;
+
+function localWriter(pjsipDir: string, dialplanDir: string): ConfigWriter {
+  const node: AsteriskNodeConfig = {
+    name: 'local',
+    transport: 'local',
+    pjsipDir,
+    dialplanDir,
+    cli: ['asterisk'],
+    fileMode: 0o640,
+    fileGroup: undefined,
+  };
+  return new ConfigWriter(
+    node,
+    new LocalConnection(node, new CliProcessRunner(), 1000),
+    (f) => ENV_NAMES[f],
+  );
+}
 
 describe('ConfigWriter', () => {
   let root: string;
@@ -19,10 +44,7 @@ describe('ConfigWriter', () => {
     const dialplanDir = path.join(root, 'dialplan');
     mkdirSync(pjsipDir);
     mkdirSync(dialplanDir);
-    const config = {
-      asterisk: { pjsipDir, dialplanDir, fileMode: 0o640, fileGroup: undefined },
-    } as unknown as PortalConfig;
-    writer = new ConfigWriter(config);
+    writer = localWriter(pjsipDir, dialplanDir);
     endpoints = writer.pathOf('endpoints');
     lastGood = path.join(pjsipDir, '.synergycall-last-good.json');
   });
@@ -101,10 +123,7 @@ describe('ConfigWriter', () => {
   it('a failed write names the file, leaves no temp file and keeps the old content', async () => {
     await writer.write('endpoints', 'good');
     mkdirSync(path.join(pjsipDir, 'generated_routing.conf')); // a directory where a file goes
-    const config = {
-      asterisk: { pjsipDir, dialplanDir: pjsipDir, fileMode: 0o640, fileGroup: undefined },
-    } as unknown as PortalConfig;
-    const clash = new ConfigWriter(config);
+    const clash = localWriter(pjsipDir, pjsipDir);
     await expect(clash.write('routing', 'new')).rejects.toThrow(
       /Could not write .*generated_routing\.conf: EISDIR/,
     );

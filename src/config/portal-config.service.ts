@@ -1,3 +1,4 @@
+import type { AsteriskNodeConfig } from './asterisk-nodes';
 import { EnvironmentVariables, LogLevel, parseTrustProxy } from './env.validation';
 
 /**
@@ -15,6 +16,8 @@ export interface SipGenerationSettings {
 export interface PortalConfigOverrides {
   databaseUrl?: string;
   apiToken?: string;
+  /** The nodes of ASTERISK_NODES_FILE, validated; without it, one node named `local`. */
+  nodes?: AsteriskNodeConfig[];
 }
 
 /**
@@ -27,6 +30,7 @@ export interface PortalConfigOverrides {
  */
 export class PortalConfig {
   private readonly env: Readonly<EnvironmentVariables>;
+  private readonly nodeList: readonly AsteriskNodeConfig[] | undefined;
 
   constructor(env: EnvironmentVariables, overrides: PortalConfigOverrides = {}) {
     this.env = Object.freeze({
@@ -34,6 +38,7 @@ export class PortalConfig {
       DATABASE_URL: overrides.databaseUrl ?? env.DATABASE_URL,
       PORTAL_API_TOKEN: overrides.apiToken ?? env.PORTAL_API_TOKEN,
     });
+    this.nodeList = overrides.nodes && Object.freeze(overrides.nodes.map((n) => Object.freeze(n)));
   }
 
   private get<K extends keyof EnvironmentVariables>(key: K): EnvironmentVariables[K] {
@@ -94,5 +99,26 @@ export class PortalConfig {
       cli: this.get('ASTERISK_CLI'),
       timeoutMs: this.get('ASTERISK_TIMEOUT_MS'),
     };
+  }
+
+  /** True when the nodes come from ASTERISK_NODES_FILE; messages then name the node's field. */
+  get nodesFromFile(): boolean {
+    return this.nodeList !== undefined;
+  }
+  /** Every Asterisk node an apply configures; one named `local` unless a nodes file says. */
+  get nodes(): readonly AsteriskNodeConfig[] {
+    if (this.nodeList) return this.nodeList;
+    const a = this.asterisk;
+    return [
+      {
+        name: 'local',
+        transport: 'local',
+        pjsipDir: a.pjsipDir,
+        dialplanDir: a.dialplanDir,
+        cli: [a.cli],
+        fileMode: a.fileMode,
+        fileGroup: a.fileGroup,
+      },
+    ];
   }
 }

@@ -2,6 +2,7 @@ import { Logger as NestLogger } from '@nestjs/common';
 import type { DataSourceOptions, Logger } from 'typeorm';
 import { ApiKey } from '../api-keys/entities/api-key.entity';
 import { ApplyAuditLog } from '../apply/entities/apply-audit-log.entity';
+import { ApplyNodeState } from '../apply/entities/apply-node-state.entity';
 import { ChangeAudit } from '../audit/entities/change-audit.entity';
 import { Extension } from '../extensions/entities/extension.entity';
 import { Tenant } from '../tenants/tenant.entity';
@@ -10,13 +11,23 @@ import { Initial1764000000000 } from '../../migrations/1764000000000-Initial';
 import { AllocateUserFunction1764000000001 } from '../../migrations/1764000000001-AllocateUserFunction';
 import { AllocateWithNumberLocks1764000000002 } from '../../migrations/1764000000002-AllocateWithNumberLocks';
 import { ApiKeysAndChangeAudit1764000000003 } from '../../migrations/1764000000003-ApiKeysAndChangeAudit';
+import { ApplyNodeState1764000000010 } from '../../migrations/1764000000010-ApplyNodeState';
 
-export const ENTITIES = [Tenant, User, Extension, ApplyAuditLog, ApiKey, ChangeAudit];
+export const ENTITIES = [
+  Tenant,
+  User,
+  Extension,
+  ApplyAuditLog,
+  ApplyNodeState,
+  ApiKey,
+  ChangeAudit,
+];
 export const MIGRATIONS = [
   Initial1764000000000,
   AllocateUserFunction1764000000001,
   AllocateWithNumberLocks1764000000002,
   ApiKeysAndChangeAudit1764000000003,
+  ApplyNodeState1764000000010,
 ];
 
 /** Where the migration lines go: the app's log by default, plain text for the CLI. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ContactDetail, ContactLine } from '../asterisk/cli/contact-parsers';
-import { ContactSnapshot, RegistrationReader } from './registration-reader';
+import { ContactDetail } from '../asterisk/cli/contact-parsers';
+import { ContactSnapshot, NodeContact, RegistrationReader } from './registration-reader';
 import { asteriskUnavailable } from '../common/errors/domain-errors';
 import {
   ContactDto,
@@ -17,6 +17,7 @@ import {
   PhoneOwner,
   registrationOf,
   stateOf,
+  unansweredReason,
   unknownRegistration,
 } from './registration';
 
@@ -38,6 +39,9 @@ export class RegistrationService {
    */
   numberFilter(snapshot: ContactSnapshot, state: FilterState): NumberFilter {
     if (!snapshot.ok) throw asteriskUnavailable(snapshot.reason);
+    // A phone on a node that did not answer could be in any state: no filter can say.
+    const unanswered = unansweredReason(snapshot);
+    if (unanswered !== null) throw asteriskUnavailable(unanswered);
     const live = [...contactsByAor(snapshot)];
     if (state === 'unregistered')
       return { numbers: live.map(([aor]) => Number(aor)), exclude: true };
@@ -50,7 +54,10 @@ export class RegistrationService {
     if (!snapshot.ok) return rows.map(() => unknownRegistration(snapshot));
     const byAor = contactsByAor(snapshot);
     const checkedAt = snapshot.checkedAt.toISOString();
-    return rows.map((row) => registrationOf(contactsOf(byAor, row).map(listedContact), checkedAt));
+    const unanswered = unansweredReason(snapshot);
+    return rows.map((row) =>
+      registrationOf(contactsOf(byAor, row).map(listedContact), checkedAt, unanswered),
+    );
   }
 
   /**
@@ -66,6 +73,7 @@ export class RegistrationService {
     return registrationOf(
       details.filter((c): c is ContactDto => c !== null),
       snapshot.checkedAt.toISOString(),
+      unansweredReason(snapshot),
     );
   }
 
@@ -87,20 +95,26 @@ export class RegistrationService {
       return counts;
     }
     const byAor = contactsByAor(snapshot);
-    for (const user of users) counts[stateOf(contactsOf(byAor, user))]++;
+    const partial = unansweredReason(snapshot) !== null;
+    for (const user of users) {
+      const contacts = contactsOf(byAor, user);
+      counts[contacts.length === 0 && partial ? 'unknown' : stateOf(contacts)]++;
+    }
     return counts;
   }
 
   /** The listed contact with its details; null when it expired or Asterisk no longer has it. */
-  private async detail(contact: ContactLine, nowSeconds: number): Promise<ContactDto | null> {
+  private async detail(contact: NodeContact, nowSeconds: number): Promise<ContactDto | null> {
     let detail: ContactDetail | null | undefined;
     // A cut id cannot be asked for, and a failed question leaves what the listing said.
-    if (!contact.cut) detail = await this.reader.contact(contact.id).catch(() => undefined);
+    if (!contact.cut)
+      detail = await this.reader.contact(contact.node, contact.id).catch(() => undefined);
     if (detail === undefined) return listedContact(contact);
     if (detail === null) return null;
     const expires = detail.expirationTime;
     if (expires !== null && expires <= nowSeconds) return null; // listed past its expiry
     return {
+      node: contact.node,
       uri: detail.uri,
       status: detail.status,
       rttMs: detail.rttMs,

@@ -1,12 +1,12 @@
 import type { ContactLine } from '../asterisk/cli/contact-parsers';
 import { parseContactListing } from '../asterisk/cli/contact-parsers';
-import { contactsByAor, stateOf } from './registration';
+import { contactsByAor, liveContacts, registrationOf, stateOf } from './registration';
 import { cliFixture } from '../../test/fixtures';
 
 const listing = (name: string, aors: string[]) => ({
   ok: true as const,
-  contacts: parseContactListing(cliFixture(name)),
-  loadedAors: new Set(aors),
+  contacts: liveContacts('local', parseContactListing(cliFixture(name)), new Set(aors)),
+  unanswered: [],
   checkedAt: new Date(),
 });
 const states = (name: string, aors = ['1000', '1001', '1002']) => {
@@ -39,5 +39,50 @@ describe('registration state from the recorded listings', () => {
     expect(stateOf([c('Unavail'), c('Unavail')])).toBe('unreachable');
     expect(stateOf([c('Unknown')])).toBe('registered');
     expect(stateOf([])).toBe('unregistered');
+  });
+
+  it('merges the nodes: registered when any node has a live contact', () => {
+    const a = liveContacts(
+      'a',
+      parseContactListing(cliFixture('pjsip-show-contacts.qualify-unavail.txt')),
+      new Set(['1000']),
+    );
+    const b = liveContacts(
+      'b',
+      parseContactListing(cliFixture('pjsip-show-contacts.registered.txt')),
+      new Set(['1000']),
+    );
+    const byAor = contactsByAor({
+      ok: true,
+      contacts: [...a, ...b],
+      unanswered: [],
+      checkedAt: new Date(),
+    });
+    expect(byAor.get('1000')?.map((c) => c.node)).toEqual(['a', 'b']);
+    expect(stateOf(byAor.get('1000') ?? [])).toBe('registered');
+    expect(stateOf(a)).toBe('unreachable');
+  });
+
+  it('is unknown, not unregistered, without a contact while some node did not answer', () => {
+    const at = new Date().toISOString();
+    expect(registrationOf([], at, 'node did not answer: b: timed out')).toEqual({
+      state: 'unknown',
+      contacts: [],
+      checkedAt: at,
+      reason: 'node did not answer: b: timed out',
+    });
+    expect(registrationOf([], at, null).state).toBe('unregistered');
+    const contact = {
+      node: 'a',
+      uri: 'sip:1000@192.0.2.1',
+      status: 'Avail' as const,
+      rttMs: 1,
+      userAgent: null,
+      expiresAt: null,
+      viaAddress: null,
+    };
+    expect(registrationOf([contact], at, 'node did not answer: b: timed out').state).toBe(
+      'registered',
+    );
   });
 });

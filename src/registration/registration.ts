@@ -1,5 +1,5 @@
 import type { ContactLine } from '../asterisk/cli/contact-parsers';
-import type { ContactSnapshot } from './registration-reader';
+import type { ContactSnapshot, NodeContact } from './registration-reader';
 import type { ContactDto, RegistrationDto, RegistrationState } from './dto/registration.dto';
 
 type Listing = Extract<ContactSnapshot, { ok: true }>;
@@ -23,17 +23,33 @@ export interface NumberFilter {
 }
 
 /**
- * The listed contacts per aor, for aors Asterisk has loaded only: a deleted user's contact
- * stays listed until it expires, and once an apply has dropped its aor it is nobody's. The
- * generator names each user's aor after its extension.
+ * The contacts a node listed that belong to an aor it has loaded: a deleted user's contact
+ * stays listed until it expires, and once an apply has dropped its aor it is nobody's.
  */
-export function contactsByAor(listing: Listing): Map<string, ContactLine[]> {
-  const byAor = new Map<string, ContactLine[]>();
+export function liveContacts(
+  node: string,
+  listed: readonly ContactLine[],
+  loadedAors: ReadonlySet<string>,
+): NodeContact[] {
+  return listed.filter((c) => loadedAors.has(c.aor)).map((c) => ({ ...c, node }));
+}
+
+/**
+ * The live contacts per aor, of every node that answered. The generator names each user's aor
+ * after its extension.
+ */
+export function contactsByAor(listing: Listing): Map<string, NodeContact[]> {
+  const byAor = new Map<string, NodeContact[]>();
   for (const contact of listing.contacts) {
-    if (!listing.loadedAors.has(contact.aor)) continue;
     byAor.set(contact.aor, [...(byAor.get(contact.aor) ?? []), contact]);
   }
   return byAor;
+}
+
+/** Why a user without a live contact on the nodes that answered may still be registered. */
+export function unansweredReason(listing: Listing): string | null {
+  if (listing.unanswered.length === 0) return null;
+  return `${listing.unanswered.length === 1 ? 'node' : 'nodes'} did not answer: ${listing.unanswered.map((u) => `${u.node}: ${u.reason}`).join('; ')}`;
 }
 
 /**
@@ -45,9 +61,9 @@ export function contactsByAor(listing: Listing): Map<string, ContactLine[]> {
  * so the contact is not renewed.
  */
 export function contactsOf(
-  byAor: ReadonlyMap<string, ContactLine[]>,
+  byAor: ReadonlyMap<string, NodeContact[]>,
   user: PhoneOwner,
-): ContactLine[] {
+): NodeContact[] {
   if (!user.applied) return [];
   return byAor.get(String(user.extension)) ?? [];
 }
@@ -59,8 +75,9 @@ export function stateOf(contacts: readonly { status: ContactLine['status'] }[]):
 }
 
 /** A contact as a list shows it: the listing has no user agent, expiry or source address. */
-export function listedContact(contact: ContactLine): ContactDto {
+export function listedContact(contact: NodeContact): ContactDto {
   return {
+    node: contact.node,
     uri: contact.uri,
     status: contact.status,
     rttMs: contact.rttMs,
@@ -70,8 +87,19 @@ export function listedContact(contact: ContactLine): ContactDto {
   };
 }
 
-/** `checkedAt` as an ISO string: a list formats it once for all its users. */
-export function registrationOf(contacts: ContactDto[], checkedAt: string): RegistrationDto {
+/**
+ * `checkedAt` as an ISO string: a list formats it once for all its users. A phone is
+ * registered when any node has a live contact; without one, it is unknown while some node did
+ * not answer (`unanswered`, the reason), and unregistered only when every node said so.
+ */
+export function registrationOf(
+  contacts: ContactDto[],
+  checkedAt: string,
+  unanswered: string | null = null,
+): RegistrationDto {
+  if (contacts.length === 0 && unanswered !== null) {
+    return { state: 'unknown', contacts: [], checkedAt, reason: unanswered };
+  }
   return { state: stateOf(contacts), contacts, checkedAt };
 }
 

@@ -19,6 +19,9 @@ export class ApplyQueryDto {
 }
 
 export class ApplyFileDto {
+  @ApiProperty({ example: 'local', description: 'The node this file is on' })
+  node!: string;
+
   @ApiProperty({ example: '/etc/asterisk/pjsip.d/synergycall/generated_endpoints.conf' })
   path!: string;
 
@@ -35,6 +38,9 @@ export class ApplyFileDto {
 
 /** A generated file as a failed apply left it. */
 export class FileOnDiskDto {
+  @ApiProperty({ example: 'local', description: 'The node this file is on' })
+  node!: string;
+
   @ApiProperty({ example: '/etc/asterisk/pjsip.d/synergycall/generated_endpoints.conf' })
   path!: string;
 
@@ -102,6 +108,64 @@ export class ApplyTimingsDto {
   finishMs!: number;
 }
 
+export const NODE_OUTCOMES = ['applied', 'unchanged', 'rolled_back', 'failed'] as const;
+export type NodeOutcome = (typeof NODE_OUTCOMES)[number];
+
+/** Wall time of each step of one node's apply, and the part of it its Asterisk CLI took. */
+export class NodeTimingsDto {
+  @ApiProperty({
+    type: 'integer',
+    example: 0,
+    description: 'Connect (an SSH session; 0 for the local node)',
+  })
+  connectMs!: number;
+
+  @ApiProperty({
+    type: 'integer',
+    example: 3,
+    description: 'Check the directories, read the files on the node',
+  })
+  planMs!: number;
+
+  @ApiProperty({ type: 'integer', example: 7 })
+  writeMs!: number;
+
+  @ApiProperty({ type: 'integer', example: 230 })
+  reloadMs!: number;
+
+  @ApiProperty({ type: 'integer', example: 225 })
+  reloadCliMs!: number;
+
+  @ApiProperty({ type: 'integer', example: 45 })
+  verifyMs!: number;
+
+  @ApiProperty({ type: 'integer', example: 40 })
+  verifyCliMs!: number;
+
+  @ApiProperty({ type: 'integer', example: 2, description: 'Keep the new pair as last good' })
+  finishMs!: number;
+}
+
+/** What an apply did on one node. */
+export class ApplyNodeResultDto {
+  @ApiProperty({ example: 'pbx-a' })
+  name!: string;
+
+  @ApiProperty({
+    enum: NODE_OUTCOMES,
+    example: 'applied',
+    description:
+      'applied: the new config is loaded and verified; unchanged: the node already had it (verified); rolled_back: the node failed and is back on its last good files; failed: nothing was written, or the rollback failed too',
+  })
+  outcome!: NodeOutcome;
+
+  @ApiPropertyOptional({ description: 'Why the node failed; absent when it did not' })
+  reason?: string;
+
+  @ApiProperty({ type: NodeTimingsDto })
+  timings!: NodeTimingsDto;
+}
+
 export class ApplyResultDto {
   @ApiProperty({ format: 'uuid', description: 'Audit log id of this apply' })
   id!: string;
@@ -118,11 +182,18 @@ export class ApplyResultDto {
   @ApiProperty({ type: 'integer', example: 310 })
   durationMs!: number;
 
-  @ApiProperty({ type: [ApplyFileDto] })
+  @ApiProperty({ type: [ApplyFileDto], description: 'Both files of every node' })
   files!: ApplyFileDto[];
 
-  @ApiProperty({ type: ApplyTimingsDto, description: 'Where the time went' })
+  @ApiProperty({
+    type: ApplyTimingsDto,
+    description:
+      'Where the time went; the nodes run side by side, so each node step is the slowest node',
+  })
   timings!: ApplyTimingsDto;
+
+  @ApiProperty({ type: [ApplyNodeResultDto], description: 'Every node, each verified' })
+  nodes!: ApplyNodeResultDto[];
 }
 
 /**
@@ -146,12 +217,12 @@ export class ApplyFailedDto {
   id!: string;
 
   @ApiProperty({
-    enum: ['failed', 'rolled_back'],
+    enum: ['failed', 'rolled_back', 'partial'],
     example: 'rolled_back',
     description:
-      'rolled_back: the last good files are back and Asterisk reloaded with them; failed: nothing was written, or the rollback failed too',
+      'partial: some nodes have the new config and others do not (see nodes); rolled_back: no node has it, every node is back on its last good files with Asterisk reloaded; failed: no node has it, and on some nothing was written or the rollback failed too',
   })
-  outcome!: 'failed' | 'rolled_back';
+  outcome!: 'failed' | 'rolled_back' | 'partial';
 
   @ApiProperty({ type: 'integer', example: 3, description: 'Users loaded for this apply' })
   users!: number;
@@ -167,11 +238,17 @@ export class ApplyFailedDto {
   @ApiProperty({ type: 'integer', example: 310 })
   durationMs!: number;
 
-  @ApiProperty({ type: [FileOnDiskDto], description: 'The files on disk now' })
+  @ApiProperty({
+    type: [FileOnDiskDto],
+    description: 'The files on each failed node now (none for a node that could not be read)',
+  })
   files!: FileOnDiskDto[];
 
-  @ApiProperty({ description: 'Why the apply failed' })
+  @ApiProperty({ description: 'Why the apply failed (each failed node, by name, if several)' })
   reason!: string;
+
+  @ApiProperty({ type: [ApplyNodeResultDto], description: 'What happened on every node' })
+  nodes!: ApplyNodeResultDto[];
 }
 
 export class DryRunFileDto extends ApplyFileDto {
@@ -189,12 +266,15 @@ export class DryRunFileDto extends ApplyFileDto {
 
 /** One thing a real apply needs, checked by a dry run without changing anything. */
 export class DryRunCheckDto {
+  @ApiProperty({ example: 'local', description: 'The node this check is about' })
+  node!: string;
+
   @ApiProperty({
-    enum: ['pjsipDir', 'dialplanDir', 'cli', 'asterisk'],
+    enum: ['connect', 'pjsipDir', 'dialplanDir', 'cli', 'asterisk'],
     description:
-      'pjsipDir, dialplanDir: the include directory exists and is writable; cli: ASTERISK_CLI runs; asterisk: Asterisk answers it',
+      'connect: the node could not be reached (only then listed); pjsipDir, dialplanDir: the include directory exists and is writable; cli: the CLI runs; asterisk: Asterisk answers it',
   })
-  name!: 'pjsipDir' | 'dialplanDir' | 'cli' | 'asterisk';
+  name!: 'connect' | 'pjsipDir' | 'dialplanDir' | 'cli' | 'asterisk';
 
   @ApiProperty({ example: true })
   ok!: boolean;
@@ -209,11 +289,11 @@ export class DryRunResultDto {
 
   @ApiProperty({
     type: [DryRunCheckDto],
-    description: 'Whether a real apply can succeed: every check must be ok',
+    description: 'Whether a real apply can succeed on every node: every check must be ok',
   })
   checks!: DryRunCheckDto[];
 
-  @ApiProperty({ example: true, description: 'Whether an apply would change any file' })
+  @ApiProperty({ example: true, description: 'Whether an apply would change any file of any node' })
   changed!: boolean;
 
   @ApiProperty({ type: 'integer', example: 3 })
@@ -222,7 +302,7 @@ export class DryRunResultDto {
   @ApiProperty({ ...SHA256, example: SHA256_EXAMPLE })
   hash!: string;
 
-  @ApiProperty({ type: [DryRunFileDto] })
+  @ApiProperty({ type: [DryRunFileDto], description: 'Both files of every node, with their diff' })
   files!: DryRunFileDto[];
 }
 
@@ -254,7 +334,7 @@ export class ApplyLogDto {
   })
   finishedAt!: string | null;
 
-  @ApiProperty({ enum: ['running', 'success', 'failed', 'rolled_back'] })
+  @ApiProperty({ enum: ['running', 'success', 'partial', 'failed', 'rolled_back'] })
   outcome!: string;
 
   @ApiProperty({ type: 'integer', example: 3 })
@@ -295,7 +375,7 @@ export class ApplyLogListDto {
 
 export class ApplyStatusDto {
   @ApiProperty({
-    description: 'True when the database differs from what the last successful apply loaded',
+    description: 'True when some node does not have what an apply would write now',
   })
   pending!: boolean;
 
@@ -307,4 +387,38 @@ export class ApplyStatusDto {
     description: 'null before the first apply',
   })
   lastApply!: ApplyLogDto | null;
+
+  @ApiProperty({ type: () => [NodeStatusDto], description: 'Each node: what it last applied' })
+  nodes!: NodeStatusDto[];
+}
+
+/** What one node last applied, as the database keeps it across restarts. */
+export class NodeStatusDto {
+  @ApiProperty({ example: 'pbx-b' })
+  name!: string;
+
+  @ApiProperty({
+    example: false,
+    description: 'True when the node does not have what an apply would write now',
+  })
+  pending!: boolean;
+
+  @ApiProperty({
+    ...SHA256,
+    type: String,
+    nullable: true,
+    description: 'Hash of the config the node last applied; null: never',
+  })
+  appliedHash!: string | null;
+
+  @ApiProperty({ format: 'date-time', type: String, nullable: true })
+  lastAppliedAt!: string | null;
+
+  @ApiProperty({
+    enum: NODE_OUTCOMES,
+    type: String,
+    nullable: true,
+    description: "The node's outcome in the latest apply that reached it; null: none yet",
+  })
+  lastOutcome!: NodeOutcome | null;
 }

@@ -1,6 +1,6 @@
 import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
-export type ApplyOutcome = 'running' | 'success' | 'failed' | 'rolled_back';
+export type ApplyOutcome = 'running' | 'success' | 'partial' | 'failed' | 'rolled_back';
 
 /**
  * One row per apply, written before anything touches disk and completed at the end.
@@ -9,7 +9,7 @@ export type ApplyOutcome = 'running' | 'success' | 'failed' | 'rolled_back';
 @Entity({ name: 'apply_audit_log' })
 @Check(
   'apply_audit_log_outcome_check',
-  `"outcome" IN ('running', 'success', 'failed', 'rolled_back')`,
+  `"outcome" IN ('running', 'success', 'partial', 'failed', 'rolled_back')`,
 )
 // On ("started_at" DESC), an order TypeORM cannot declare: the migration owns its definition.
 @Index('IDX_apply_audit_log_started_at', { synchronize: false })

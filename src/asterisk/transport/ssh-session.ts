@@ -1,6 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { Client, type ClientChannel, type SFTPWrapper, utils } from 'ssh2';
+import {
+  Client,
+  type ClientChannel,
+  type FileEntryWithStats,
+  type SFTPWrapper,
+  type Stats,
+  utils,
+} from 'ssh2';
+import { tempName } from '../nodes/temp-names';
 import { joinArgv } from './shell-quote';
 
 export interface SshNodeOptions {
@@ -237,10 +245,7 @@ export class SshSession {
     options: WriteOptions,
   ): Promise<void> {
     const dir = path.posix.dirname(target);
-    const tmp = path.posix.join(
-      dir,
-      `.${path.posix.basename(target).replace(/^\./, '')}.${randomBytes(6).toString('hex')}.tmp`,
-    );
+    const tmp = path.posix.join(dir, tempName(path.posix.basename(target)));
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
     const sftp = await this.sftp(`write ${target}`);
     let handle: Buffer | null = null;
@@ -286,6 +291,52 @@ export class SshSession {
     } catch (err) {
       if (sftpCode(err) === STATUS_CODE.NO_SUCH_FILE) return;
       throw this.fail(`could not remove ${file}: ${this.reason(err)}`);
+    }
+  }
+
+  /** The names in a directory, or null when it does not exist. */
+  async list(dir: string): Promise<string[] | null> {
+    const sftp = await this.sftp(`list ${dir}`);
+    try {
+      const entries = await this.call<FileEntryWithStats[]>((cb) => sftp.readdir(dir, cb));
+      return entries.map((e) => e.filename);
+    } catch (err) {
+      if (sftpCode(err) === STATUS_CODE.NO_SUCH_FILE) return null;
+      throw this.fail(`could not list ${dir}: ${this.reason(err)}`);
+    }
+  }
+
+  /**
+   * Whether this user can create files in `dir`: null when it can, else an errno-like code.
+   * SFTP has no access(2), so a probe file (a temp name the include glob cannot match) is
+   * created and removed: the one test that answers for this user on this server.
+   */
+  async directoryProblem(dir: string): Promise<{ code: string } | null> {
+    const sftp = await this.sftp(`check ${dir}`);
+    const denied = (err: unknown): { code: string } | null => {
+      const code = sftpCode(err);
+      if (code === STATUS_CODE.NO_SUCH_FILE) return { code: 'ENOENT' };
+      if (code === STATUS_CODE.PERMISSION_DENIED) return { code: 'EACCES' };
+      return null;
+    };
+    try {
+      const attrs = await this.call<Stats>((cb) => sftp.stat(dir, cb));
+      if (!attrs.isDirectory()) return { code: 'ENOTDIR' };
+    } catch (err) {
+      const problem = denied(err);
+      if (problem) return problem;
+      throw this.fail(`could not check ${dir}: ${this.reason(err)}`);
+    }
+    const probe = path.posix.join(dir, tempName('synergycall-probe'));
+    try {
+      const handle = await this.call<Buffer>((cb) => sftp.open(probe, 'wx', { mode: 0o600 }, cb));
+      await this.call((cb) => sftp.close(handle, cb));
+      await this.call((cb) => sftp.unlink(probe, cb));
+      return null;
+    } catch (err) {
+      const problem = denied(err);
+      if (problem) return { code: 'EACCES' };
+      throw this.fail(`could not check ${dir}: ${this.reason(err)}`);
     }
   }
 

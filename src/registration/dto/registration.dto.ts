@@ -13,6 +13,9 @@ export const FILTER_STATES = ['registered', 'unreachable', 'unregistered'] as co
 export type FilterState = (typeof FILTER_STATES)[number];
 
 export class ContactDto {
+  @ApiProperty({ example: 'local', description: 'The Asterisk node the phone registered with' })
+  node!: string;
+
   @ApiProperty({ example: 'sip:1000@192.0.2.10:5060', description: 'Where calls are sent' })
   uri!: string;
 
@@ -63,7 +66,7 @@ export class RegistrationDto {
     enum: REGISTRATION_STATES,
     example: 'registered',
     description:
-      'registered: a live contact that answers (Avail) or is not qualified (NonQual); unreachable: registered, but every contact stopped answering (Unavail); unregistered: no live contact; unknown: Asterisk did not answer (see reason)',
+      'registered: a live contact that answers (Avail) or is not qualified (NonQual); unreachable: registered, but every contact stopped answering (Unavail); unregistered: no live contact; unknown: Asterisk did not answer, or (with several nodes) no node that answered has a contact and some node did not answer (see reason)',
   })
   state!: RegistrationState;
 
