@@ -8,10 +8,11 @@ import { parseEnv } from 'node:util';
 import { isConnectionError } from './common/errors/pg-errors';
 import { BootstrapLogger } from './common/http/bootstrap-logger';
 import { type KeptApiToken, keptApiToken } from './config/api-token-file';
-import { ConfigValidationError, validateEnvironment } from './config/env.validation';
+import { ConfigValidationError } from './config/env.validation';
 import { PortalConfig } from './config/portal-config.service';
 import { assertCanListen, listenProblem, type PortSetting, urlHost } from './config/ports';
 import { StartupError } from './config/startup-error';
+import { validateConfiguration } from './config/startup-validation';
 import {
   EmbeddedPostgresError,
   EmbeddedPostgresHandle,
@@ -49,8 +50,9 @@ const CONTEXT = 'Portal';
 async function bootstrap(): Promise<void> {
   // A .env file fills in what the environment leaves unset; process.env itself is left as is.
   const dotEnv = existsSync('.env') ? parseEnv(readFileSync('.env', 'utf8')) : {};
-  // Validated once, before anything starts, so bad values are one line each and nothing else.
-  const env = validateEnvironment({ ...dotEnv, ...process.env });
+  // Validated once, before anything starts, so bad values are one line each and nothing else;
+  // the nodes file with the variables, so their problems come together.
+  const { env, nodes } = validateConfiguration({ ...dotEnv, ...process.env });
   const log = new BootstrapLogger(env.LOG_LEVEL);
   const http: PortSetting = {
     host: env.HOST ?? '0.0.0.0',
@@ -118,7 +120,7 @@ async function bootstrap(): Promise<void> {
     );
     if (!env.PORTAL_API_TOKEN) {
       // The trial set-up: a token kept with the data, so a restart does not lock the admin out.
-      // (With DATABASE_URL, validateEnvironment requires PORTAL_API_TOKEN; it says why.)
+      // (With DATABASE_URL, checkEnvironment requires PORTAL_API_TOKEN; it says why.)
       try {
         keptToken = keptApiToken(dataDir);
       } catch (err) {
@@ -127,7 +129,11 @@ async function bootstrap(): Promise<void> {
       }
     }
   }
-  const config = new PortalConfig(env, { databaseUrl: embedded?.url, apiToken: keptToken?.token });
+  const config = new PortalConfig(env, {
+    databaseUrl: embedded?.url,
+    apiToken: keptToken?.token,
+    nodes,
+  });
 
   try {
     // Loaded only now, so a refused configuration exits without loading the whole app.

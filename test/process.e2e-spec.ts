@@ -388,6 +388,11 @@ describe('configuration errors', () => {
       lines: [['EMBEDDED_DB_PORT']],
     },
     {
+      name: 'a missing ASTERISK_NODES_FILE',
+      vars: { ASTERISK_NODES_FILE: '/nonexistent/portal-nodes.json' },
+      lines: [['ASTERISK_NODES_FILE', 'exist']],
+    },
+    {
       name: 'four bad variables at once',
       vars: { PORT: '70000', LOG_LEVEL: 'loud', PORTAL_API_TOKEN: '\t \t', SIP_REALM: 'a b' },
       lines: [['PORT'], ['PORTAL_API_TOKEN'], ['LOG_LEVEL'], ['SIP_REALM']],
@@ -410,6 +415,52 @@ describe('configuration errors', () => {
     );
     // Secrets are named, never shown.
     expect(outcomes.flatMap((o) => o.stderrLines).join('\n')).not.toMatch(/secret|too-short/);
+  }, 60_000);
+
+  it('stops the process on a bad ASTERISK_NODES_FILE, every problem of it and of the variables at once', async () => {
+    const root = tempRoot();
+    const keyText = `key-material-${randomBytes(8).toString('hex')}`;
+    const key = path.join(root, 'id_ed25519');
+    fs.writeFileSync(key, `-----BEGIN OPENSSH PRIVATE KEY-----\n${keyText}\n`);
+    fs.chmodSync(key, 0o644);
+    const dirs = {
+      pjsipDir: '/etc/asterisk/pjsip.d/x',
+      dialplanDir: '/etc/asterisk/extensions.d/x',
+    };
+    const nodesFile = path.join(root, 'nodes.json');
+    fs.writeFileSync(
+      nodesFile,
+      JSON.stringify([
+        { name: 'pbx-a', transport: 'local', ...dirs, cli: ['asterisk'], host: 'pbx-a' },
+        {
+          name: 'pbx-b',
+          transport: 'ssh',
+          ...dirs,
+          cli: ['asterisk'],
+          host: 'pbx-b.example.net',
+          port: 0,
+          username: 'portal',
+          privateKeyFile: key,
+          hostKey: 'SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU',
+        },
+        { transport: 'local', ...dirs, cli: [] },
+      ]),
+    );
+    const outcome = await refusedStart(path.join(root, 'portal'), {
+      PORT: 'abc',
+      ASTERISK_NODES_FILE: nodesFile,
+    });
+    expect(outcome).toEqual(
+      refused([
+        'Invalid configuration: PORT must be an integer number (got "abc")',
+        'Invalid configuration: ASTERISK_NODES_FILE node pbx-a: host is only for transport "ssh"; this node\'s transport is "local"',
+        'Invalid configuration: ASTERISK_NODES_FILE node pbx-b: port must be an integer from 1 to 65535 (got 0)',
+        `Invalid configuration: ASTERISK_NODES_FILE node pbx-b: privateKeyFile ${key} is readable by group or others (mode 0644); chmod 600 it`,
+        'Invalid configuration: ASTERISK_NODES_FILE nodes[2]: name is missing',
+        'Invalid configuration: ASTERISK_NODES_FILE nodes[2]: cli must be the command as a non-empty array of non-empty strings, e.g. ["asterisk"] (got [])',
+      ]),
+    );
+    expect(outcome.stderrLines.join('\n')).not.toContain(keyText);
   }, 60_000);
 });
 

@@ -20,6 +20,11 @@ import { isIP } from 'node:net';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** An octal file mode such as 0640, as ASTERISK_FILE_MODE and a node's fileMode take it. */
+export const FILE_MODE_PATTERN = /^0?[0-7]{3}$/;
+/** A group name or gid, as ASTERISK_FILE_GROUP and a node's fileGroup take it. */
+export const FILE_GROUP_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
 
@@ -153,16 +158,23 @@ export class EnvironmentVariables {
   @Matches(/^\//, { message: '$property must be an absolute path' })
   ASTERISK_DIALPLAN_DIR = '/etc/asterisk/extensions.d/synergycall';
 
-  @Matches(/^0?[0-7]{3}$/, { message: '$property must be an octal mode such as 0640' })
+  @Matches(FILE_MODE_PATTERN, { message: '$property must be an octal mode such as 0640' })
   ASTERISK_FILE_MODE = '0640';
 
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, { message: '$property must be a group name or gid' })
+  @Matches(FILE_GROUP_PATTERN, { message: '$property must be a group name or gid' })
   ASTERISK_FILE_GROUP?: string;
 
   @IsString()
   @MinLength(1)
   ASTERISK_CLI = 'asterisk';
+
+  /** A JSON file listing the Asterisk nodes (see asterisk-nodes.ts); unset, one local node. */
+  @IsOptional()
+  // Control characters would split the one-line problem reports that name the file.
+  // eslint-disable-next-line no-control-regex
+  @Matches(/^[^\x00-\x1f\x7f]+$/, { message: '$property must be a file path' })
+  ASTERISK_NODES_FILE?: string;
 
   @Transform(toInt)
   @IsInt()
@@ -214,10 +226,14 @@ function describe(error: ValidationError): string {
 }
 
 /**
- * Validates the environment once. Every bad variable is reported at once, one line each, so
- * an operator fixes them in one go rather than one per restart.
+ * The environment with its defaults, and every problem with it (none when it is valid). The
+ * values are usable only without problems; callers that check more (the nodes file) add their
+ * problems to these so everything is reported at once.
  */
-export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
+export function checkEnvironment(raw: Record<string, unknown>): {
+  env: EnvironmentVariables;
+  problems: string[];
+} {
   // An empty value is unset (`PORTAL_API_TOKEN=` in a .env file), as a shell would treat it.
   const present = Object.fromEntries(
     Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''),
@@ -245,6 +261,15 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
       'PORTAL_API_TOKEN must be set when DATABASE_URL is set (at least 16 characters, e.g. from `openssl rand -base64 32`); only the embedded database generates and keeps one',
     );
   }
+  return { env, problems };
+}
+
+/**
+ * Validates the environment once. Every bad variable is reported at once, one line each, so
+ * an operator fixes them in one go rather than one per restart.
+ */
+export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
+  const { env, problems } = checkEnvironment(raw);
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return env;
 }

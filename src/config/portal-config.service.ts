@@ -1,5 +1,10 @@
-import type { AsteriskNodeConfig } from './asterisk-nodes';
-import { EnvironmentVariables, LogLevel, parseTrustProxy } from './env.validation';
+import { type AsteriskNodeConfig, loadAsteriskNodes } from './asterisk-nodes';
+import {
+  ConfigValidationError,
+  EnvironmentVariables,
+  LogLevel,
+  parseTrustProxy,
+} from './env.validation';
 
 /**
  * What the SIP generators need. Declared here, not imported from asterisk/generation, so the
@@ -12,12 +17,14 @@ export interface SipGenerationSettings {
   qualifySeconds: number;
 }
 
-/** What start-up learns after validation: the embedded database's URL and the kept token. */
+/**
+ * What start-up learns after validation: the embedded database's URL, the kept token, and the
+ * nodes validateConfiguration loaded (so the nodes file is read once).
+ */
 export interface PortalConfigOverrides {
   databaseUrl?: string;
   apiToken?: string;
-  /** The nodes of ASTERISK_NODES_FILE, validated; without it, one node named `local`. */
-  nodes?: AsteriskNodeConfig[];
+  nodes?: readonly AsteriskNodeConfig[];
 }
 
 /**
@@ -30,7 +37,7 @@ export interface PortalConfigOverrides {
  */
 export class PortalConfig {
   private readonly env: Readonly<EnvironmentVariables>;
-  private readonly nodeList: readonly AsteriskNodeConfig[] | undefined;
+  private readonly asteriskNodes: readonly AsteriskNodeConfig[];
 
   constructor(env: EnvironmentVariables, overrides: PortalConfigOverrides = {}) {
     this.env = Object.freeze({
@@ -38,7 +45,7 @@ export class PortalConfig {
       DATABASE_URL: overrides.databaseUrl ?? env.DATABASE_URL,
       PORTAL_API_TOKEN: overrides.apiToken ?? env.PORTAL_API_TOKEN,
     });
-    this.nodeList = overrides.nodes && Object.freeze(overrides.nodes.map((n) => Object.freeze(n)));
+    this.asteriskNodes = Object.freeze((overrides.nodes ?? nodesOf(env)).map(frozenNode));
   }
 
   private get<K extends keyof EnvironmentVariables>(key: K): EnvironmentVariables[K] {
@@ -83,6 +90,15 @@ export class PortalConfig {
   get generation(): SipGenerationSettings {
     return { context: this.sipContext, qualifySeconds: this.get('SIP_QUALIFY_SECONDS') };
   }
+  /** The Asterisk nodes an apply reaches: ASTERISK_NODES_FILE's, or the one `local` node. */
+  /** True when the nodes come from ASTERISK_NODES_FILE; messages then name the node's field. */
+  get nodesFromFile(): boolean {
+    return this.get('ASTERISK_NODES_FILE') !== undefined;
+  }
+  get nodes(): readonly AsteriskNodeConfig[] {
+    return this.asteriskNodes;
+  }
+  /** The settings of the node the environment describes (ASTERISK_NODES_FILE aside). */
   get asterisk(): {
     pjsipDir: string;
     dialplanDir: string;
@@ -100,25 +116,23 @@ export class PortalConfig {
       timeoutMs: this.get('ASTERISK_TIMEOUT_MS'),
     };
   }
+}
 
-  /** True when the nodes come from ASTERISK_NODES_FILE; messages then name the node's field. */
-  get nodesFromFile(): boolean {
-    return this.nodeList !== undefined;
-  }
-  /** Every Asterisk node an apply configures; one named `local` unless a nodes file says. */
-  get nodes(): readonly AsteriskNodeConfig[] {
-    if (this.nodeList) return this.nodeList;
-    const a = this.asterisk;
-    return [
-      {
-        name: 'local',
-        transport: 'local',
-        pjsipDir: a.pjsipDir,
-        dialplanDir: a.dialplanDir,
-        cli: [a.cli],
-        fileMode: a.fileMode,
-        fileGroup: a.fileGroup,
-      },
-    ];
-  }
+/**
+ * The nodes when start-up passed none (tests, scripts): the default local node, or the nodes
+ * file read here, refused the way start-up refuses it.
+ */
+function nodesOf(env: EnvironmentVariables): AsteriskNodeConfig[] {
+  const loaded = loadAsteriskNodes(env);
+  if ('problems' in loaded) throw new ConfigValidationError(loaded.problems);
+  return loaded.nodes;
+}
+
+/** A copy nobody can change: the configuration is read by every module. */
+function frozenNode(node: AsteriskNodeConfig): AsteriskNodeConfig {
+  return Object.freeze({
+    ...node,
+    cli: Object.freeze([...node.cli]) as string[],
+    ...(node.ssh ? { ssh: Object.freeze({ ...node.ssh }) } : {}),
+  });
 }
