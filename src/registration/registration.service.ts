@@ -92,7 +92,9 @@ export class RegistrationService {
   }
 
   /** The listed contact with its details; null when it expired or Asterisk no longer has it. */
-  private async detail(contact: ContactLine, nowSeconds: number): Promise<ContactDto | null> {
+  private async detail(listed: ContactLine, nowSeconds: number): Promise<ContactDto | null> {
+    // The listing's cap may have left this one cut: its user is asked about now.
+    const [contact] = listed.cut ? await this.reader.withWholeUris([listed]) : [listed];
     let detail: ContactDetail | null | undefined;
     // A cut id cannot be asked for, and a failed question leaves what the listing said.
     if (!contact.cut) detail = await this.reader.contact(contact.id).catch(() => undefined);
