@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { CLI_FIXTURES_DIR, cliFixtureBytes } from './fixtures';
 import {
@@ -26,6 +27,7 @@ const NOT_MODELLED = [
 /** Every recorded output of a command the fake models; each test below reads only these. */
 const MODELLED = [
   'asterisk-down.stderr.txt',
+  'core-show-version.txt',
   'dialplan-reload.ok.txt',
   'dialplan-show.broken-line.txt',
   'dialplan-show.no-context.txt',
@@ -34,6 +36,7 @@ const MODELLED = [
   'module-reload-res_pjsip.in-progress.txt',
   'module-reload-res_pjsip.ok.txt',
   'no-such-command.txt',
+  'pjsip-show-aor.long-uri.txt',
   'pjsip-show-aor.not-found.txt',
   'pjsip-show-aor.qualify-avail.txt',
   'pjsip-show-aor.qualify-unavail.txt',
@@ -46,10 +49,12 @@ const MODELLED = [
   'pjsip-show-auths.none.txt',
   'pjsip-show-auths.three.txt',
   'pjsip-show-contact.expires-20.txt',
+  'pjsip-show-contact.long-uri.txt',
   'pjsip-show-contact.not-found.txt',
   'pjsip-show-contact.qualify-avail.txt',
   'pjsip-show-contact.qualify-unavail.txt',
   'pjsip-show-contact.registered-ua.txt',
+  'pjsip-show-contacts.long-uri.txt',
   'pjsip-show-contacts.none.txt',
   'pjsip-show-contacts.qualify-avail.txt',
   'pjsip-show-contacts.qualify-pending.txt',
@@ -174,6 +179,12 @@ describe('fake asterisk CLI: the recorded outputs', () => {
       );
     });
 
+    it('core show version: the one recorded line', async () => {
+      const res = await box.run('core show version');
+      expect(res.stdout.equals(fixture('core-show-version.txt'))).toBe(true);
+      expect({ code: res.code, stderr: res.stderr.length }).toEqual({ code: 0, stderr: 0 });
+    });
+
     it('for an unknown command', async () => {
       const res = await box.run('pjsip frobnicate');
       expect(res.stdout.equals(fixture('no-such-command.txt'))).toBe(true);
@@ -278,6 +289,58 @@ describe('fake asterisk CLI: the recorded outputs', () => {
       expect(await box.out('pjsip show aor 1002')).toBe('Unable to find object 1002.\n\n');
       expect(await box.out('pjsip show endpoints')).not.toContain('1002');
       expect(await box.out('pjsip show aors')).not.toContain('1002');
+    });
+
+    it("a softphone's long Contact URI: cut in each listing's column, whole in the parameters", async () => {
+      // The recording's aor: 1042 with qualify_frequency=60.
+      box.endpoints(
+        endpointsOf('1000')
+          .replace(/1000/g, '1042')
+          .replace(/^remove_existing=yes$/m, '$&\nqualify_frequency=60'),
+      );
+      await box.reload();
+      const uri = 'sip:1042@127.0.0.1:5491;rinstance=8e9a6d3c7e0e2c3f';
+      box.contacts([
+        {
+          aor: '1042',
+          uri,
+          expirationTime: 1796665798,
+          userAgent: 'Z 5.6.1 v2.10.20.5',
+          viaAddress: '127.0.0.1',
+          viaPort: 5491,
+          callId: '1-3169@127.0.0.1',
+          qualifyFrequency: 60,
+        },
+      ]);
+      const cut = `1042/${uri}`.slice(0, 46);
+      await expectShows({
+        'pjsip show contacts': 'pjsip-show-contacts.long-uri.txt',
+        'pjsip show aor 1042': 'pjsip-show-aor.long-uri.txt',
+        [`pjsip show contact 1042/${uri}`]: 'pjsip-show-contact.long-uri.txt',
+        // The id quoted as Asterisk's CLI reads it (cli.c parse_args) is the same id.
+        [`pjsip show contact "1042/${uri}"`]: 'pjsip-show-contact.long-uri.txt',
+      });
+      expect(await box.out(`pjsip show contact ${cut}`)).toBe(`Unable to find object ${cut}.\n\n`);
+    });
+
+    it('takes a quoted id with any character a phone may send, and lists several contacts of an aor', async () => {
+      await box.loadThree();
+      const odd = `sip:1000@127.0.0.1:5081;x=$(touch /tmp/x)'&"!*\\;y=a,b`;
+      const ua = 'Zoë "phone" $(id) `id` & ; \\';
+      box.contacts([phone(1000), phone(1000, { uri: odd, userAgent: ua })]);
+      const quoted = `"1000/${odd.replace(/["\\]/g, '\\$&')}"`;
+      const shown = await box.out(`pjsip show contact ${quoted}`);
+      expect(shown).toContain(` uri                  : ${odd}\n`);
+      expect(shown).toContain(` user_agent           : ${ua}\n`);
+      // Unquoted, Asterisk would read only up to the space: the fake refuses rather than guess.
+      expect((await box.run(`pjsip show contact 1000/${odd}`)).code).toBe(2);
+      // One `contact` parameter line per contact, in the order of the stored ids (md5 of URI).
+      const aor = await box.out('pjsip show aor 1000');
+      const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+      const inOrder = [odd, phone(1000).uri].sort((a, b) => (md5(a) < md5(b) ? -1 : 1));
+      expect(aor.match(/^ contact +: .*$/gm)).toEqual(
+        inOrder.map((u) => ` contact              : ${u}`),
+      );
     });
 
     it('refuses a contacts.json it does not understand, and is down like any command', async () => {

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { RegistrationService } from '../src/registration/registration.service';
 import { DEFAULT_TENANT_ID } from '../src/tenants/tenant.entity';
@@ -148,6 +151,46 @@ describe('Registration status (GET /users/:id, GET /users?include=registration)'
         ...contacts.map((c) => `pjsip show contact ${c.aor}/${c.uri}`),
       ].sort(),
     );
+  });
+
+  it("a softphone's long Contact URI is shown whole with its details, and what the phone sent stays data", async () => {
+    const marker = path.join(os.tmpdir(), `pwned-${process.pid}-${Date.now()}`);
+    // Longer than the listing's 46-character column, with what a shell would act on.
+    const softphone = phone(1000, {
+      uri: `sip:1000@192.0.2.10:5491;rinstance=8e9a6d3c7e0e2c3f;x=$(touch ${marker})'&"!*`,
+      userAgent: `Z 5.6.1 $(touch ${marker}) \`touch ${marker}\` '"; & | ! * \\ Zoë`,
+    });
+    box.setContacts([softphone, phone(1001)]);
+    const id = `1000/${softphone.uri}`;
+    expect(id.length).toBeGreaterThan(46);
+
+    expect((await user(1000)).registration).toEqual({
+      state: 'registered',
+      contacts: [detailed(softphone)],
+      checkedAt: expect.any(String),
+    });
+    const page = await list('include=registration&limit=1');
+    expect(page.items[0].registration?.contacts).toEqual([listed(softphone)]);
+    expect((await user(1001)).registration?.contacts).toEqual([detailed(phone(1001))]);
+    expect(existsSync(marker)).toBe(false);
+
+    // The cut contact costs one `pjsip show aor` for the whole listing, then it is asked for
+    // by its whole id, quoted for Asterisk's CLI (a space and a `"` are in it).
+    const calls = box.calls().filter((c) => !/reload|dialplan|endpoints/.test(c));
+    expect(calls.sort()).toEqual(
+      [
+        'pjsip show aors',
+        'pjsip show contacts',
+        'pjsip show aor 1000',
+        `pjsip show contact "${id.replace(/["\\]/g, '\\$&')}"`,
+        'pjsip show contact 1001/sip:1001@192.0.2.11:5060',
+      ].sort(),
+    );
+    // A later listing reuses the whole URI learnt: no second `pjsip show aor`.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect((await user(1000)).registration?.contacts).toEqual([detailed(softphone)]);
+    expect(box.calls().filter((c) => c.startsWith('pjsip show aor '))).toHaveLength(1);
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('lists every state with one listing per request, without the per-contact details', async () => {

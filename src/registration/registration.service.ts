@@ -104,7 +104,9 @@ export class RegistrationService {
   }
 
   /** The listed contact with its details; null when it expired or Asterisk no longer has it. */
-  private async detail(contact: NodeContact, nowSeconds: number): Promise<ContactDto | null> {
+  private async detail(listed: NodeContact, nowSeconds: number): Promise<ContactDto | null> {
+    // The listing's cap may have left this one cut: its user is asked about now.
+    const [contact] = listed.cut ? await this.reader.withWholeUris([listed]) : [listed];
     let detail: ContactDetail | null | undefined;
     // A cut id cannot be asked for, and a failed question leaves what the listing said.
     if (!contact.cut)

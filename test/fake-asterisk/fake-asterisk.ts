@@ -29,6 +29,9 @@ type Answer = { code: number; stdout: string; stderr: string };
 const DOWN = 'Unable to connect to remote asterisk (does /var/run/asterisk/asterisk.ctl exist?)\n';
 const IN_PROGRESS = 'A module reload request is already in progress; please be patient\n';
 const NO_OBJECTS = 'No objects found.\n\n';
+// `core show version` of the recorded build, as printed (core-show-version.txt).
+const VERSION =
+  'Asterisk 22.7.0 built by root @ vm on a x86_64 running Linux on 2026-12-07 17:13:40 UTC\n';
 const HEADERS = {
   endpoint: `
  Endpoint:  <Endpoint/CID.....................................>  <State.....>  <Channels.>
@@ -54,7 +57,7 @@ const HEADERS = {
 };
 // The commands the fake runs. An unknown command is told its words up to the first that no
 // known command continues with: for the words of these commands, that is the real answer.
-const COMMANDS = ['module reload', 'dialplan reload', 'dialplan show'].concat(
+const COMMANDS = ['module reload', 'dialplan reload', 'dialplan show', 'core show version'].concat(
   words('endpoints aors auths contacts aor contact').map((kind) => `pjsip show ${kind}`),
 );
 const KNOWN_PREFIXES = new Set(
@@ -68,10 +71,36 @@ const errno = (err: unknown) => (err instanceof Error ? (err as NodeJS.ErrnoExce
 function words(s: string): string[] {
   return s.split(/[ \t\n\r\v\f]+/).filter((w) => w !== '');
 }
+/**
+ * cli.c parse_args(): the words of a command line. Space and tab end a word outside double
+ * quotes, `"` opens and closes quoting (and starts a word after a space), `\` makes the next
+ * character literal.
+ */
+function cliArgs(line: string): string[] {
+  const args: string[] = [];
+  let [quoted, escaped, space] = [false, false, true];
+  for (const ch of line.replace(/^[ \t\n\r\v\f]+/, '')) {
+    if (ch === '"' && !escaped) {
+      quoted = !quoted;
+      if (quoted && space) [space] = [false, args.push('')];
+    } else if ((ch === ' ' || ch === '\t') && !(quoted || escaped)) {
+      space = true;
+    } else if (ch === '\\' && !escaped) {
+      escaped = true;
+    } else {
+      if (space) [space] = [false, args.push('')];
+      args[args.length - 1] += ch;
+      escaped = false;
+    }
+  }
+  return args;
+}
 const cstrip = (s: string) => s.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
 const list = (s: string) => s.split(',').flatMap((x) => cstrip(x) || []);
 const strcmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const parse = (text: string): unknown => JSON.parse(text);
+/** UTF-8 text as latin1, one character per byte, as the fake handles all text. */
+const latin1 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
 /** The file's text, or null when it is missing. */
 function read(file: string, encoding: BufferEncoding = 'utf8'): string | null {
   try {
@@ -103,7 +132,7 @@ async function main(args: string[]): Promise<Answer> {
   fs.mkdirSync(state, { recursive: true });
   const { faults } = readFaults(state);
   if (faults.down) return { code: 1, stdout: '', stderr: DOWN };
-  const ctx = { etc, state, faults, key: words(raw).join(' ') };
+  const ctx = { etc, state, faults, key: cliArgs(raw).join(' ') };
   // Back to bytes, so that the output echoes them unchanged.
   return { code: 0, stdout: await execute(Buffer.from(raw).toString('latin1'), ctx), stderr: '' };
 }
@@ -170,10 +199,13 @@ async function delay(ctx: Ctx): Promise<void> {
 // Commands --------------------------------------------------------------------------------------
 
 async function execute(command: string, ctx: Ctx): Promise<string> {
-  const w = words(command).map((x) => x.toLowerCase());
-  const line = w.join(' '); // no word holds a space: a pattern on the line matches words
+  const args = cliArgs(command);
+  const w = args.map((x) => x.toLowerCase());
+  if (w.some((x) => /[ \t]/.test(x)) && !/^pjsip show (aor|contact) /.test(w.join(' ')))
+    throw new Misuse(`a quoted word with a space is modelled only as an object id: ${command}`);
+  const line = w.join(' '); // outside an id no word holds a space: a pattern on the line matches words
   if (w.length === 0) return '';
-  if (/^module reload( |$)/.test(line)) return moduleReload(words(command).slice(2), ctx);
+  if (/^module reload( |$)/.test(line)) return moduleReload(args.slice(2), ctx);
   await delay(ctx);
   if (line === 'dialplan reload') {
     reloadDialplan(ctx);
@@ -181,9 +213,11 @@ async function execute(command: string, ctx: Ctx): Promise<string> {
   }
   const pjsip = /^pjsip show (endpoint|aor|auth|contact)s$/.exec(line);
   if (pjsip) return showListing(pjsip[1] as keyof typeof HEADERS, ctx.state);
-  const one = /^pjsip show (aor|contact) [^ ]+$/.exec(line);
-  if (one) return showObject(one[1] as 'aor' | 'contact', ctx.state, words(command)[3]);
-  if (/^dialplan show( [^ ]+)?$/.test(line)) return showDialplan(ctx, words(command)[2], command);
+  const one = /^pjsip show (aor|contact)$/.exec(w.slice(0, 3).join(' '));
+  if (one && w.length > 4) throw new Misuse(`more than one argument is not modelled: ${command}`);
+  if (one && w.length === 4) return showObject(one[1] as 'aor' | 'contact', ctx.state, args[3]);
+  if (line === 'core show version') return VERSION;
+  if (/^dialplan show( [^ ]+)?$/.test(line)) return showDialplan(ctx, args[2], command);
   // cli.c find_best(): the words up to and including the first that no command continues with.
   const best = w.findIndex((_w, i) => !KNOWN_PREFIXES.has(w.slice(0, i + 1).join(' ')));
   const tried = w.slice(0, best < 0 ? w.length : best + 1).join(' ');
@@ -423,7 +457,7 @@ const label = (level: number, name: string) => `${name.padStart(level * 2 + 9)}:
 /** `<Aor> <MaxContact>` and its contacts, indented to `level`. */
 function aorLines(a: Aor, contacts: Contact[], level: number): string {
   const width = 41 - level * 2;
-  const own = contacts.filter((c) => c.aor === a.id).map((c) => contactLine(c, level + 1));
+  const own = contactsOf(a.id, contacts).map((c) => contactLine(c, level + 1));
   return `${label(level, 'Aor')}${padRight(a.id, width, width)} ${String(a.maxContacts).padStart(12)}\n${own.join('')}`;
 }
 
@@ -491,16 +525,29 @@ function readContacts(state: string): Contact[] {
       const status = c.status ?? 'NonQual';
       if (typeof status !== 'string' || !STATUSES.includes(status))
         throw new Misuse(`${id}: status must be one of ${STATUSES.join(', ')}`);
-      return { rttMs: null, ...UNSET, endpoint: c.aor, ...c, status } as Contact;
+      // As bytes, like every other text here: a User-Agent may hold any UTF-8.
+      const bytes = Object.fromEntries(
+        Object.entries(c).map(([k, v]) => [k, typeof v === 'string' ? latin1(v) : v]),
+      );
+      return { rttMs: null, ...UNSET, endpoint: latin1(c.aor), ...bytes, status } as Contact;
     })
     .sort((a, b) => strcmp(`${a.aor}/${a.uri}`, `${b.aor}/${b.uri}`));
+}
+
+/**
+ * An aor's own contacts as location.c's ast_sip_for_each_contact() gives them: in the order of
+ * their stored ids, `<aor>;@<md5 of the URI>` (read from the source; not recorded).
+ */
+function contactsOf(aor: string, contacts: Contact[]): Contact[] {
+  const stored = (c: Contact) => createHash('md5').update(c.uri, 'latin1').digest('hex');
+  return contacts.filter((c) => c.aor === aor).sort((a, b) => strcmp(stored(a), stored(b)));
 }
 
 /** location.c cli_contact_print_body(), indented to `level`. */
 function contactLine(c: Contact, level: number): string {
   const width = 46 - level * 2; // CLI_LAST_TABSTOP less the indent and `:  `
   const rtt = c.rttMs === null ? 'nan' : c.rttMs.toFixed(3);
-  const hash = createHash('md5').update(c.uri).digest('hex').slice(0, 10);
+  const hash = createHash('md5').update(c.uri, 'latin1').digest('hex').slice(0, 10);
   const id = padRight(`${c.aor}/${c.uri}`, width, width);
   return `${label(level, 'Contact')}${id} ${hash} ${padRight(c.status, 7, 7)} ${rtt.padStart(11)}\n`;
 }
@@ -519,9 +566,12 @@ const DEFAULTS = {
 
 function parameters(
   kind: keyof typeof DEFAULTS,
-  values: Record<string, string | number | boolean>,
+  values: Record<string, string | number | boolean | string[]>,
 ): string {
-  const given = Object.entries(values).map(([n, v]) => [n, String(v)]);
+  // A list is one line per item (sorcery's list handler); the sort below keeps their order.
+  const given = Object.entries(values).flatMap(([n, v]) =>
+    Array.isArray(v) ? v.map((item) => [n, item]) : [[n, String(v)]],
+  );
   const params = words(DEFAULTS[kind])
     .map((p) => p.split('='))
     .concat(given)
@@ -540,8 +590,11 @@ function showObject(kind: 'aor' | 'contact', state: string, id: string): string 
     const a = readPjsip(state).aor.find((x) => x.id === id);
     if (!a) return notFound;
     const contacts = readContacts(state);
+    // One `contact` line per contact (location.c contacts_to_var_list); with none, the string
+    // handler's empty value.
+    const uris = contactsOf(id, contacts).map((c) => c.uri);
     const values = {
-      contact: contacts.flatMap((c) => (c.aor === id ? c.uri : [])).join(','),
+      contact: uris.length === 0 ? '' : uris,
       max_contacts: a.maxContacts,
       qualify_frequency: a.qualifyFrequency,
       remove_existing: a.removeExisting,

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import {
   classifyCliFailure,
   DIALPLAN_RELOADED,
+  parseCoreShowVersion,
   parseDialplanShow,
   parseEndpointListing,
   parsePjsipList,
@@ -79,6 +80,8 @@ const FIXTURES: Record<string, Expectation> = {
       ]),
       'pjsip-show-contact.expires-20.txt',
       'pjsip-show-aor.unregistered.txt',
+      ...['contacts', 'contact', 'aor'].map((kind) => `pjsip-show-${kind}.long-uri.txt`),
+      'core-show-version.txt',
     ].map((name) => [name, { notAListing: true } as const]),
   ),
   'three.generated_endpoints.conf': { notAListing: true },
@@ -305,8 +308,39 @@ describe('classifyCliFailure', () => {
     );
   });
 
+  it('ignores those words where a phone put them, inside a line (its User-Agent)', () => {
+    const contact = fixture('pjsip-show-contact.long-uri.txt');
+    for (const words of ['Unable to connect to remote asterisk', RELOAD_IN_PROGRESS]) {
+      const hostile = contact.replace('Z 5.6.1 v2.10.20.5', words);
+      expect(classifyCliFailure(hostile, '', 0)).toBeNull();
+      expect(classifyCliFailure(`${words}\n`, '', 0)).not.toBeNull();
+    }
+  });
+
   it('returns null for ordinary answers', () => {
     expect(classifyCliFailure(fixture('pjsip-show-endpoints.none.txt'), '', 0)).toBeNull();
     expect(classifyCliFailure(fixture('dialplan-show.no-context.txt'), '', 0)).toBeNull();
+  });
+});
+
+describe('parseCoreShowVersion', () => {
+  it('reads the version of the recorded build', () => {
+    expect(parseCoreShowVersion(fixture('core-show-version.txt'))).toBe('22.7.0');
+    expect(classifyCliFailure(fixture('core-show-version.txt'), '', 0)).toBeNull();
+  });
+
+  it('reads other version strings as printed', () => {
+    const line = (v: string) => `Asterisk ${v} built by root @ vm on a x86_64 running Linux\n`;
+    expect(parseCoreShowVersion(line('certified-20.7-cert5'))).toBe('certified-20.7-cert5');
+    expect(parseCoreShowVersion(`\r\n${line('GIT-master-8a1b2c3')}`)).toBe('GIT-master-8a1b2c3');
+  });
+
+  it.each([
+    ['nothing', ''],
+    ['an unknown command', fixture('no-such-command.txt')],
+    ['a listing', fixture('pjsip-show-contacts.none.txt')],
+    ['another line', 'Asterisk ending\n'],
+  ])('throws on %s', (_what, text) => {
+    expect(() => parseCoreShowVersion(text)).toThrow(/Not a "core show version" answer/);
   });
 });

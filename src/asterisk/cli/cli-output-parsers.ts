@@ -179,6 +179,10 @@ export function parseDialplanShow(output: string, context: string): DialplanShow
 }
 
 const UNKNOWN_COMMAND_LINE = new RegExp(`^${NO_SUCH_COMMAND} '.*$`, 'm');
+// At a line's start only: a listing quotes text a phone sent (its User-Agent), which may hold
+// these words anywhere else.
+const NOT_RUNNING_LINE = new RegExp(`^${NOT_RUNNING}`, 'm');
+const RELOAD_IN_PROGRESS_LINE = new RegExp(`^${RELOAD_IN_PROGRESS}`, 'm');
 
 /**
  * Why a CLI call failed, or null when the answer is an ordinary one. Exit code 0 alone proves
@@ -189,10 +193,10 @@ export function classifyCliFailure(
   stderr: string,
   exitCode: number | null,
 ): string | null {
-  if (stderr.includes(NOT_RUNNING) || stdout.includes(NOT_RUNNING)) {
+  if (stderr.includes(NOT_RUNNING) || NOT_RUNNING_LINE.test(stdout)) {
     return `${NOT_RUNNING}: Asterisk is not running or its control socket is not reachable`;
   }
-  if (stdout.includes(RELOAD_IN_PROGRESS)) return RELOAD_IN_PROGRESS;
+  if (RELOAD_IN_PROGRESS_LINE.test(stdout)) return RELOAD_IN_PROGRESS;
   // A search, not a split: a read-back of 1,000 endpoints is about 9,000 lines.
   const unknown = UNKNOWN_COMMAND_LINE.exec(stdout);
   if (unknown !== null) return clip(unknown[0]);
@@ -202,6 +206,16 @@ export function classifyCliFailure(
     return `the Asterisk CLI exited with code ${exitCode}${detail ? `: ${clip(detail)}` : ''}`;
   }
   return null;
+}
+
+/**
+ * `core show version`: the version, e.g. `22.7.0` from `Asterisk 22.7.0 built by root @ vm on a
+ * x86_64 running Linux on ...` (one line).
+ */
+export function parseCoreShowVersion(output: string): string {
+  const m = /^Asterisk (\S+) built by /.exec(output.replace(/^\s+/, ''));
+  if (!m) throw new CliOutputError(`Not a "core show version" answer: ${quoteFirstLine(output)}`);
+  return m[1];
 }
 
 function quoteFirstLine(output: string): string {

@@ -16,7 +16,12 @@ export class ContactDto {
   @ApiProperty({ example: 'local', description: 'The Asterisk node the phone registered with' })
   node!: string;
 
-  @ApiProperty({ example: 'sip:1000@192.0.2.10:5060', description: 'Where calls are sent' })
+  @ApiProperty({
+    example: 'sip:1000@192.0.2.10:5060;rinstance=8e9a6d3c7e0e2c3f',
+    description:
+      'Where calls are sent: the Contact URI as Asterisk stored it, whole, parameters included ' +
+      '(`;rinstance=...`, `;ob`). Text the phone chose: show it as data.',
+  })
   uri!: string;
 
   @ApiProperty({
