@@ -23,6 +23,7 @@ const ROUTES = {
   applyConfig: 'POST /apply',
   getApplyStatus: 'GET /apply/status',
   listApplyLogs: 'GET /apply/logs',
+  listNodes: 'GET /nodes',
   createApiKey: 'POST /api-keys',
   listApiKeys: 'GET /api-keys',
   revokeApiKey: 'DELETE /api-keys/{id}',
@@ -168,7 +169,26 @@ describe('OpenAPI contract: real answers match the document', () => {
 
   it('every success answer, of every route', async () => {
     const status0 = await send(ROUTES.getApplyStatus);
-    expect(status0.body).toEqual({ pending: true, lastApply: null });
+    expect(status0.body).toEqual({
+      pending: true,
+      lastApply: null,
+      nodes: [
+        { name: 'local', pending: true, appliedHash: null, lastAppliedAt: null, lastOutcome: null },
+      ],
+    });
+    expect((await send(ROUTES.listNodes)).body).toEqual({
+      items: [
+        {
+          name: 'local',
+          transport: 'local',
+          host: null,
+          answers: true,
+          version: '22.7.0',
+          problem: null,
+          pending: true,
+        },
+      ],
+    });
     const logs0 = await send(ROUTES.listApplyLogs);
     expect(logs0.body).toEqual({ items: [], total: 0 });
 
@@ -321,6 +341,7 @@ describe('OpenAPI contract: real answers match the document', () => {
     );
     message('metrics query', await send(ROUTES.getMetrics, { path: '/metrics?x=1' }));
     message('status query', await send(ROUTES.getApplyStatus, { path: '/apply/status?all=1' }));
+    message('nodes query', await send(ROUTES.listNodes, { path: '/nodes?all=1' }));
     message('logs limit=0', await send(ROUTES.listApplyLogs, { path: '/apply/logs?limit=0' }));
     message('no scopes', await send(ROUTES.createApiKey, { body: { name: 'x' } }));
     message('keys limit=0', await send(ROUTES.listApiKeys, { path: '/api-keys?limit=0' }));
@@ -354,6 +375,7 @@ describe('OpenAPI contract: real answers match the document', () => {
       ['extensions status', 'status must be free or used'],
       ['metrics query', 'property x should not exist'],
       ['status query', 'property all should not exist'],
+      ['nodes query', 'property all should not exist'],
       ['logs limit=0', 'limit must be an integer from 1 to 500'],
       ['no scopes', 'scopes is required'],
       ['keys limit=0', 'limit must be an integer from 1 to 500'],

@@ -102,6 +102,7 @@ describe('OpenAPI docs', () => {
         'POST /apply': 'applyConfig',
         'GET /apply/status': 'getApplyStatus',
         'GET /apply/logs': 'listApplyLogs',
+        'GET /nodes': 'listNodes',
         'POST /api-keys': 'createApiKey',
         'GET /api-keys': 'listApiKeys',
         'DELETE /api-keys/{id}': 'revokeApiKey',
@@ -133,6 +134,7 @@ describe('OpenAPI docs', () => {
         'POST /apply': ['200', ...token, '502', ...body].sort(),
         'GET /apply/status': ['200', ...token].sort(),
         'GET /apply/logs': ['200', ...token].sort(),
+        'GET /nodes': ['200', ...token].sort(),
         'POST /api-keys': ['201', ...token, ...body].sort(),
         'GET /api-keys': ['200', ...token].sort(),
         'DELETE /api-keys/{id}': ['204', ...token, '404'].sort(),
@@ -181,6 +183,7 @@ describe('OpenAPI docs', () => {
           'durationMs',
           'files',
           'reason',
+          'nodes',
         ].sort(),
       );
       // The codes the exception filter maps, every one and no other.
