@@ -11,7 +11,13 @@ module.exports = {
   // this option from the top level only; inside a project it is silently ignored.
   testTimeout: 30000,
   projects: [
-    { ...base, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...base,
+      displayName: 'unit',
+      rootDir: '.',
+      // client/ is a package of its own; its units run here so CI runs them with the rest.
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/client/src/**/*.spec.ts'],
+    },
     {
       ...base,
       displayName: 'e2e',
