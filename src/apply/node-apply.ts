@@ -177,9 +177,11 @@ async function applyPlan(
     }
   }
   try {
-    await time('writeMs', async () => {
-      for (const f of plan.files) if (f.changed) await writer.write(f.kind, f.next);
-    });
+    await time('writeMs', () =>
+      writer.writeAll(
+        plan.files.filter((f) => f.changed).map((f) => ({ kind: f.kind, content: f.next })),
+      ),
+    );
     await reloadAndVerify(session, plan, input, result, time);
     if (!samePair(plan.next, plan.lastGood)) {
       await time('finishMs', () => writer.saveLastGood(plan.next));

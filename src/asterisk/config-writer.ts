@@ -100,6 +100,20 @@ export class ConfigWriter {
     await this.atomicWrite(this.pathOf(kind), content);
   }
 
+  /**
+   * Writes several files as close to together as files allow: every new file is written and
+   * fsync'd before the first is renamed over its target, so a failure while writing (a full
+   * disk, a lost SSH session) leaves the old pair whole.
+   */
+  async writeAll(files: { kind: GeneratedFileKind; content: string }[]): Promise<void> {
+    if (files.length === 0) return;
+    const { fileMode: mode, fileGroup: group } = this.node;
+    const targets = files.map((f) => ({ path: this.pathOf(f.kind), content: f.content }));
+    await this.guard(`write ${targets.map((t) => t.path).join(' and ')}`, () =>
+      this.files.writeFilesAtomic(targets, { mode, group }),
+    );
+  }
+
   /** Puts `kind` back to `content`: written atomically, or removed where it is null. */
   async restore(kind: GeneratedFileKind, content: string | null): Promise<void> {
     if (content !== null) return this.write(kind, content);
@@ -137,7 +151,7 @@ export class ConfigWriter {
   private async atomicWrite(target: string, content: string): Promise<void> {
     const { fileMode: mode, fileGroup: group } = this.node;
     await this.guard(`write ${target}`, () =>
-      this.files.writeFileAtomic(target, content, { mode, group }),
+      this.files.writeFilesAtomic([{ path: target, content }], { mode, group }),
     );
   }
 

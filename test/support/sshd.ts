@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,7 +18,16 @@ export interface TestSshd {
   username: string;
   /** The per-connection processes (sshd's children and theirs): what a cut connection kills. */
   sessionPids(): number[];
+  /** Stops the server and every session, keeping its keys and port for `resume`. */
+  halt(): Promise<void>;
+  /** Starts the halted server again, same port, same host key. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface SshdOptions {
+  /** The account to log in as (its authorized keys are readable by it); default: ourselves. */
+  user?: string;
 }
 
 /**
@@ -26,7 +36,7 @@ export interface TestSshd {
  * tests run as (root here). Every exec starts that user's shell, and bash reads ~/.bashrc when
  * sshd starts it: a heavy one (pyenv's init takes 0.5 s) is paid by every command.
  */
-export async function startSshd(): Promise<TestSshd> {
+export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   if (!existsSync(SSHD)) {
     throw new Error(
       `${SSHD} is missing: the SSH tests need Debian's openssh-server (.ci/run installs it)`,
@@ -35,13 +45,17 @@ export async function startSshd(): Promise<TestSshd> {
   // sshd's privilege separation needs this directory, which only the packaged service creates.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'portal-sshd-'));
+  // sshd reads the authorized keys as the user logging in; the host key stays root's (0600).
+  if (options.user) chmodSync(dir, 0o755);
   const hostKey = path.join(dir, 'host_ed25519');
   const userKey = path.join(dir, 'user_ed25519');
   for (const key of [hostKey, userKey]) {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'portal-test', '-f', key]);
   }
   const authorizedKeys = path.join(dir, 'authorized_keys');
-  writeFileSync(authorizedKeys, readFileSync(`${userKey}.pub`), { mode: 0o600 });
+  writeFileSync(authorizedKeys, readFileSync(`${userKey}.pub`), {
+    mode: options.user ? 0o644 : 0o600,
+  });
   const hostKeyFingerprint = execFileSync('ssh-keygen', ['-lf', `${hostKey}.pub`], {
     encoding: 'utf8',
   }).split(' ')[1];
@@ -68,30 +82,51 @@ export async function startSshd(): Promise<TestSshd> {
         '',
       ].join('\n'),
     );
-    const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const log: string[] = [];
-    child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-    const up = await waitForPort(child, port);
-    if (!up) {
-      child.kill('SIGKILL');
+    const first = await launch(config, port);
+    if (!first.up) {
       if (attempt < 3) continue;
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`sshd did not start on 127.0.0.1:${port}: ${log.join('').trim()}`);
+      throw new Error(`sshd did not start on 127.0.0.1:${port}: ${first.log}`);
     }
-    const pid = child.pid!;
+    let child: ChildProcess | null = first.child;
+    const halt = async (): Promise<void> => {
+      if (!child) return;
+      for (const p of descendants(child.pid!)) killQuietly(p);
+      await stopChild(child);
+      child = null;
+    };
     return {
       port,
       hostKeyFingerprint,
       privateKey: readFileSync(userKey),
-      username: os.userInfo().username,
-      sessionPids: () => descendants(pid),
+      username: options.user ?? os.userInfo().username,
+      sessionPids: () => (child ? descendants(child.pid!) : []),
+      halt,
+      resume: async () => {
+        if (child) return;
+        const again = await launch(config, port);
+        if (!again.up) throw new Error(`sshd did not start again on ${port}: ${again.log}`);
+        child = again.child;
+      },
       stop: async () => {
-        for (const p of descendants(pid)) killQuietly(p);
-        await stopChild(child);
+        await halt();
         rmSync(dir, { recursive: true, force: true });
       },
     };
   }
+}
+
+/** Runs sshd with `config`; `up` once it accepts TCP on `port`, else it is killed. */
+async function launch(
+  config: string,
+  port: number,
+): Promise<{ child: ChildProcess; up: boolean; log: string }> {
+  const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const log: string[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  const up = await waitForPort(child, port);
+  if (!up) child.kill('SIGKILL');
+  return { child, up, log: log.join('').trim() };
 }
 
 function freePort(): Promise<number> {

@@ -233,6 +233,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Asterisk nodes an apply configures, whether each answers, and whether it is behind
+         * @description Requires the scope `apply` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope). Each node is asked `core show version` with a short timeout (at most 3 s), never queued behind an apply; answers are reused for 2 s.
+         */
+        get: operations["listNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/audit": {
         parameters: {
             query?: never;
@@ -583,8 +603,13 @@ export interface components {
         };
         ContactDto: {
             /**
-             * @description Where calls are sent
-             * @example sip:1000@192.0.2.10:5060
+             * @description The Asterisk node the phone registered with
+             * @example local
+             */
+            node: string;
+            /**
+             * @description Where calls are sent: the Contact URI as Asterisk stored it, whole, parameters included (`;rinstance=...`, `;ob`). Text the phone chose: show it as data.
+             * @example sip:1000@192.0.2.10:5060;rinstance=8e9a6d3c7e0e2c3f
              */
             uri: string;
             /**
@@ -617,7 +642,7 @@ export interface components {
         };
         RegistrationDto: {
             /**
-             * @description registered: a live contact that answers (Avail) or is not qualified (NonQual); unreachable: registered, but every contact stopped answering (Unavail); unregistered: no live contact; unknown: Asterisk did not answer (see reason)
+             * @description registered: a live contact that answers (Avail) or is not qualified (NonQual); unreachable: registered, but every contact stopped answering (Unavail); unregistered: no live contact; unknown: Asterisk did not answer, or (with several nodes) no node that answered has a contact and some node did not answer (see reason)
              * @example registered
              * @enum {string}
              */
@@ -756,6 +781,11 @@ export interface components {
             sipPassword: string;
         };
         ApplyFileDto: {
+            /**
+             * @description The node this file is on
+             * @example local
+             */
+            node: string;
             /** @example /etc/asterisk/pjsip.d/synergycall/generated_endpoints.conf */
             path: string;
             /**
@@ -806,6 +836,46 @@ export interface components {
              */
             finishMs: number;
         };
+        NodeTimingsDto: {
+            /**
+             * @description Connect (an SSH session; 0 for the local node)
+             * @example 0
+             */
+            connectMs: number;
+            /**
+             * @description Check the directories, read the files on the node
+             * @example 3
+             */
+            planMs: number;
+            /** @example 7 */
+            writeMs: number;
+            /** @example 230 */
+            reloadMs: number;
+            /** @example 225 */
+            reloadCliMs: number;
+            /** @example 45 */
+            verifyMs: number;
+            /** @example 40 */
+            verifyCliMs: number;
+            /**
+             * @description Keep the new pair as last good
+             * @example 2
+             */
+            finishMs: number;
+        };
+        ApplyNodeResultDto: {
+            /** @example pbx-a */
+            name: string;
+            /**
+             * @description applied: the new config is loaded and verified; unchanged: the node already had it (verified); rolled_back: the node failed and is back on its last good files; failed: nothing was written, or the rollback failed too
+             * @example applied
+             * @enum {string}
+             */
+            outcome: "applied" | "unchanged" | "rolled_back" | "failed";
+            /** @description Why the node failed; absent when it did not */
+            reason?: string;
+            timings: components["schemas"]["NodeTimingsDto"];
+        };
         ApplyResultDto: {
             /**
              * Format: uuid
@@ -829,16 +899,24 @@ export interface components {
             hash: string;
             /** @example 310 */
             durationMs: number;
+            /** @description Both files of every node */
             files: components["schemas"]["ApplyFileDto"][];
-            /** @description Where the time went */
+            /** @description Where the time went; the nodes run side by side, so each node step is the slowest node */
             timings: components["schemas"]["ApplyTimingsDto"];
+            /** @description Every node, each verified */
+            nodes: components["schemas"]["ApplyNodeResultDto"][];
         };
         DryRunCheckDto: {
             /**
-             * @description pjsipDir, dialplanDir: the include directory exists and is writable; cli: ASTERISK_CLI runs; asterisk: Asterisk answers it
+             * @description The node this check is about
+             * @example local
+             */
+            node: string;
+            /**
+             * @description connect: the node could not be reached (only then listed); pjsipDir, dialplanDir: the include directory exists and is writable; cli: the CLI runs; asterisk: Asterisk answers it
              * @enum {string}
              */
-            name: "pjsipDir" | "dialplanDir" | "cli" | "asterisk";
+            name: "connect" | "pjsipDir" | "dialplanDir" | "cli" | "asterisk";
             /** @example true */
             ok: boolean;
             /**
@@ -848,6 +926,11 @@ export interface components {
             message: string;
         };
         DryRunFileDto: {
+            /**
+             * @description The node this file is on
+             * @example local
+             */
+            node: string;
             /** @example /etc/asterisk/pjsip.d/synergycall/generated_endpoints.conf */
             path: string;
             /**
@@ -871,10 +954,10 @@ export interface components {
              * @enum {boolean}
              */
             dryRun: true;
-            /** @description Whether a real apply can succeed: every check must be ok */
+            /** @description Whether a real apply can succeed on every node: every check must be ok */
             checks: components["schemas"]["DryRunCheckDto"][];
             /**
-             * @description Whether an apply would change any file
+             * @description Whether an apply would change any file of any node
              * @example true
              */
             changed: boolean;
@@ -882,9 +965,15 @@ export interface components {
             users: number;
             /** @example e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 */
             hash: string;
+            /** @description Both files of every node, with their diff */
             files: components["schemas"]["DryRunFileDto"][];
         };
         FileOnDiskDto: {
+            /**
+             * @description The node this file is on
+             * @example local
+             */
+            node: string;
             /** @example /etc/asterisk/pjsip.d/synergycall/generated_endpoints.conf */
             path: string;
             /**
@@ -922,11 +1011,11 @@ export interface components {
              */
             id: string;
             /**
-             * @description rolled_back: the last good files are back and Asterisk reloaded with them; failed: nothing was written, or the rollback failed too
+             * @description partial: some nodes have the new config and others do not (see nodes); rolled_back: no node has it, every node is back on its last good files with Asterisk reloaded; failed: no node has it, and on some nothing was written or the rollback failed too
              * @example rolled_back
              * @enum {string}
              */
-            outcome: "failed" | "rolled_back";
+            outcome: "failed" | "rolled_back" | "partial";
             /**
              * @description Users loaded for this apply
              * @example 3
@@ -936,16 +1025,38 @@ export interface components {
             hash: string | null;
             /** @example 310 */
             durationMs: number;
-            /** @description The files on disk now */
+            /** @description The files on each failed node now (none for a node that could not be read) */
             files: components["schemas"]["FileOnDiskDto"][];
-            /** @description Why the apply failed */
+            /** @description Why the apply failed (each failed node, by name, if several) */
             reason: string;
+            /** @description What happened on every node */
+            nodes: components["schemas"]["ApplyNodeResultDto"][];
+        };
+        NodeStatusDto: {
+            /** @example pbx-b */
+            name: string;
+            /**
+             * @description True when the node does not have what an apply would write now
+             * @example false
+             */
+            pending: boolean;
+            /** @description Hash of the config the node last applied; null: never */
+            appliedHash: string | null;
+            /** Format: date-time */
+            lastAppliedAt: string | null;
+            /**
+             * @description The node's outcome in the latest apply that reached it; null: none yet
+             * @enum {string|null}
+             */
+            lastOutcome: "applied" | "unchanged" | "rolled_back" | "failed" | null;
         };
         ApplyStatusDto: {
-            /** @description True when the database differs from what the last successful apply loaded */
+            /** @description True when some node does not have what an apply would write now */
             pending: boolean;
             /** @description null before the first apply */
             lastApply: components["schemas"]["ApplyLogDto"] | (never | null);
+            /** @description Each node: what it last applied */
+            nodes: components["schemas"]["NodeStatusDto"][];
         };
         ApplyLogDto: {
             /** Format: uuid */
@@ -958,7 +1069,7 @@ export interface components {
              */
             finishedAt: string | null;
             /** @enum {string} */
-            outcome: "running" | "success" | "failed" | "rolled_back";
+            outcome: "running" | "success" | "partial" | "failed" | "rolled_back";
             /** @example 3 */
             users: number;
             /** @description null when the config was not generated */
@@ -980,6 +1091,44 @@ export interface components {
              * @example 1
              */
             total: number;
+        };
+        NodeDto: {
+            /** @example pbx-b */
+            name: string;
+            /**
+             * @example ssh
+             * @enum {string}
+             */
+            transport: "local" | "ssh";
+            /**
+             * @description The SSH host; null for the local node
+             * @example pbx-b.example.net
+             */
+            host: string | null;
+            /**
+             * @description Whether Asterisk answered `core show version` now
+             * @example true
+             */
+            answers: boolean;
+            /**
+             * @description Asterisk's version; null when the node did not answer
+             * @example 22.7.0
+             */
+            version: string | null;
+            /**
+             * @description Why the node did not answer; null when it did
+             * @example null
+             */
+            problem: string | null;
+            /**
+             * @description True when the node does not have what an apply would write now
+             * @example false
+             */
+            pending: boolean;
+        };
+        NodeListDto: {
+            /** @description Every configured node, in the configured order */
+            items: components["schemas"]["NodeDto"][];
         };
         AuditActorDto: {
             /** @enum {string} */
@@ -2341,6 +2490,82 @@ export interface operations {
                 };
             };
             /** @description A parameter is invalid, repeated or unknown (e.g. "limit must be an integer from 1 to 500") */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No Authorization header, one that is not "Bearer <token>", or a token that is neither PORTAL_API_TOKEN nor a live API key (unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The API key lacks the scope apply ("this API key lacks the scope apply") */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many failed authentications from this address: every request from it is refused until Retry-After seconds have passed */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR): the body carries only the request id; the details are in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unreachable (DATABASE_UNAVAILABLE); try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listNodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every node */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeListDto"];
+                };
+            };
+            /** @description A query parameter was sent (this route takes none) */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -3,7 +3,12 @@ import path from 'node:path';
 import type { AsteriskNodeConfig } from '../../config/asterisk-nodes';
 import { CliProcessRunner, type ProcessOutcome } from '../cli/cli-process-runner';
 import { tempName } from './temp-names';
-import type { DirectoryProblem, FileOwnership, NodeConnection } from './node-connection';
+import type {
+  DirectoryProblem,
+  FileContent,
+  FileOwnership,
+  NodeConnection,
+} from './node-connection';
 
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
@@ -32,24 +37,23 @@ export class LocalConnection implements NodeConnection {
     }
   }
 
-  async writeFileAtomic(target: string, content: string, own: FileOwnership): Promise<void> {
-    const dir = path.dirname(target);
-    const tmp = path.join(dir, tempName(path.basename(target)));
+  async writeFilesAtomic(files: FileContent[], own: FileOwnership): Promise<void> {
+    const staged: { tmp: string; target: string; done: boolean }[] = [];
     try {
-      const handle = await fs.open(tmp, 'wx', own.mode);
-      try {
-        await handle.writeFile(content, 'utf8');
-        // open() applies the umask; set the mode Asterisk needs explicitly.
-        await handle.chmod(own.mode);
-        if (own.group !== undefined) await handle.chown(-1, await resolveGid(own.group));
-        await handle.sync();
-      } finally {
-        await handle.close();
+      for (const { path: target, content } of files) {
+        const tmp = path.join(path.dirname(target), tempName(path.basename(target)));
+        staged.push({ tmp, target, done: false });
+        await stage(tmp, content, own);
       }
-      await fs.rename(tmp, target);
-      await fsyncDirectory(dir);
+      for (const s of staged) {
+        await fs.rename(s.tmp, s.target);
+        s.done = true;
+      }
+      for (const dir of new Set(files.map((f) => path.dirname(f.path)))) await fsyncDirectory(dir);
     } catch (err) {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      for (const s of staged.filter((x) => !x.done)) {
+        await fs.rm(s.tmp, { force: true }).catch(() => undefined);
+      }
       throw err;
     }
   }
@@ -79,6 +83,20 @@ export class LocalConnection implements NodeConnection {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/** Writes `tmp` (which must not exist) whole, with its mode and group, fsync'd and closed. */
+async function stage(tmp: string, content: string, own: FileOwnership): Promise<void> {
+  const handle = await fs.open(tmp, 'wx', own.mode);
+  try {
+    await handle.writeFile(content, 'utf8');
+    // open() applies the umask; set the mode Asterisk needs explicitly.
+    await handle.chmod(own.mode);
+    if (own.group !== undefined) await handle.chown(-1, await resolveGid(own.group));
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

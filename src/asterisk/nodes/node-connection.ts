@@ -7,6 +7,11 @@ export interface FileOwnership {
   group: string | undefined;
 }
 
+export interface FileContent {
+  path: string;
+  content: string;
+}
+
 /** Why a directory cannot take the generated files; null when it can. */
 /** `code` is errno-like: ENOENT, ENOTDIR, EACCES... */
 export type DirectoryProblem = null | { code: string };
@@ -21,8 +26,12 @@ export interface NodeConnection {
   runCli(command: string): Promise<ProcessOutcome>;
   /** The file's content, or null when it does not exist. */
   readFile(file: string): Promise<string | null>;
-  /** Temp file in the same directory, fsync, rename over the target, fsync the directory. */
-  writeFileAtomic(file: string, content: string, ownership: FileOwnership): Promise<void>;
+  /**
+   * Replaces the files: each written to a temp file in its directory and fsync'd, then all
+   * renamed over their targets one right after the other, then the directories fsync'd. A
+   * failure while writing leaves every old file (and at most temp files no glob matches).
+   */
+  writeFilesAtomic(files: FileContent[], ownership: FileOwnership): Promise<void>;
   /** Removes the file; one that is already gone is not an error. */
   remove(file: string): Promise<void>;
   /** The names in a directory, or null when it does not exist. */

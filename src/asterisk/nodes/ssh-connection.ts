@@ -3,7 +3,12 @@ import type { AsteriskNodeConfig } from '../../config/asterisk-nodes';
 import type { ProcessOutcome } from '../cli/cli-process-runner';
 import { SshError, SshSession } from '../transport/ssh-session';
 import { gidFromGroupFile, UnknownGroupError } from './local-connection';
-import type { DirectoryProblem, FileOwnership, NodeConnection } from './node-connection';
+import type {
+  DirectoryProblem,
+  FileContent,
+  FileOwnership,
+  NodeConnection,
+} from './node-connection';
 
 /**
  * A node reached over SSH: one session for the whole apply (files over SFTP, the CLI over the
@@ -59,9 +64,12 @@ export class SshConnection implements NodeConnection {
     return this.session.readFile(file);
   }
 
-  async writeFileAtomic(file: string, content: string, own: FileOwnership): Promise<void> {
+  async writeFilesAtomic(files: FileContent[], own: FileOwnership): Promise<void> {
     const gid = own.group === undefined ? undefined : await this.gid(own.group);
-    await this.session.writeFileAtomic(file, content, { mode: own.mode, gid });
+    await this.session.writeFilesAtomic(
+      files.map((f) => ({ target: f.path, content: f.content })),
+      { mode: own.mode, gid },
+    );
   }
 
   remove(file: string): Promise<void> {

@@ -239,36 +239,75 @@ export class SshSession {
    * `*.conf` include glob, fsync'd, with its mode (and group), then renamed over the target with
    * posix-rename@openssh.com. A write cut short leaves the old file and at most that temp file.
    */
-  async writeFileAtomic(
-    target: string,
+  writeFileAtomic(target: string, content: string | Buffer, options: WriteOptions): Promise<void> {
+    return this.writeFilesAtomic([{ target, content }], options);
+  }
+
+  /**
+   * Replaces several files: every temp file is written and fsync'd first, then they are renamed
+   * one right after the other, so a connection lost while writing leaves every old file, and
+   * the only moment that could leave some old and some new is between two renames (one round
+   * trip each).
+   */
+  async writeFilesAtomic(
+    files: { target: string; content: string | Buffer }[],
+    options: WriteOptions,
+  ): Promise<void> {
+    const sftp = await this.sftp(`write ${files.map((f) => f.target).join(', ')}`);
+    const staged: { tmp: string; target: string }[] = [];
+    let current = files[0]?.target ?? '';
+    try {
+      for (const { target, content } of files) {
+        current = target;
+        const tmp = path.posix.join(
+          path.posix.dirname(target),
+          tempName(path.posix.basename(target)),
+        );
+        staged.push({ tmp, target });
+        await this.stage(sftp, tmp, content, options);
+      }
+      for (const [i, { tmp, target }] of staged.entries()) {
+        current = target;
+        await this.call((cb) => sftp.ext_openssh_rename(tmp, target, cb));
+        staged[i].tmp = '';
+      }
+      for (const dir of new Set(files.map((f) => path.posix.dirname(f.target)))) {
+        await this.fsyncDirectory(sftp, dir);
+      }
+    } catch (err) {
+      // Best effort: on a lost connection the temp files stay, and cannot match `*.conf`.
+      for (const { tmp } of staged.filter((s) => s.tmp !== '')) {
+        await this.call((cb) => sftp.unlink(tmp, cb)).catch(() => undefined);
+      }
+      throw this.fail(`could not write ${current}: ${this.reason(err)}`);
+    }
+  }
+
+  /** Writes `tmp` (which must not exist) whole, with its mode and group, fsync'd and closed. */
+  private async stage(
+    sftp: SFTPWrapper,
+    tmp: string,
     content: string | Buffer,
     options: WriteOptions,
   ): Promise<void> {
-    const dir = path.posix.dirname(target);
-    const tmp = path.posix.join(dir, tempName(path.posix.basename(target)));
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    const sftp = await this.sftp(`write ${target}`);
-    let handle: Buffer | null = null;
+    const handle = await this.call<Buffer>((cb) =>
+      sftp.open(tmp, 'wx', { mode: options.mode }, cb),
+    );
+    let open = true;
     try {
-      handle = await this.call<Buffer>((cb) => sftp.open(tmp, 'wx', { mode: options.mode }, cb));
-      const h = handle;
-      await writeAll(sftp, h, data, (start) => this.call(start));
+      await writeAll(sftp, handle, data, (start) => this.call(start));
       // The server's umask applies to open(); set the mode Asterisk needs explicitly.
-      await this.call((cb) => sftp.fchmod(h, options.mode, cb));
+      await this.call((cb) => sftp.fchmod(handle, options.mode, cb));
       if (options.gid !== undefined) {
-        const { uid } = await this.call<{ uid: number }>((cb) => sftp.fstat(h, cb));
-        await this.call((cb) => sftp.fchown(h, uid, options.gid!, cb));
+        const { uid } = await this.call<{ uid: number }>((cb) => sftp.fstat(handle, cb));
+        await this.call((cb) => sftp.fchown(handle, uid, options.gid!, cb));
       }
-      await this.call((cb) => sftp.ext_openssh_fsync(h, cb));
-      handle = null;
-      await this.call((cb) => sftp.close(h, cb));
-      await this.call((cb) => sftp.ext_openssh_rename(tmp, target, cb));
-      await this.fsyncDirectory(sftp, dir);
-    } catch (err) {
-      if (handle) sftp.close(handle, () => undefined);
-      // Best effort: on a lost connection the temp file stays, and cannot match `*.conf`.
-      await this.call((cb) => sftp.unlink(tmp, cb)).catch(() => undefined);
-      throw this.fail(`could not write ${target}: ${this.reason(err)}`);
+      await this.call((cb) => sftp.ext_openssh_fsync(handle, cb));
+      open = false;
+      await this.call((cb) => sftp.close(handle, cb));
+    } finally {
+      if (open) sftp.close(handle, () => undefined);
     }
   }
 
