@@ -140,6 +140,7 @@ describe('API keys and scopes (real PostgreSQL)', () => {
       'post /apply': 'apply',
       'get /apply/status': 'apply',
       'get /apply/logs': 'apply',
+      'get /nodes': 'apply',
       'post /api-keys': 'keys:admin',
       'get /api-keys': 'keys:admin',
       'delete /api-keys/{id}': 'keys:admin',

@@ -79,7 +79,15 @@ describe('change audit (real PostgreSQL)', () => {
         action: 'apply.run',
         target_type: 'apply',
         target_id: applied.body.id,
-        changes: { before: null, after: { outcome: 'success', users: 1, hash: applied.body.hash } },
+        changes: {
+          before: null,
+          after: {
+            outcome: 'success',
+            users: 1,
+            hash: applied.body.hash,
+            nodes: [{ name: 'local', outcome: 'applied' }],
+          },
+        },
         request_id: 'audit-apply',
       }),
       expect.objectContaining({
@@ -88,7 +96,12 @@ describe('change audit (real PostgreSQL)', () => {
         target_id: failed.body.id,
         changes: {
           before: null,
-          after: { outcome: failed.body.outcome, users: 1, hash: failed.body.hash },
+          after: {
+            outcome: failed.body.outcome,
+            users: 1,
+            hash: failed.body.hash,
+            nodes: [{ name: 'local', outcome: failed.body.outcome }],
+          },
         },
         request_id: 'audit-apply-failed',
       }),

@@ -188,6 +188,7 @@ describe('/docs in a headless browser', () => {
         '/extensions',
         '/health',
         '/metrics',
+        '/nodes',
         '/users',
         '/users',
         '/users/export',

@@ -219,7 +219,7 @@ describe('GET /metrics (Prometheus text format; real PostgreSQL, fake Asterisk C
       const exp = await scrape();
       return {
         users: sampleValue(exp, 'portal_users'),
-        pending: sampleValue(exp, 'portal_config_pending'),
+        pending: sampleValue(exp, 'portal_config_pending', { node: 'local' }),
       };
     };
     await apply().expect(200);
