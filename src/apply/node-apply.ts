@@ -135,9 +135,12 @@ async function makePlan(
     const checks = await preflightChecks(writer, reloader, input.node, input.sipContext);
     throw new Error(failingChecks(checks) ?? errorMessage(err));
   });
-  await writer.removeStaleTempFiles();
-  const before = await writer.readPair();
-  const saved = await writer.readLastGood();
+  // Independent reads side by side: over SFTP each is a few round trips, and requests pipeline.
+  const [, before, saved] = await Promise.all([
+    writer.removeStaleTempFiles(),
+    writer.readPair(),
+    writer.readLastGood(),
+  ]);
   const files = planFiles(input.rendered, before, (k) => writer.pathOf(k), {
     applyId: input.applyId,
     at: input.startedAt,

@@ -15,6 +15,8 @@ const FILE_NAMES: Record<GeneratedFileKind, string> = {
 /** Both files of the last successful apply, in one file so the pair is replaced atomically. */
 const LAST_GOOD_NAME = '.synergycall-last-good.json';
 
+const KINDS: readonly GeneratedFileKind[] = ['endpoints', 'routing'];
+
 /** Both files' contents; null where the file does not exist. */
 export type FilePair = Record<GeneratedFileKind, string | null>;
 
@@ -49,10 +51,10 @@ export class ConfigWriter {
 
   /** Fails with one clear line when a target directory is missing or not writable. */
   async checkDirectories(): Promise<void> {
-    for (const kind of ['endpoints', 'routing'] as const) {
-      const problem = await this.directoryProblem(kind);
-      if (problem) throw new ConfigWriteError(problem);
-    }
+    // Side by side: over SFTP each check is a few round trips, and requests pipeline.
+    const problems = await Promise.all(KINDS.map((kind) => this.directoryProblem(kind)));
+    const problem = problems.find((p) => p !== null);
+    if (problem) throw new ConfigWriteError(problem);
   }
 
   /** Why the directory of `kind` cannot take the file (one line), or null when it can. */
@@ -76,7 +78,8 @@ export class ConfigWriter {
 
   /** Both files as they are on disk now. */
   async readPair(): Promise<FilePair> {
-    return { endpoints: await this.read('endpoints'), routing: await this.read('routing') };
+    const [endpoints, routing] = await Promise.all([this.read('endpoints'), this.read('routing')]);
+    return { endpoints, routing };
   }
 
   /** The last good pair, or null when there is none (or it is unreadable). */
@@ -134,18 +137,21 @@ export class ConfigWriter {
 
   /** Removes temp files a crash left behind; returns their paths. Only our own names match. */
   async removeStaleTempFiles(): Promise<string[]> {
-    const removed: string[] = [];
-    for (const kind of ['endpoints', 'routing'] as const) {
-      const dir = path.posix.dirname(this.pathOf(kind));
-      const names = await this.guard(`list ${dir}`, () => this.files.list(dir));
-      for (const name of names ?? []) {
-        if (!STALE_TEMP.test(name)) continue;
-        const file = path.posix.join(dir, name);
-        await this.guard(`remove ${file}`, () => this.files.remove(file));
-        removed.push(file);
-      }
-    }
-    return removed;
+    const removed = await Promise.all(
+      KINDS.map(async (kind) => {
+        const dir = path.posix.dirname(this.pathOf(kind));
+        const names = await this.guard(`list ${dir}`, () => this.files.list(dir));
+        const stale = (names ?? []).filter((name) => STALE_TEMP.test(name));
+        return Promise.all(
+          stale.map(async (name) => {
+            const file = path.posix.join(dir, name);
+            await this.guard(`remove ${file}`, () => this.files.remove(file));
+            return file;
+          }),
+        );
+      }),
+    );
+    return removed.flat();
   }
 
   private async atomicWrite(target: string, content: string): Promise<void> {
