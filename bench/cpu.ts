@@ -6,7 +6,10 @@ import { listPids, readCmdline, readProcStat } from '../test/support/portal-proc
  */
 export interface CpuShare {
   portal: number;
-  /** The Asterisk CLI runs the portal started and reaped (the fake's client and its work). */
+  /**
+   * The Asterisk CLI runs the portal started and reaped (the fake's client and its work), and
+   * the sessions of the SSH nodes' sshd (the server side of SSH and the CLI runs over it).
+   */
   cli: number;
   /** The bench database's backends and its server's own processes. */
   postgres: number;
@@ -21,11 +24,11 @@ type Party = keyof CpuShare;
 /** Clock ticks per second of /proc/<pid>/stat; 100 on every Linux this runs on. */
 const TICKS_PER_S = 100;
 
-/** Who is who: the bench database, the pid of its server's postmaster, the portal's pid. */
+/** Who is who: the bench database, the pid of its server's postmaster, the portals' pids. */
 export interface Parties {
   dbName: string;
   postmaster: number;
-  portal: number;
+  portals: readonly number[];
 }
 
 function sample(p: Parties): Map<number, { party: Party; ticks: number }> {
@@ -34,12 +37,14 @@ function sample(p: Parties): Map<number, { party: Party; ticks: number }> {
     const stat = readProcStat(pid);
     if (!stat) continue; // gone since the listing
     let party: Party = 'other';
-    if (pid === p.portal) {
+    if (p.portals.includes(pid)) {
       party = 'portal';
       // The children the portal reaped are the CLI runs of its applies (kept under -pid).
       out.set(-pid, { party: 'cli', ticks: stat.cutime + stat.cstime });
     } else if (pid === process.pid || stat.ppid === process.pid) {
       party = 'bench';
+      // A node's sshd reaps its sessions: the SSH server side and the CLI runs over it.
+      if (stat.comm === 'sshd') out.set(-pid, { party: 'cli', ticks: stat.cutime + stat.cstime });
     } else if (pid === p.postmaster || stat.ppid === p.postmaster) {
       // A backend names its database in its title; other databases' backends are others' load.
       const backend = /^postgres: [^:]+: \S+ (\S+) /.exec(readCmdline(pid) ?? '');

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as prettier from 'prettier';
 import type { CpuShare } from './cpu';
 import type { Summary } from './measure';
+import type { NodesResults } from './nodes';
 
 /** One line of the main table: a figure, what it measures, and its floor when it has one. */
 export interface Metric extends Summary {
@@ -38,6 +39,7 @@ export interface Results {
   setup: string[];
   metrics: Record<string, Metric>;
   apply: Record<string, ApplyStep>;
+  nodes: NodesResults;
   goals: Goal[];
   notes: string[];
 }
@@ -83,6 +85,47 @@ function applyTable(apply: Record<string, ApplyStep>): string {
   );
 }
 
+const pair = (s: Summary): string => `${num(s.p50_ms, 1)} / ${num(s.p99_ms, 1)}`;
+
+/** One node against three: the apply as a whole, each node's steps, and what SSH costs here. */
+function nodesSection(n: NodesResults): string {
+  const rows: [string, Record<'one' | 'three', Summary>][] = [
+    ['POST /apply at the client', n.client],
+    ["portal share: the client time minus the slowest node's CLI time", n.portalShare],
+    ["the slowest node's CLI time (`reloadCliMs + verifyCliMs`)", n.slowestCli],
+    ['`durationMs`: audit row opened to closed', n.durationMs],
+  ];
+  const whole = table(
+    ['p50 / p99 ms', 'one node', 'three nodes', 'p50 ratio'],
+    rows.map(([what, s]) => [
+      what,
+      pair(s.one),
+      pair(s.three),
+      `${(s.three.p50_ms / s.one.p50_ms).toFixed(2)}x`,
+    ]),
+  );
+  const keys = Object.keys(n.nodes[0].steps) as (keyof NodesResults['nodes'][0]['steps'])[];
+  const steps = table(
+    ['node (configuration), p50 / p99 ms', ...keys.map((k) => `\`${k}\``)],
+    n.nodes.map((node) => [
+      `${node.node} (${node.config === 'one' ? 'one node' : 'three nodes'}, ${node.transport})`,
+      ...keys.map((k) => pair(node.steps[k])),
+    ]),
+  );
+  const floors = table(
+    ['cost on this machine', 'N', 'p50 ms', 'p99 ms', 'what'],
+    Object.entries(n.floors).map(([name, f]) => [
+      name,
+      String(f.n),
+      num(f.p50_ms),
+      num(f.p99_ms),
+      f.what,
+    ]),
+    [0, 4],
+  );
+  return `${whole}\n\nEach node's own timings (the nodes run side by side; \`planMs\` here is the node's: check the directories, read the files on it):\n\n${steps}\n\nWhat the SSH set-up costs per connection and per command, measured after the applies:\n\n${floors}`;
+}
+
 /** RESULTS.md, formatted like every other file so `prettier --check` stays clean after a run. */
 export async function writeResults(dir: string, r: Results): Promise<string> {
   await fs.writeFile(path.join(dir, 'results.json'), toJson(r));
@@ -107,6 +150,10 @@ ${metricsTable(r.metrics)}
 ## Apply of 1,000 users per step: the portal's own share (the fake CLI shown, not judged)
 
 ${applyTable(r.apply)}
+
+## Apply on three nodes against one, in the same run (the fake CLI on every node)
+
+${nodesSection(r.nodes)}
 
 ## Goals (reported, not asserted)
 

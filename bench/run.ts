@@ -6,7 +6,7 @@
  * Asterisk. Writes bench/RESULTS.md and bench/results.json.
  *
  * Env: BENCH_DATABASE_URL (the server to create the throw-away database on), BENCH_CPU_PROF (a
- * directory for the portal's --cpu-prof profile), BENCH_TIMEOUT_S (default 300), BENCH_NOTE (a
+ * directory for the portal's --cpu-prof profile), BENCH_TIMEOUT_S (default 480), BENCH_NOTE (a
  * note for RESULTS.md, e.g. what else ran on the machine).
  */
 import 'reflect-metadata';
@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
-import type { ApplyResultDto, ApplyTimingsDto } from '../src/apply/dto/apply.dto';
+import type { ApplyResultDto } from '../src/apply/dto/apply.dto';
 import { renderConfig } from '../src/asterisk/render-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { DEFAULT_TENANT_ID } from '../src/tenants/tenant.entity';
@@ -24,6 +24,7 @@ import { AsteriskSandbox } from '../test/support/asterisk-sandbox';
 import {
   type Child,
   killAllChildren,
+  type PortalProcess,
   productionBuild,
   readProcStat,
   startPortal,
@@ -39,11 +40,12 @@ import {
   startHttpFloor,
 } from './floors';
 import { load, type LoadOptions, type Summary, summarize, time } from './measure';
+import { type ApplyRun, nodesPhase, type NodesResults } from './nodes';
 import { type ApplyStep, type Goal, type Metric, writeResults } from './report';
 import { txHostOf } from './tx-host';
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S || 300);
+const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S || 480);
 const CONTEXT = 'synergycall-internal';
 const [EXT_MIN, EXT_MAX] = [1000, 2999];
 const USERS = 1000;
@@ -52,23 +54,31 @@ const LIST_REQUESTS = 200;
 const APPLY_RUNS = 20;
 /** Untimed changed and unchanged pairs first: the first applies run before the JIT has. */
 const APPLY_WARM_UP = 5;
+const ASTERISK_TIMEOUT_MS = 15_000;
 const IMPORT_RUNS = 10;
 const IMPORT_WARM_UP = 2;
 const TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 
 const started = performance.now();
+/** The machine's 1-minute load average when the run began: other engineers share its CPUs. */
+const loadAtStart = os.loadavg()[0];
 const log = (msg: string): void => {
   process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
 };
 
 /** Everything to undo, however the run ends. */
-const cleanup: { dbName?: string; box?: AsteriskSandbox; ds?: DataSource; children: Child[] } = {
-  children: [],
-};
+const cleanup: {
+  dbName?: string;
+  box?: AsteriskSandbox;
+  ds?: DataSource;
+  children: Child[];
+  undo: (() => Promise<void>)[];
+} = { children: [], undo: [] };
 
 async function tearDown(): Promise<void> {
   for (const c of cleanup.children) await c.stop().catch(() => undefined);
   await killAllChildren();
+  for (const undo of cleanup.undo) await undo().catch(() => undefined);
   if (cleanup.ds?.isInitialized) await cleanup.ds.destroy().catch(() => undefined);
   if (cleanup.dbName) {
     await adminQuery(`DROP DATABASE IF EXISTS "${cleanup.dbName}" WITH (FORCE)`, SERVER_URL).catch(
@@ -85,13 +95,6 @@ function metric(m: Measured, what: string, floor?: [string, number]): Metric {
   const [name, p50] = floor ?? [null, null];
   const ratio = p50 ? Number((m.value.p50_ms / p50).toFixed(2)) : null;
   return { ...m.value, what, floor: name, floor_p50_ms: p50, ratio, cpu: m.cpu };
-}
-
-interface ApplyRun {
-  /** POST /apply at the client. */
-  ms: number;
-  durationMs: number;
-  t: ApplyTimingsDto;
 }
 
 const cliMs = (r: ApplyRun): number => r.t.reloadCliMs + r.t.verifyCliMs;
@@ -139,30 +142,36 @@ async function main(): Promise<string> {
   buildFakeAsterisk(); // not in the first measured call
   const box = (cleanup.box = new AsteriskSandbox());
   const profDir = process.env.BENCH_CPU_PROF;
-  const portal = await startPortal(
-    productionBuild(),
-    {
-      ...box.env({ ASTERISK_TIMEOUT_MS: '15000' }),
-      DATABASE_URL: dbUrl,
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      PORTAL_API_TOKEN: TOKEN,
-      SIP_CONTEXT: CONTEXT,
-      EXTENSION_MIN: String(EXT_MIN),
-      EXTENSION_MAX: String(EXT_MAX),
-    },
-    {
-      nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profDir)] : [],
-      keepOutput: 64 * 1024, // a chatty portal must not grow the bench's memory under load
-    },
+  const launch = async (extra: Record<string, string>, nodeArgs: string[] = []) => {
+    const child = await startPortal(
+      productionBuild(),
+      {
+        ...box.env({ ASTERISK_TIMEOUT_MS: String(ASTERISK_TIMEOUT_MS) }),
+        DATABASE_URL: dbUrl,
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+        PORTAL_API_TOKEN: TOKEN,
+        SIP_CONTEXT: CONTEXT,
+        EXTENSION_MIN: String(EXT_MIN),
+        EXTENSION_MAX: String(EXT_MAX),
+        ...extra,
+      },
+      // A chatty portal must not grow the bench's memory under load.
+      { nodeArgs, keepOutput: 64 * 1024 },
+    );
+    cleanup.children.push(child);
+    return child;
+  };
+  const portal: PortalProcess = await launch(
+    {},
+    profDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profDir)] : [],
   );
-  cleanup.children.push(portal);
   await portal.waitUntilHealthy(60_000);
   log(`portal (dist/src/main.js) up on ${portal.baseUrl}`);
   const api = client(portal.baseUrl);
 
   const [{ pid: backend }]: { pid: number }[] = await ds.query('SELECT pg_backend_pid() AS pid');
-  const parties = { dbName, postmaster: readProcStat(backend)?.ppid ?? -1, portal: portal.pid };
+  const parties = { dbName, postmaster: readProcStat(backend)?.ppid ?? -1, portals: [portal.pid] };
   // Each timed phase starts from a vacuumed database and a clean checkpoint: what autovacuum
   // (off on this server) would have done after the phase before, and no flush of that
   // phase's dirty pages in the middle of the next one.
@@ -344,6 +353,30 @@ async function main(): Promise<string> {
   await importFloor.close();
   await portal.stop();
 
+  // Last, so no earlier phase's figures change. The phones registered for the list are gone
+  // again: the local node's read-back is as long as in apply_1000_changed.
+  box.setContacts([]);
+  const rotateOn = async (baseUrl: string, i: number): Promise<void> => {
+    const { id } = listed.items[i % USERS];
+    await client(baseUrl).call('POST', `/users/${id}/sip-password`, 200);
+  };
+  const nodes = await nodesPhase({
+    box,
+    runs: APPLY_RUNS,
+    warmUp: APPLY_WARM_UP,
+    timeoutMs: ASTERISK_TIMEOUT_MS,
+    startPortal: (extra) => launch(extra),
+    apply: (baseUrl) => applyOnce(client(baseUrl), true),
+    rotate: rotateOn,
+    measure: async (portals, fn) => {
+      await ds.query('VACUUM ANALYZE');
+      await ds.query('CHECKPOINT');
+      return withCpu({ ...parties, portals }, fn);
+    },
+    log,
+    onCleanup: (undo) => cleanup.undo.push(undo),
+  });
+
   const apply: Record<string, ApplyStep> = {};
   for (const [name, [what, pick]] of Object.entries(APPLY_STEPS)) {
     const floor = name === 'plan' ? floorPlan : name === 'write' ? floorWrite : null;
@@ -428,6 +461,15 @@ async function main(): Promise<string> {
       { value: floorWrite, cpu: null },
       `temp file, write, fsync, rename, fsync the directory, for both files (${kb(endpoints)} + ${kb(routing)}): the write step's floor`,
     ),
+    apply_1_node: metric(
+      { value: nodes.client.one, cpu: nodes.cpu },
+      'POST /apply at the client with one node (`local`, no ASTERISK_NODES_FILE), one password rotated before each; alternating with apply_3_nodes (cpu: the two together)',
+    ),
+    apply_3_nodes: metric(
+      { value: nodes.client.three, cpu: nodes.cpu },
+      'the same apply with three nodes: that local node and two over SSH on loopback, each with its own fake CLI; cli counts the SSH sessions too',
+      ['apply_1_node', nodes.client.one.p50_ms],
+    ),
   };
 
   const [busiest] = Object.entries(metrics)
@@ -443,14 +485,16 @@ async function main(): Promise<string> {
       `PostgreSQL ${await serverSettings(ds)} at ${new URL(SERVER_URL).host}, a fresh database (migrated by the bench, dropped at the end).`,
       `Portal: dist/src/main.js in its own process on 127.0.0.1, LOG_LEVEL=warn, the fake Asterisk CLI in a throw-away sandbox; ${USERS} users for the list and the applies.`,
       `Load: autocannon in the bench process; portal, PostgreSQL and the bench share the ${cpus.length} CPUs. Percentiles are nearest-rank. The cpu column is % of one core per party during the phase (cli: the CLI runs the portal started, i.e. the fake Asterisk; other: everything else on the machine).`,
-      `Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed creates/lists/deletes, create_seq, create_c16, create_c16_key (after deleting create_c16's users), delete_c16 (of the first 1,000), list_1000, list_1000_key and the list's floors, applies (${APPLY_WARM_UP} untimed changed + unchanged pairs, then ${APPLY_RUNS} changed, ${APPLY_RUNS} unchanged), list_1000_registration, apply floors, import_1000 (${IMPORT_WARM_UP} untimed, ${IMPORT_RUNS} timed) and its floor.`,
+      `Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed creates/lists/deletes, create_seq, create_c16, create_c16_key (after deleting create_c16's users), delete_c16 (of the first 1,000), list_1000, list_1000_key and the list's floors, applies (${APPLY_WARM_UP} untimed changed + unchanged pairs, then ${APPLY_RUNS} changed, ${APPLY_RUNS} unchanged), list_1000_registration, apply floors, import_1000 (${IMPORT_WARM_UP} untimed, ${IMPORT_RUNS} timed) and its floor, then the nodes phase.`,
+      nodes.setup,
     ],
     metrics,
     apply,
-    goals: goals(metrics),
+    nodes,
+    goals: goals(metrics, nodes),
     notes: [
       ...(process.env.BENCH_NOTE ? [process.env.BENCH_NOTE] : []),
-      `Other processes on the machine used up to ${busiest.other}% of a core during a phase (${busiest.name}); a busy phase's figures are pessimistic.`,
+      `Other processes on the machine used up to ${busiest.other}% of a core during a phase (${busiest.name}); a busy phase's figures are pessimistic. Load average (1 min) ${loadAtStart.toFixed(2)} when the run began, ${os.loadavg()[0].toFixed(2)} at its end.`,
       `The apply lines come from the \`timings\` of each POST /apply answer, whole milliseconds as the portal rounds them; p99 of ${APPLY_RUNS} runs is the slowest. The first apply (both files and their last-good copies written; not in the tables) took ${first.ms.toFixed(1)} ms at the client, ${cliMs(first)} ms of it the fake CLI.`,
       "On a real Asterisk 22.7.0 with 1,000 users a changed apply took about 302 ms, 254 ms of it the PJSIP reload and the two read-backs, and the portal's own share 35-50 ms. The fake CLI only stands in for Asterisk: its time is shown, not judged.",
       ...(profDir ? [`CPU profile of the portal written to ${profDir}.`] : []),
@@ -508,14 +552,15 @@ async function applyOnce(
   if (!ok || (changed !== null && answer.files.some((f) => f.changed) !== changed)) {
     throw new Error(`apply, expected changed=${changed}: ${body.toString()}`);
   }
-  return { ms, durationMs: answer.durationMs, t: answer.timings };
+  return { ms, durationMs: answer.durationMs, t: answer.timings, nodes: answer.nodes };
 }
 
-function goals(m: Record<string, Metric>): Goal[] {
+function goals(m: Record<string, Metric>, nodes: NodesResults): Goal[] {
   const result = (ok: boolean): 'PASS' | 'MISS' => (ok ? 'PASS' : 'MISS');
   const [c, l, floorP99] = [m.create_c16, m.list_1000, m.floor_pg_create_c16.p99_ms];
   const r = m.list_1000_registration;
   const imp = m.import_1000;
+  const { one, three } = nodes.portalShare;
   return [
     {
       metric: 'create_c16',
@@ -541,6 +586,12 @@ function goals(m: Record<string, Metric>): Goal[] {
       goal: 'p50 <= 3x its floor (the same rows inserted by raw pg in one transaction)',
       result: result((imp.ratio ?? Infinity) <= 3),
       measured: `p50 ${imp.p50_ms} ms, floor p50 ${imp.floor_p50_ms} ms, ratio ${imp.ratio}x`,
+    },
+    {
+      metric: 'apply_3_nodes',
+      goal: 'p50 <= 1.3x apply_1_node in the same run (one local node and two over SSH on loopback with the fake CLI, against the local node alone)',
+      result: result((m.apply_3_nodes.ratio ?? Infinity) <= 1.3),
+      measured: `p50 ${m.apply_3_nodes.p50_ms} ms vs ${m.apply_1_node.p50_ms} ms, ratio ${m.apply_3_nodes.ratio}x; p99 ${m.apply_3_nodes.p99_ms} vs ${m.apply_1_node.p99_ms} ms. The portal's own share (client time minus the slowest node's CLI time): p50 ${three.p50_ms} vs ${one.p50_ms} ms, ratio ${(three.p50_ms / one.p50_ms).toFixed(2)}x`,
     },
   ];
 }
