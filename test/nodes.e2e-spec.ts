@@ -160,9 +160,13 @@ describe('Several Asterisk nodes: one apply, each node verified (real sshd)', ()
       ).toBe(1);
     }
 
-    // A second apply with nothing changed reloads nothing anywhere and verifies every node.
+    // A second apply with nothing changed reloads nothing anywhere and verifies every node,
+    // over the SSH connection the first one opened (sshd's processes for it are the same).
+    const connection = b.sshd.sessionPids().sort();
+    expect(connection.length).toBeGreaterThan(0);
     for (const box of Object.values(boxes())) box.clearCalls();
     const again = await apply().expect(200);
+    expect(b.sshd.sessionPids().sort()).toEqual(connection);
     expect(byName(again.body.nodes)).toEqual({ a: 'unchanged', b: 'unchanged', c: 'unchanged' });
     for (const box of Object.values(boxes())) {
       expect(box.calls().filter((cmd) => cmd.includes('reload'))).toEqual([]);

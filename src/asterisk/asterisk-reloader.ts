@@ -86,7 +86,7 @@ export class AsteriskReloader {
     const started = performance.now();
     let out: ProcessOutcome;
     try {
-      out = await this.connection.runCli(command);
+      out = await this.connection.runCli(command, timeoutMs);
     } catch (err) {
       const message = (err as Error).message;
       // A lost or timed-out SSH session: the CLI may well work, the node did not answer.

@@ -26,7 +26,7 @@ function localWriter(pjsipDir: string, dialplanDir: string): ConfigWriter {
   };
   return new ConfigWriter(
     node,
-    new LocalConnection(node, new CliProcessRunner(), 1000),
+    new LocalConnection(node, new CliProcessRunner()),
     (f) => ENV_NAMES[f],
   );
 }

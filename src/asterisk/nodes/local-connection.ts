@@ -17,13 +17,12 @@ export class LocalConnection implements NodeConnection {
   constructor(
     private readonly node: AsteriskNodeConfig,
     private readonly processes: CliProcessRunner,
-    private readonly timeoutMs: number,
   ) {}
 
-  runCli(command: string): Promise<ProcessOutcome> {
+  runCli(command: string, timeoutMs: number): Promise<ProcessOutcome> {
     const [program, ...args] = this.node.cli;
     return this.processes.run(program, [...args, '-rx', command], {
-      timeoutMs: this.timeoutMs,
+      timeoutMs,
       maxBuffer: MAX_OUTPUT_BYTES,
     });
   }

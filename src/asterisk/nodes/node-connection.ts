@@ -23,7 +23,7 @@ export type DirectoryProblem = null | { code: string };
  */
 export interface NodeConnection {
   /** Runs the node's CLI with `-rx <command>` appended; each argument reaches it verbatim. */
-  runCli(command: string): Promise<ProcessOutcome>;
+  runCli(command: string, timeoutMs: number): Promise<ProcessOutcome>;
   /** The file's content, or null when it does not exist. */
   readFile(file: string): Promise<string | null>;
   /**

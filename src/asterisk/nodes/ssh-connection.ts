@@ -46,8 +46,13 @@ export class SshConnection implements NodeConnection {
     return new SshConnection(node, session);
   }
 
-  async runCli(command: string): Promise<ProcessOutcome> {
-    const res = await this.session.run([...this.node.cli, '-rx', command]);
+  /** False once the session is lost: the next user connects again. */
+  get alive(): boolean {
+    return this.session.alive;
+  }
+
+  async runCli(command: string, timeoutMs: number): Promise<ProcessOutcome> {
+    const res = await this.session.run([...this.node.cli, '-rx', command], timeoutMs);
     // The remote shell answers 127 for a program it cannot find, 126 for one it cannot run.
     const errno = res.code === 127 ? 'ENOENT' : res.code === 126 ? 'EACCES' : null;
     return {

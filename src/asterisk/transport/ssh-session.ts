@@ -141,6 +141,9 @@ export class SshSession {
           // 'none' and 'password' are never tried: a node that asks for anything but this key fails.
           authHandler: ['publickey'],
           readyTimeout: options.timeoutMs,
+          // A connection kept between applies learns of a dead link within ~15 s.
+          keepaliveInterval: 5000,
+          keepaliveCountMax: 3,
           hostVerifier: (key: Buffer): boolean => {
             const got = sha256Fingerprint(key);
             if (got === expected) return true;
@@ -155,8 +158,13 @@ export class SshSession {
     });
   }
 
+  /** False once the connection is lost or closed: a new session is needed. */
+  get alive(): boolean {
+    return this.lost === null;
+  }
+
   /** Runs argv[0] with the remaining arguments, each received verbatim by the program. */
-  run(argv: readonly string[]): Promise<RemoteResult> {
+  run(argv: readonly string[], timeoutMs = this.timeoutMs): Promise<RemoteResult> {
     const what = describe(argv);
     let line: string;
     try {
@@ -184,10 +192,7 @@ export class SshSession {
         }
         finish(this.fail(why));
       };
-      const timer = setTimeout(
-        () => abandon(`${what} timed out after ${this.timeoutMs} ms`),
-        this.timeoutMs,
-      );
+      const timer = setTimeout(() => abandon(`${what} timed out after ${timeoutMs} ms`), timeoutMs);
       this.client.exec(line, (err, ch) => {
         if (err) return finish(this.fail(`cannot run ${what}: ${oneLine(err.message)}`));
         channel = ch;
