@@ -1,4 +1,11 @@
-import { EnvironmentVariables, LogLevel, parseTrustProxy } from './env.validation';
+import {
+  DEFAULT_RETRY_SCHEDULE,
+  EnvironmentVariables,
+  LogLevel,
+  parseAllowedNetworks,
+  parseRetrySchedule,
+  parseTrustProxy,
+} from './env.validation';
 
 /**
  * What the SIP generators need. Declared here, not imported from asterisk/generation, so the
@@ -93,6 +100,19 @@ export class PortalConfig {
       fileGroup: this.get('ASTERISK_FILE_GROUP'),
       cli: this.get('ASTERISK_CLI'),
       timeoutMs: this.get('ASTERISK_TIMEOUT_MS'),
+    };
+  }
+  /** Webhooks: where they may go beyond public addresses, and when failed ones are retried. */
+  get webhooks(): {
+    allowedNetworks: string[];
+    retrySchedule: number[];
+    phonePollSeconds: number;
+  } {
+    return {
+      allowedNetworks: parseAllowedNetworks(this.get('WEBHOOK_ALLOWED_NETWORKS')) ?? [],
+      retrySchedule:
+        parseRetrySchedule(this.get('WEBHOOK_RETRY_SCHEDULE')) ?? DEFAULT_RETRY_SCHEDULE,
+      phonePollSeconds: this.get('PHONE_EVENTS_POLL_SECONDS'),
     };
   }
 }

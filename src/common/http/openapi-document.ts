@@ -26,6 +26,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('apply', 'Writing the Asterisk config from the database, and the audit log of applies')
     .addTag('api-keys', 'API keys with scopes, for every caller but the bootstrap token')
     .addTag('audit', 'Who changed what, written in the transaction of each change')
+    .addTag('webhooks', 'Signed events to other services: subscriptions, deliveries, retries')
     .addTag('metrics', 'Prometheus metrics, for a key with metrics:read only')
     .addTag('health', 'Liveness and database reachability, without a token')
     .addBearerAuth({
