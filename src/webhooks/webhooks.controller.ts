@@ -2,7 +2,9 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
+  ApiCallbacks,
   ApiCreatedResponse,
+  ApiExtraModels,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
@@ -28,6 +30,7 @@ import {
   ListWebhooksQueryDto,
   UpdateWebhookDto,
 } from './dto/webhook-request.dto';
+import { EVENT_CALLBACKS, EVENT_CLASSES } from './dto/webhook-events.dto';
 import { WebhooksService } from './webhooks.service';
 
 const URL_REFUSED =
@@ -37,6 +40,7 @@ const ID_PARAM = { name: 'id', format: 'uuid', description: 'The webhook id' } a
 
 @ApiTags('webhooks')
 @ApiBearerAuth()
+@ApiExtraModels(...EVENT_CLASSES)
 @Controller('webhooks')
 export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
@@ -47,8 +51,9 @@ export class WebhooksController {
     operationId: 'createWebhook',
     summary: 'Subscribe a URL to events; the signing secret is shown only in this answer',
     description:
-      'Each event is POSTed to the URL as JSON `{id, type, timestamp, data}` (see the WebhookEvent schema), signed by the Standard Webhooks scheme (webhook-id, webhook-timestamp, webhook-signature).',
+      'Each event is POSTed to the URL as JSON `{id, type, timestamp, data}` (one schema per type, e.g. UserCreatedEvent; each is a callback of this operation), signed by the Standard Webhooks scheme (webhook-id, webhook-timestamp, webhook-signature).',
   })
+  @ApiCallbacks(...EVENT_CALLBACKS)
   @ApiCreatedResponse({ type: CreatedWebhookDto, description: 'The webhook and its secret' })
   @ApiErrorResponses({ 400: URL_REFUSED, ...TOKEN_ERRORS, ...BODY_ERRORS })
   create(@Body() dto: CreateWebhookDto): Promise<CreatedWebhookDto> {

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import {
   DocumentBuilder,
   OpenAPIObject,
+  PathItemObject,
   ReferenceObject,
   SchemaObject,
   SwaggerModule,
@@ -37,7 +38,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'An API key (`scp_...`, from POST /api-keys), which may call the operations whose `x-required-scope` it holds; or the value of PORTAL_API_TOKEN, which may call every operation',
     })
     .build();
-  return describeScopes(closeRequestBodies(SwaggerModule.createDocument(app, config)));
+  return describeCallbacks(
+    describeScopes(closeRequestBodies(SwaggerModule.createDocument(app, config))),
+  );
 }
 
 /** Each operation's description starts with the scope its `x-required-scope` names. */
@@ -48,6 +51,27 @@ function describeScopes(doc: OpenAPIObject): OpenAPIObject {
       if (!op || typeof scope !== 'string') continue;
       const needs = `Requires the scope \`${scope}\` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope).`;
       op.description = op.description ? `${needs} ${op.description}` : needs;
+    }
+  }
+  return doc;
+}
+
+/**
+ * A callback (a webhook event the portal POSTs to a subscriber) is named for its event, and
+ * carries no bearer token: it is authenticated by its signature instead.
+ */
+function describeCallbacks(doc: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(doc.paths)) {
+    for (const op of [item.get, item.put, item.post, item.delete, item.patch]) {
+      for (const [name, callback] of Object.entries(op?.callbacks ?? {})) {
+        if ('$ref' in callback) continue;
+        for (const target of Object.values(callback as Record<string, PathItemObject>)) {
+          const sent = target.post;
+          if (!sent) continue;
+          sent.summary ??= `The ${name} event, POSTed to the webhook's URL and signed`;
+          sent.security ??= [];
+        }
+      }
     }
   }
   return doc;
