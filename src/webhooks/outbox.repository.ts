@@ -163,13 +163,15 @@ export class OutboxRepository {
     await m.query(
       `INSERT INTO webhook_attempt
          (delivery_id, attempt, at, http_status, error, duration_ms, next_attempt_at)
-       SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM webhook_delivery WHERE id = $1)`,
+       SELECT $1::uuid, $2::int, $3::timestamptz, $4::int, $5::varchar, $6::int, $7::timestamptz
+       WHERE EXISTS (SELECT 1 FROM webhook_delivery WHERE id = $1::uuid)`,
       [o.deliveryId, o.attempt, o.at, o.httpStatus, o.error, o.durationMs, o.nextAttemptAt],
     );
     await m.query(
       `UPDATE webhook_delivery
-       SET attempts = GREATEST(attempts, $2), status = $3, next_attempt_at = $4, locked_until = NULL,
-         delivered_at = CASE WHEN $3 = 'delivered' THEN $5::timestamptz ELSE delivered_at END
+       SET attempts = GREATEST(attempts, $2::int), status = $3::varchar,
+         next_attempt_at = $4::timestamptz, locked_until = NULL,
+         delivered_at = CASE WHEN $3::varchar = 'delivered' THEN $5::timestamptz ELSE delivered_at END
        WHERE id = $1`,
       [o.deliveryId, o.attempt, o.status, o.nextAttemptAt, o.at],
     );
