@@ -6,6 +6,7 @@ import { ChangeAudit } from '../audit/entities/change-audit.entity';
 import { Extension } from '../extensions/entities/extension.entity';
 import { Tenant } from '../tenants/tenant.entity';
 import { User } from '../users/entities/user.entity';
+import { PhoneStateRow } from '../webhooks/entities/phone-state.entity';
 import { WebhookAttempt } from '../webhooks/entities/webhook-attempt.entity';
 import { WebhookDelivery } from '../webhooks/entities/webhook-delivery.entity';
 import { WebhookEvent } from '../webhooks/entities/webhook-event.entity';
@@ -15,6 +16,7 @@ import { AllocateUserFunction1764000000001 } from '../../migrations/176400000000
 import { AllocateWithNumberLocks1764000000002 } from '../../migrations/1764000000002-AllocateWithNumberLocks';
 import { ApiKeysAndChangeAudit1764000000003 } from '../../migrations/1764000000003-ApiKeysAndChangeAudit';
 import { Webhooks1764000000004 } from '../../migrations/1764000000004-Webhooks';
+import { PhoneStates1764000000005 } from '../../migrations/1764000000005-PhoneStates';
 
 export const ENTITIES = [
   Tenant,
@@ -27,6 +29,7 @@ export const ENTITIES = [
   WebhookEvent,
   WebhookDelivery,
   WebhookAttempt,
+  PhoneStateRow,
 ];
 export const MIGRATIONS = [
   Initial1764000000000,
@@ -34,6 +37,7 @@ export const MIGRATIONS = [
   AllocateWithNumberLocks1764000000002,
   ApiKeysAndChangeAudit1764000000003,
   Webhooks1764000000004,
+  PhoneStates1764000000005,
 ];
 
 /** Where the migration lines go: the app's log by default, plain text for the CLI. */

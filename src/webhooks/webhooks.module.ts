@@ -1,8 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/database.module';
+import { RegistrationModule } from '../registration/registration.module';
 import { DeliveryWorker } from './delivery-worker';
 import { EventPublisher } from './event-publisher';
 import { OutboxRepository } from './outbox.repository';
+import { PhoneEventsPoller } from './phone-events-poller';
+import { PhonesRepository } from './phones.repository';
 import { SubscriptionsRepository } from './subscriptions.repository';
 import { WebhookMetrics } from './webhook-metrics';
 import { WebhooksController } from './webhooks.controller';
@@ -10,12 +13,12 @@ import { WebhooksService } from './webhooks.service';
 
 /**
  * Webhooks: the subscriptions API, EventPublisher (every module that changes something
- * publishes its events in its transaction, as it writes its audit row) and the delivery
- * worker.
+ * publishes its events in its transaction, as it writes its audit row), the delivery
+ * worker, and the poller that turns phones' registrations into phone.* events.
  */
 @Global()
 @Module({
-  imports: [DatabaseModule],
+  imports: [DatabaseModule, RegistrationModule],
   controllers: [WebhooksController],
   providers: [
     SubscriptionsRepository,
@@ -24,6 +27,8 @@ import { WebhooksService } from './webhooks.service';
     WebhooksService,
     WebhookMetrics,
     DeliveryWorker,
+    PhonesRepository,
+    PhoneEventsPoller,
   ],
   exports: [EventPublisher],
 })
