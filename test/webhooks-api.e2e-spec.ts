@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebhookReceiver } from './support/webhook-receiver';
 import { createKey } from './support/api-keys';
 import { bootApp, TestApp } from './support/app';
 import { auditRows } from './support/change-audit';
@@ -229,5 +231,42 @@ describe('webhook subscriptions (real PostgreSQL)', () => {
       const all = JSON.stringify(rows);
       expect(all).not.toContain(user.body.sipPassword);
     });
+  });
+
+  it('checks the address again at each delivery: a URL that became refused is not connected to', async () => {
+    // A receiver on loopback, which this app does not allow: as if the host had resolved to a
+    // public address when the webhook was created and to this one now.
+    const receiver = await new WebhookReceiver().start();
+    try {
+      const { id } = (await create({ url: PUBLIC_URL, events: ['user.created'] }).expect(201))
+        .body as { id: string };
+      await t.pg.query('UPDATE webhook_subscription SET url = $2 WHERE id = $1', [
+        id,
+        receiver.url('/refused'),
+      ]);
+      await http()
+        .post('/users')
+        .set('Authorization', t.auth)
+        .send({ name: 'Re Fused', email: 'refused@example.com' })
+        .expect(201);
+      let attempts: { httpStatus: number | null; error: string | null }[] = [];
+      for (let i = 0; i < 100 && attempts.length === 0; i++) {
+        await sleep(50);
+        const log = await http()
+          .get(`/webhooks/${id}/deliveries`)
+          .set('Authorization', t.auth)
+          .expect(200);
+        attempts = log.body.items[0]?.attempts ?? [];
+      }
+      expect(attempts[0]).toMatchObject({
+        httpStatus: null,
+        error:
+          'refused: 127.0.0.1 is a loopback address, and WEBHOOK_ALLOWED_NETWORKS does not name it',
+      });
+      expect(receiver.received).toEqual([]);
+      await http().delete(`/webhooks/${id}`).set('Authorization', t.auth).expect(204);
+    } finally {
+      await receiver.stop();
+    }
   });
 });
