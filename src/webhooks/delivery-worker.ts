@@ -133,8 +133,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       this.allowed,
       this.abort.signal,
     );
-    // Stopped mid-send: the lease runs out and the delivery goes again, from any process.
-    if (this.stopped) return;
+    // Stopped mid-send (the database is still open then): the delivery is given back, and
+    // another process, or this one after its restart, sends it again with the same webhook-id.
+    if (this.stopped) {
+      await this.outbox.release(d.id);
+      return;
+    }
     const at = new Date();
     const httpStatus = 'status' in result ? result.status : null;
     let error = 'error' in result ? result.error : null;

@@ -177,6 +177,14 @@ export class OutboxRepository {
     );
   }
 
+  /** Gives a claimed delivery back unsent (the process is stopping): anyone may send it now. */
+  async release(deliveryId: string): Promise<void> {
+    await this.txHost.tx.query(
+      `UPDATE webhook_delivery SET locked_until = NULL WHERE id = $1 AND status = 'pending'`,
+      [deliveryId],
+    );
+  }
+
   /** When the next pending delivery of an enabled subscription falls due; null: none. */
   async nextDueAt(): Promise<Date | null> {
     const rows = await this.txHost.tx.query<{ due: Date | null }[]>(
