@@ -58,9 +58,12 @@ function describeScopes(doc: OpenAPIObject): OpenAPIObject {
 
 /**
  * A callback (a webhook event the portal POSTs to a subscriber) is named for its event, and
- * carries no bearer token: it is authenticated by its signature instead.
+ * carries no bearer token: it is authenticated by its signature instead. The bodies of all
+ * callbacks together make `WebhookEvent`, one of them told apart by `type`, for a client to
+ * type what it receives.
  */
 function describeCallbacks(doc: OpenAPIObject): OpenAPIObject {
+  const bodies = new Map<string, string>();
   for (const item of Object.values(doc.paths)) {
     for (const op of [item.get, item.put, item.post, item.delete, item.patch]) {
       for (const [name, callback] of Object.entries(op?.callbacks ?? {})) {
@@ -70,9 +73,20 @@ function describeCallbacks(doc: OpenAPIObject): OpenAPIObject {
           if (!sent) continue;
           sent.summary ??= `The ${name} event, POSTed to the webhook's URL and signed`;
           sent.security ??= [];
+          const body = sent.requestBody;
+          const schema =
+            body && !('$ref' in body) ? body.content['application/json']?.schema : null;
+          if (schema && '$ref' in schema) bodies.set(name, schema.$ref);
         }
       }
     }
+  }
+  if (bodies.size > 0 && doc.components?.schemas) {
+    doc.components.schemas.WebhookEvent = {
+      description: 'Any event a webhook receives; `type` tells which',
+      oneOf: [...bodies.values()].map(($ref) => ({ $ref })),
+      discriminator: { propertyName: 'type', mapping: Object.fromEntries(bodies) },
+    };
   }
   return doc;
 }
