@@ -400,12 +400,12 @@ describe('webhook deliveries to a receiver on loopback (real PostgreSQL)', () =>
     await remove(id);
   });
 
-  it('two portals on one database deliver each event once per subscription', async () => {
+  it('two portals on one database deliver each event once per subscription, over 500 changes', async () => {
     const other = await bootApp(ENV, { database: db });
     try {
       const a = await subscribe('/twice-a', ['user.created']);
       const b = await subscribe('/twice-b', ['user.created']);
-      const n = 100;
+      const n = 500;
       const apps = [t, other];
       for (let i = 0; i < n; i += 10) {
         await Promise.all(
@@ -419,7 +419,7 @@ describe('webhook deliveries to a receiver on loopback (real PostgreSQL)', () =>
         );
       }
       for (const path of ['/twice-a', '/twice-b']) {
-        const got = await receiver.waitFor(path, n, 30_000);
+        const got = await receiver.waitFor(path, n, 60_000);
         await sleep(300);
         const ids = receiver.at(path).map((r) => r.headers['webhook-id']);
         expect({ path, sent: ids.length, distinct: new Set(ids).size }).toEqual({
@@ -440,6 +440,46 @@ describe('webhook deliveries to a receiver on loopback (real PostgreSQL)', () =>
     } finally {
       await other.close();
     }
+  });
+
+  it('from commit to receipt at 100 changes a second: well under a second', async () => {
+    const { id } = await subscribe('/latency', ['user.created']);
+    const committed = new Map<string, number>();
+    const n = 300;
+    const start = Date.now();
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      // One change every 10 ms, whatever the previous ones are doing.
+      await sleep(Math.max(0, start + i * 10 - Date.now()));
+      sent.push(
+        http()
+          .post('/users')
+          .set('Authorization', t.auth)
+          .send({ name: `Lat Ency ${i}`, email: `latency${i}@example.com` })
+          .expect(201)
+          .then(() => {
+            // The answer comes after the commit: a slight over-estimate of the commit time.
+            committed.set(`Lat Ency ${i}`, Date.now());
+          }),
+      );
+    }
+    await Promise.all(sent);
+    const got = await receiver.waitFor('/latency', n, 30_000);
+    const latencies = got
+      .map((r) => r.at - (committed.get((JSON.parse(r.body) as Payload).data.name as string) ?? 0))
+      .sort((a, b) => a - b);
+    const [p50, p99] = [latencies[Math.floor(n * 0.5)], latencies[Math.floor(n * 0.99)]];
+    const lastCommit = Math.max(...committed.values()) - start;
+    // For the record: this machine's CPUs are shared, and the app, its clients and the receiver
+    // share one event loop here; the benchmark measures the built portal on its own.
+    process.stderr.write(
+      `webhook commit-to-receipt, ${n} creates at 100/s (the last committed at ${lastCommit} ms): p50 ${p50} ms, p99 ${p99} ms\n`,
+    );
+    // The goal (p50 under 100 ms, p99 under 1 s) with room for a loaded machine: a poll every
+    // second could not pass even this; the NOTIFY at commit does.
+    expect(p50).toBeLessThan(250);
+    expect(p99).toBeLessThan(1000);
+    await remove(id);
   });
 
   it('the metrics count attempts by outcome and show the queue', async () => {

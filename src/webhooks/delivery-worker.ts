@@ -97,8 +97,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
           for (const delivery of claimed) this.start(delivery);
         }
       } while (this.again && !this.stopped);
-      // When every slot is busy, the next send to finish kicks again.
-      if (this.inFlight.size < CONCURRENCY) await this.sleepUntilNextDue();
+      // While a send is in flight, its end kicks again; only an idle worker needs the timer.
+      if (this.inFlight.size === 0) await this.sleepUntilNextDue();
     } catch (err) {
       if (this.stopped) return;
       this.logger.warn(`Webhook deliveries paused: ${String(err)}`);
@@ -146,24 +146,27 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       error = `redirect (${httpStatus}) not followed`;
     }
     const v = verdict(d.attempt, httpStatus, this.schedule, at);
-    await this.txHost.withTransaction(async () => {
-      await this.outbox.recordAttempt({
-        deliveryId: d.id,
-        attempt: d.attempt,
-        at,
-        httpStatus,
-        error,
-        durationMs: at.getTime() - started,
-        status: v.status,
-        nextAttemptAt: v.nextAttemptAt,
-      });
-      if (v.outcome === 'gone') {
+    const outcome = {
+      deliveryId: d.id,
+      attempt: d.attempt,
+      at,
+      httpStatus,
+      error,
+      durationMs: at.getTime() - started,
+      status: v.status,
+      nextAttemptAt: v.nextAttemptAt,
+    };
+    if (v.outcome === 'gone') {
+      await this.txHost.withTransaction(async () => {
+        await this.outbox.recordAttempt(outcome);
         await this.subscriptions.disable(
           d.subscriptionId,
           `the receiver answered 410 Gone at ${at.toISOString()}`,
         );
-      }
-    });
+      });
+    } else {
+      await this.outbox.recordAttempt(outcome);
+    }
     this.metrics.attempted(v.outcome);
     if (v.outcome === 'gone') {
       this.logger.warn(`Webhook ${d.subscriptionId} answered 410 Gone: disabled`);

@@ -155,25 +155,35 @@ export class OutboxRepository {
   }
 
   /**
-   * Records an attempt and the delivery's new state, releasing its lease. A delivery deleted
-   * meanwhile (its subscription was) records nothing.
+   * Records an attempt and the delivery's new state, releasing its lease, in one statement (so
+   * atomic without a transaction of its own). A delivery deleted meanwhile (its subscription
+   * was) records nothing.
    */
   async recordAttempt(o: AttemptOutcome): Promise<void> {
-    const m = this.txHost.tx;
-    await m.query(
-      `INSERT INTO webhook_attempt
+    await this.txHost.tx.query(
+      `WITH d AS (
+         UPDATE webhook_delivery
+         SET attempts = GREATEST(attempts, $2::int), status = $8::varchar,
+           next_attempt_at = $7::timestamptz, locked_until = NULL,
+           delivered_at = CASE WHEN $8::varchar = 'delivered' THEN $3::timestamptz
+                               ELSE delivered_at END
+         WHERE id = $1::uuid
+         RETURNING id
+       )
+       INSERT INTO webhook_attempt
          (delivery_id, attempt, at, http_status, error, duration_ms, next_attempt_at)
-       SELECT $1::uuid, $2::int, $3::timestamptz, $4::int, $5::varchar, $6::int, $7::timestamptz
-       WHERE EXISTS (SELECT 1 FROM webhook_delivery WHERE id = $1::uuid)`,
-      [o.deliveryId, o.attempt, o.at, o.httpStatus, o.error, o.durationMs, o.nextAttemptAt],
-    );
-    await m.query(
-      `UPDATE webhook_delivery
-       SET attempts = GREATEST(attempts, $2::int), status = $3::varchar,
-         next_attempt_at = $4::timestamptz, locked_until = NULL,
-         delivered_at = CASE WHEN $3::varchar = 'delivered' THEN $5::timestamptz ELSE delivered_at END
-       WHERE id = $1`,
-      [o.deliveryId, o.attempt, o.status, o.nextAttemptAt, o.at],
+       SELECT d.id, $2::int, $3::timestamptz, $4::int, $5::varchar, $6::int, $7::timestamptz
+       FROM d`,
+      [
+        o.deliveryId,
+        o.attempt,
+        o.at,
+        o.httpStatus,
+        o.error,
+        o.durationMs,
+        o.nextAttemptAt,
+        o.status,
+      ],
     );
   }
 
