@@ -296,6 +296,34 @@ describe('webhook deliveries to a receiver on loopback (real PostgreSQL)', () =>
     await remove(id);
   });
 
+  it('disabled, a webhook gets nothing and its pending deliveries wait; enabled again, they go at once', async () => {
+    const { id } = await subscribe('/paused', ['user.created']);
+    const patch = (enabled: boolean) =>
+      http().patch(`/webhooks/${id}`).set('Authorization', t.auth).send({ enabled }).expect(200);
+    receiver.answer('/paused', 503);
+    await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Paula', email: 'paula@example.com' })
+      .expect(201);
+    await receiver.waitFor('/paused', 1);
+    // Before its retry (0.2 s later) is due.
+    await patch(false);
+    await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Quentin', email: 'quentin@example.com' })
+      .expect(201);
+    await sleep(600);
+    expect(receiver.at('/paused')).toHaveLength(1);
+    // The event of a change made while disabled is not kept for it.
+    expect((await deliveries(id)).items.map((d) => d.status)).toEqual(['pending']);
+    await patch(true);
+    const [, retried] = await receiver.waitFor('/paused', 2, 2_000);
+    expect((JSON.parse(retried.body) as Payload).data.name).toBe('Paula');
+    await remove(id);
+  });
+
   it('a change that rolls back sends nothing', async () => {
     const { id } = await subscribe('/rollback', ['*']);
     // A duplicate email, an invalid import, a dry run: each rolls its transaction back.

@@ -96,7 +96,7 @@ export class WebhooksController {
     operationId: 'updateWebhook',
     summary: 'Change the URL, events, description, or enable/disable a webhook',
     description:
-      'A new URL is checked as at creation. Disabling keeps pending deliveries; enabling sends them.',
+      'A new URL is checked as at creation. A disabled webhook gets no new event; the deliveries it had pending wait, and go out when it is enabled again.',
   })
   @ApiOkResponse({ type: WebhookDto, description: 'The webhook as it is now' })
   @ApiErrorResponses({

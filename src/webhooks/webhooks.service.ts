@@ -121,6 +121,8 @@ export class WebhooksService {
           },
         });
       }
+      // Enabled again: its pending deliveries are due, so the workers are woken at commit.
+      if (after.enabled && !before.enabled) await this.outbox.notify();
       return toWebhookDto(after);
     });
   }

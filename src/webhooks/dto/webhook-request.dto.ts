@@ -122,7 +122,8 @@ export class UpdateWebhookDto {
 
   @ApiPropertyOptional({
     example: true,
-    description: 'false stops deliveries (pending ones wait); true resumes them',
+    description:
+      'false: no new event is kept for it and pending deliveries wait; true sends them again',
   })
   @WhenSent()
   @IsBoolean({ message: '$property must be true or false' })
