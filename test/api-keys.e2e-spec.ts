@@ -146,6 +146,15 @@ describe('API keys and scopes (real PostgreSQL)', () => {
       'delete /api-keys/{id}': 'keys:admin',
       'get /audit': 'audit:read',
       'get /metrics': 'metrics:read',
+      'post /webhooks': 'webhooks:admin',
+      'get /webhooks': 'webhooks:admin',
+      'get /webhooks/{id}': 'webhooks:admin',
+      'patch /webhooks/{id}': 'webhooks:admin',
+      'delete /webhooks/{id}': 'webhooks:admin',
+      'post /webhooks/{id}/rotate-secret': 'webhooks:admin',
+      'get /webhooks/{id}/deliveries': 'webhooks:admin',
+      'post /webhooks/{id}/deliveries/{deliveryId}/retry': 'webhooks:admin',
+      'post /webhooks/{id}/ping': 'webhooks:admin',
     });
     // Every scope guards at least one route.
     expect(new Set(operations.map((o) => o.scope))).toEqual(new Set(SCOPES));
@@ -250,11 +259,11 @@ describe('API keys and scopes (real PostgreSQL)', () => {
       [{ name: 'x' }, 'scopes is required'],
       [
         { name: 'x', scopes: ['users:read', 'users:admin'] },
-        'scopes has unknown scope "users:admin"; the valid scopes are users:read, users:write, apply, audit:read, keys:admin, metrics:read',
+        'scopes has unknown scope "users:admin"; the valid scopes are users:read, users:write, apply, audit:read, keys:admin, metrics:read, webhooks:admin',
       ],
       [
         { name: 'x', scopes: ['scp_QWxhZGRpbjpvcGVuIHNlc2FtZQ0123456789abcdefgh'] },
-        'scopes has a value that is not a scope name; the valid scopes are users:read, users:write, apply, audit:read, keys:admin, metrics:read',
+        'scopes has a value that is not a scope name; the valid scopes are users:read, users:write, apply, audit:read, keys:admin, metrics:read, webhooks:admin',
       ],
       [{ name: 'x', scopes: [] }, expect.stringContaining('scopes must be a non-empty array')],
       [{ name: 'x', scopes: 'apply' }, expect.stringContaining('scopes must be a non-empty array')],

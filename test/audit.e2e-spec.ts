@@ -221,7 +221,7 @@ describe('change audit (real PostgreSQL)', () => {
     const bad: [string, string][] = [
       [
         '?action=user.explode',
-        'action must be one of user.create, user.update, user.delete, user.rotate_password, user.import, apply.run, key.create, key.revoke',
+        'action must be one of user.create, user.update, user.delete, user.rotate_password, user.import, apply.run, key.create, key.revoke, webhook.create, webhook.update, webhook.delete, webhook.rotate_secret',
       ],
       ['?targetId=42', 'targetId must be a UUID'],
       ['?since=yesterday', 'since must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z'],

@@ -29,6 +29,15 @@ const ROUTES = {
   revokeApiKey: 'DELETE /api-keys/{id}',
   listAudit: 'GET /audit',
   getHealth: 'GET /health',
+  createWebhook: 'POST /webhooks',
+  listWebhooks: 'GET /webhooks',
+  getWebhook: 'GET /webhooks/{id}',
+  updateWebhook: 'PATCH /webhooks/{id}',
+  deleteWebhook: 'DELETE /webhooks/{id}',
+  rotateWebhookSecret: 'POST /webhooks/{id}/rotate-secret',
+  listWebhookDeliveries: 'GET /webhooks/{id}/deliveries',
+  retryWebhookDelivery: 'POST /webhooks/{id}/deliveries/{deliveryId}/retry',
+  pingWebhook: 'POST /webhooks/{id}/ping',
 } as const;
 type Route = (typeof ROUTES)[keyof typeof ROUTES];
 const PROTECTED = Object.values(ROUTES).filter((r) => r !== ROUTES.getHealth);
@@ -38,12 +47,20 @@ const WITH_BODY = [
   ROUTES.rotateSipPassword,
   ROUTES.applyConfig,
   ROUTES.createApiKey,
+  ROUTES.createWebhook,
+  ROUTES.updateWebhook,
+  ROUTES.rotateWebhookSecret,
+  ROUTES.retryWebhookDelivery,
+  ROUTES.pingWebhook,
 ];
 /** A body each route takes, for the cases that must get past validation. */
 const VALID_BODY: Partial<Record<Route, object>> = {
   [ROUTES.createUser]: { name: 'Late', email: 'x@example.com' },
   [ROUTES.updateUser]: { name: 'Renamed' },
   [ROUTES.createApiKey]: { name: 'late key', scopes: ['users:read'] },
+  // Port 9 on loopback (allowed for this suite): a delivery is refused there, nothing leaves.
+  [ROUTES.createWebhook]: { url: 'http://127.0.0.1:9/hooks', events: ['webhook.ping'] },
+  [ROUTES.updateWebhook]: { description: 'renamed' },
 };
 /** A valid one-row import, for the answers that come from the database. */
 const IMPORT_ONE = { type: 'text/csv', data: 'name,email\nLate,late-import@example.com\n' };
@@ -74,14 +91,21 @@ describe('OpenAPI contract: real answers match the document', () => {
   let userId: string;
   /** A key that exists for the routes that need one. */
   let keyId = '';
+  /** A webhook, and a delivery of it, for the routes that need them. */
+  let hookId = randomUUID();
+  let deliveryId = randomUUID();
 
   /** Sends one request of `route` and checks the answer against the document. */
   const send = async (route: Route, call: Call = {}): Promise<request.Response> => {
     const [method, template] = route.split(' ');
     const app = call.app ?? t;
     const agent = request(app.app.getHttpServer());
-    const path =
-      call.path ?? template.replace('{id}', template.startsWith('/api-keys') ? keyId : userId);
+    const id = template.startsWith('/api-keys')
+      ? keyId
+      : template.startsWith('/webhooks')
+        ? hookId
+        : userId;
+    const path = call.path ?? template.replace('{id}', id).replace('{deliveryId}', deliveryId);
     let req =
       method === 'GET'
         ? agent.get(path)
@@ -115,7 +139,12 @@ describe('OpenAPI contract: real answers match the document', () => {
     // A range of four numbers, so the pool can be exhausted; a failure limit the 401 cases
     // here stay under (the 429 cases use an app of their own).
     t = await bootApp(
-      box.env({ EXTENSION_MIN: '1000', EXTENSION_MAX: '1003', AUTH_FAILURE_LIMIT: '1000' }),
+      box.env({
+        EXTENSION_MIN: '1000',
+        EXTENSION_MAX: '1003',
+        AUTH_FAILURE_LIMIT: '1000',
+        WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
+      }),
       { database: db },
     );
     const doc = (await request(t.app.getHttpServer()).get('/docs-json').expect(200))
@@ -313,6 +342,30 @@ describe('OpenAPI contract: real answers match the document', () => {
     for (const u of [...imported.body.users, ...brought.body.users]) {
       expect((await send(ROUTES.deleteUser, { path: `/users/${u.id}` })).status).toBe(204);
     }
+
+    const hook = await send(ROUTES.createWebhook, { body: VALID_BODY[ROUTES.createWebhook] });
+    expect(hook.status).toBe(201);
+    hookId = hook.body.id;
+    expect((await send(ROUTES.listWebhooks)).body.total).toBe(1);
+    expect((await send(ROUTES.getWebhook)).body.id).toBe(hookId);
+    expect((await send(ROUTES.updateWebhook, { body: { enabled: true } })).status).toBe(200);
+    expect((await send(ROUTES.rotateWebhookSecret)).status).toBe(200);
+    const ping = await send(ROUTES.pingWebhook);
+    expect(ping.status).toBe(202);
+    deliveryId = ping.body.deliveryId;
+    expect((await send(ROUTES.listWebhookDeliveries)).body.items[0].id).toBe(deliveryId);
+    expect(
+      (
+        await send(ROUTES.listWebhookDeliveries, {
+          path: `/webhooks/${hookId}/deliveries?status=failed`,
+        })
+      ).status,
+    ).toBe(200);
+    expect((await send(ROUTES.retryWebhookDelivery)).body.id).toBe(deliveryId);
+    const other = await send(ROUTES.createWebhook, { body: VALID_BODY[ROUTES.createWebhook] });
+    expect(
+      (await send(ROUTES.deleteWebhook, { path: `/webhooks/${other.body.id as string}` })).status,
+    ).toBe(204);
     expectNoProblems();
   });
 
@@ -360,6 +413,27 @@ describe('OpenAPI contract: real answers match the document', () => {
     );
     message('export query', await send(ROUTES.exportUsers, { path: '/users/export?all=1' }));
     message('export accept', await send(ROUTES.exportUsers, { accept: 'text/html' }));
+    message(
+      'loopback hook',
+      await send(ROUTES.createWebhook, { body: { url: 'http://127.0.0.2/', events: ['*'] } }),
+    );
+    message('hooks limit=0', await send(ROUTES.listWebhooks, { path: '/webhooks?limit=0' }));
+    message('hook bad id', await send(ROUTES.getWebhook, { path: '/webhooks/x' }));
+    message('hook nothing', await send(ROUTES.updateWebhook, { body: {} }));
+    message(
+      'hook delete query',
+      await send(ROUTES.deleteWebhook, { path: `/webhooks/${hookId}?x=1` }),
+    );
+    message('rotate body', await send(ROUTES.rotateWebhookSecret, { body: { secret: 'mine' } }));
+    message(
+      'deliveries status',
+      await send(ROUTES.listWebhookDeliveries, { path: `/webhooks/${hookId}/deliveries?status=x` }),
+    );
+    message(
+      'retry bad id',
+      await send(ROUTES.retryWebhookDelivery, { path: `/webhooks/${hookId}/deliveries/x/retry` }),
+    );
+    message('ping body', await send(ROUTES.pingWebhook, { body: { x: 1 } }));
     expect(messages).toEqual([
       ['no name', 'name is required'],
       ['limit=abc', 'limit must be an integer from 1 to 1000'],
@@ -388,6 +462,18 @@ describe('OpenAPI contract: real answers match the document', () => {
       ],
       ['export query', 'property all should not exist'],
       ['export accept', 'The export is text/csv or application/json'],
+      [
+        'loopback hook',
+        'url is refused: 127.0.0.2 is a loopback address, and WEBHOOK_ALLOWED_NETWORKS does not name it',
+      ],
+      ['hooks limit=0', 'limit must be an integer from 1 to 500'],
+      ['hook bad id', 'id must be a UUID'],
+      ['hook nothing', 'Nothing to change: send url, events, description or enabled'],
+      ['hook delete query', 'property x should not exist'],
+      ['rotate body', 'property secret should not exist'],
+      ['deliveries status', 'status must be one of pending, delivered, failed'],
+      ['retry bad id', 'id must be a UUID'],
+      ['ping body', 'property x should not exist'],
     ]);
 
     for (const route of PROTECTED) {
@@ -407,6 +493,24 @@ describe('OpenAPI contract: real answers match the document', () => {
     }
     expect((await send(ROUTES.revokeApiKey, { path: `/api-keys/${unknown}` })).body.error).toBe(
       'API_KEY_NOT_FOUND',
+    );
+    for (const route of [
+      ROUTES.getWebhook,
+      ROUTES.updateWebhook,
+      ROUTES.deleteWebhook,
+      ROUTES.rotateWebhookSecret,
+      ROUTES.listWebhookDeliveries,
+      ROUTES.retryWebhookDelivery,
+      ROUTES.pingWebhook,
+    ]) {
+      const path = route.split(' ')[1].replace('{id}', unknown).replace('{deliveryId}', unknown);
+      expect((await send(route, { path, body: VALID_BODY[route] })).body.error).toBe(
+        'WEBHOOK_NOT_FOUND',
+      );
+    }
+    const noDelivery = `/webhooks/${hookId}/deliveries/${unknown}/retry`;
+    expect((await send(ROUTES.retryWebhookDelivery, { path: noDelivery })).body.error).toBe(
+      'WEBHOOK_DELIVERY_NOT_FOUND',
     );
 
     const create = (name: string, email: string) =>
@@ -531,7 +635,17 @@ describe('OpenAPI contract: real answers match the document', () => {
   });
 
   it('500 on every route that needs the token, when a query fails unexpectedly', async () => {
-    const tables = ['user', 'extension', 'apply_audit_log', 'api_key', 'change_audit'];
+    const tables = [
+      'user',
+      'extension',
+      'apply_audit_log',
+      'api_key',
+      'change_audit',
+      'webhook_subscription',
+      'webhook_event',
+      'webhook_delivery',
+      'webhook_attempt',
+    ];
     const rename = async (from: (t: string) => string, to: (t: string) => string) => {
       for (const table of tables) {
         await t.pg.query(`ALTER TABLE "${from(table)}" RENAME TO "${to(table)}"`);

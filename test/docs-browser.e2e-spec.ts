@@ -197,6 +197,15 @@ describe('/docs in a headless browser', () => {
         '/users/{id}', // PATCH
         '/users/{id}', // DELETE
         '/users/{id}/sip-password',
+        '/webhooks', // POST
+        '/webhooks', // GET
+        '/webhooks/{id}', // GET
+        '/webhooks/{id}', // PATCH
+        '/webhooks/{id}', // DELETE
+        '/webhooks/{id}/deliveries',
+        '/webhooks/{id}/deliveries/{deliveryId}/retry',
+        '/webhooks/{id}/ping',
+        '/webhooks/{id}/rotate-secret',
       ].sort(),
     );
     expect(await operations.filter({ hasText: '/users/{id}/sip-password' }).isVisible()).toBe(true);

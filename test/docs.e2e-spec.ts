@@ -108,6 +108,15 @@ describe('OpenAPI docs', () => {
         'DELETE /api-keys/{id}': 'revokeApiKey',
         'GET /audit': 'listAudit',
         'GET /health': 'getHealth',
+        'POST /webhooks': 'createWebhook',
+        'GET /webhooks': 'listWebhooks',
+        'GET /webhooks/{id}': 'getWebhook',
+        'PATCH /webhooks/{id}': 'updateWebhook',
+        'DELETE /webhooks/{id}': 'deleteWebhook',
+        'POST /webhooks/{id}/rotate-secret': 'rotateWebhookSecret',
+        'GET /webhooks/{id}/deliveries': 'listWebhookDeliveries',
+        'POST /webhooks/{id}/deliveries/{deliveryId}/retry': 'retryWebhookDelivery',
+        'POST /webhooks/{id}/ping': 'pingWebhook',
       });
       // The same style for any route added later: a verb and a noun, no controller names.
       for (const [, op] of operations()) expect(op.operationId).toMatch(/^[a-z]+(?:[A-Z][a-z]+)+$/);
@@ -140,6 +149,20 @@ describe('OpenAPI docs', () => {
         'DELETE /api-keys/{id}': ['204', ...token, '404'].sort(),
         'GET /audit': ['200', ...token].sort(),
         'GET /health': ['200', '500', '503'],
+        'POST /webhooks': ['201', ...token, ...body].sort(),
+        'GET /webhooks': ['200', ...token].sort(),
+        'GET /webhooks/{id}': ['200', ...token, '404'].sort(),
+        'PATCH /webhooks/{id}': ['200', ...token, '404', ...body].sort(),
+        'DELETE /webhooks/{id}': ['204', ...token, '404'].sort(),
+        'POST /webhooks/{id}/rotate-secret': ['200', ...token, '404', ...body].sort(),
+        'GET /webhooks/{id}/deliveries': ['200', ...token, '404'].sort(),
+        'POST /webhooks/{id}/deliveries/{deliveryId}/retry': [
+          '202',
+          ...token,
+          '404',
+          ...body,
+        ].sort(),
+        'POST /webhooks/{id}/ping': ['202', ...token, '404', ...body].sort(),
       });
       for (const [route, op] of operations()) {
         for (const [status, response] of Object.entries<Schema>(op.responses)) {
@@ -261,6 +284,8 @@ describe('OpenAPI docs', () => {
           '#/components/schemas/CreateApiKeyDto',
           '#/components/schemas/ImportUsersBodySchema',
           '#/components/schemas/UpdateUserDto',
+          '#/components/schemas/CreateWebhookDto',
+          '#/components/schemas/UpdateWebhookDto',
         ].sort(),
       );
       const closedSchemas = [
@@ -269,6 +294,8 @@ describe('OpenAPI docs', () => {
         'UpdateUserDto',
         'ImportUsersBodySchema',
         'ImportUserRowSchema',
+        'CreateWebhookDto',
+        'UpdateWebhookDto',
       ];
       for (const name of closedSchemas) {
         expect({ name, closed: schema(name).additionalProperties }).toEqual({
@@ -279,7 +306,16 @@ describe('OpenAPI docs', () => {
       expect(schema('UpdateUserDto').required).toBeUndefined();
 
       expect(doc.tags.map((tag: Schema) => tag.name).sort()).toEqual(
-        ['api-keys', 'apply', 'audit', 'extensions', 'health', 'metrics', 'users'].sort(),
+        [
+          'api-keys',
+          'apply',
+          'audit',
+          'extensions',
+          'health',
+          'metrics',
+          'users',
+          'webhooks',
+        ].sort(),
       );
       for (const tag of doc.tags) expect(tag.description).toMatch(/\S/);
       expect(doc.info.version).toBe(version);

@@ -4,13 +4,7 @@ export {
   type PortalClientOptions,
   type PortalError,
 } from './client';
-export {
-  verifyWebhook,
-  WEBHOOK_EVENT_SCHEMA,
-  type GenericWebhookEvent,
-  type WebhookEvent,
-  type WebhookHeaders,
-} from './webhook';
+export { verifyWebhook, type WebhookEvent, type WebhookHeaders } from './webhook';
 export {
   InjectPortalClient,
   PORTAL_CLIENT,

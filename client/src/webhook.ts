@@ -1,24 +1,8 @@
 import { Webhook } from 'standardwebhooks';
 import type { components } from './generated/portal-api';
 
-/** What every event holds until the portal's OpenAPI document names the event schema. */
-export interface GenericWebhookEvent {
-  id: string;
-  type: string;
-  timestamp: string;
-  data: Record<string, unknown>;
-}
-
-type Schemas = components['schemas'];
-// Resolves to the documented schema as soon as `npm run generate` finds it in openapi.json,
-// and to the generic shape before: no code change here when the server side lands.
-type SchemaOr<Name extends string, Fallback> = Schemas extends Record<Name, infer T> ? T : Fallback;
-
-/** The name of the event schema in openapi.json's components.schemas. */
-export const WEBHOOK_EVENT_SCHEMA = 'WebhookEventDto';
-
-/** A webhook event as the portal sends it. */
-export type WebhookEvent = SchemaOr<typeof WEBHOOK_EVENT_SCHEMA, GenericWebhookEvent>;
+/** A webhook event as the portal sends it: the union of every event, told apart by `type`. */
+export type WebhookEvent = components['schemas']['WebhookEvent'];
 
 /** Headers as Node (`req.headers`), Express or fetch (`Headers`) give them. */
 export type WebhookHeaders =

@@ -6,6 +6,7 @@ import { currentRequestContext } from '../common/access/request-context';
 import { lacksScope } from '../common/access/scopes';
 import { apiKeyNotFound, forbidden } from '../common/errors/domain-errors';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
+import { EventPublisher } from '../webhooks/event-publisher';
 import { generateApiKey } from './api-key-secret';
 import { toApiKeyDto, toCreatedApiKeyDto } from './api-key.mapper';
 import { ApiKeysRepository } from './api-keys.repository';
@@ -23,6 +24,7 @@ export class ApiKeysService {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly keys: ApiKeysRepository,
     private readonly audit: AuditWriter,
+    private readonly events: EventPublisher,
   ) {}
 
   async create(dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
@@ -43,6 +45,12 @@ export class ApiKeysService {
         action: 'key.create',
         target: { type: 'api_key', id: row.id },
         changes: { before: null, after: { name: dto.name, scopes: dto.scopes, prefix } },
+      });
+      await this.events.publish('api_key.created', {
+        apiKeyId: row.id,
+        name: dto.name,
+        scopes: dto.scopes,
+        prefix,
       });
       return toCreatedApiKeyDto(row, key);
     });
@@ -66,6 +74,12 @@ export class ApiKeysService {
           before: { name: revoked.before.name, revokedAt: null },
           after: { name: revoked.before.name, revokedAt: revoked.revokedAt.toISOString() },
         },
+      });
+      await this.events.publish('api_key.revoked', {
+        apiKeyId: id,
+        name: revoked.before.name,
+        scopes: revoked.before.scopes,
+        prefix: revoked.before.prefix,
       });
     });
   }

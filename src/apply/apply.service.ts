@@ -10,6 +10,7 @@ import { PortalConfig } from '../config/portal-config.service';
 import { PortalMetrics } from '../metrics/portal-metrics';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import { UsersRepository } from '../users/users.repository';
+import { EventPublisher } from '../webhooks/event-publisher';
 import { ApplyInterruptions } from './apply-audit';
 import { ApplyLock } from './apply-lock';
 import { ApplyFailure, ApplyRun, asError, errorMessage } from './apply-run';
@@ -36,6 +37,7 @@ export class ApplyService {
     private readonly config: PortalConfig,
     private readonly audit: AuditWriter,
     private readonly metrics: PortalMetrics,
+    private readonly events: EventPublisher,
   ) {}
 
   apply(requestId: string | null): Promise<ApplyResultDto> {
@@ -169,6 +171,13 @@ export class ApplyService {
             nodes: run.nodes.map((n) => ({ name: n.name, outcome: n.outcome })),
           },
         },
+      });
+      // Other services learn of the apply from the same transaction: no event without its row.
+      await this.events.publish(outcome === 'success' ? 'apply.succeeded' : 'apply.failed', {
+        applyId: run.id,
+        outcome,
+        users: run.users,
+        nodes: run.nodes.map((n) => ({ name: n.name, outcome: n.outcome })),
       });
     });
     this.metrics.applyFinished(outcome, durationMs);

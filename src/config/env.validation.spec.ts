@@ -1,4 +1,11 @@
-import { ConfigValidationError, parseTrustProxy, validateEnvironment } from './env.validation';
+import {
+  ConfigValidationError,
+  DEFAULT_RETRY_SCHEDULE,
+  parseAllowedNetworks,
+  parseRetrySchedule,
+  parseTrustProxy,
+  validateEnvironment,
+} from './env.validation';
 
 /** The lines of the refusal, or [] when the environment is accepted. */
 function refusal(env: Record<string, string | undefined>): string[] {
@@ -151,5 +158,35 @@ describe('parseTrustProxy', () => {
     expect(parseTrustProxy('2')).toBe(2);
     expect(parseTrustProxy(' loopback , 10.0.0.0/8 ')).toEqual(['loopback', '10.0.0.0/8']);
     expect(parseTrustProxy('true')).toBeUndefined();
+  });
+});
+
+describe('the webhook settings', () => {
+  it('WEBHOOK_ALLOWED_NETWORKS takes comma-separated CIDRs, unset by default', () => {
+    expect(parseAllowedNetworks(undefined)).toEqual([]);
+    expect(parseAllowedNetworks(' 10.20.0.0/16 , fd00::/8,127.0.0.1/32')).toEqual([
+      '10.20.0.0/16',
+      'fd00::/8',
+      '127.0.0.1/32',
+    ]);
+    for (const bad of ['10.0.0.1', '10.0.0.0/33', 'example.com/24', '10.0.0.0/8,,']) {
+      expect({ bad, parsed: parseAllowedNetworks(bad) }).toEqual({ bad, parsed: undefined });
+    }
+    expect(() => validateEnvironment({ WEBHOOK_ALLOWED_NETWORKS: '10.0.0.1' })).toThrow(
+      'WEBHOOK_ALLOWED_NETWORKS must be comma-separated CIDRs',
+    );
+  });
+
+  it('WEBHOOK_RETRY_SCHEDULE takes delays in seconds; about 28 hours by default', () => {
+    expect(parseRetrySchedule(undefined)).toEqual(DEFAULT_RETRY_SCHEDULE);
+    expect(parseRetrySchedule('0.2, 1,60')).toEqual([0.2, 1, 60]);
+    for (const bad of ['-1', 'five', '1,,2', '604801']) {
+      expect({ bad, parsed: parseRetrySchedule(bad) }).toEqual({ bad, parsed: undefined });
+    }
+    const config = validateEnvironment({ WEBHOOK_RETRY_SCHEDULE: '1,2' });
+    expect(config.WEBHOOK_RETRY_SCHEDULE).toBe('1,2');
+    expect(() => validateEnvironment({ PHONE_EVENTS_POLL_SECONDS: '0' })).toThrow(
+      'PHONE_EVENTS_POLL_SECONDS',
+    );
   });
 });

@@ -15,6 +15,7 @@ import {
   ValidatorConstraintInterface,
   validateSync,
 } from 'class-validator';
+import ipaddr from 'ipaddr.js';
 import { isIP } from 'node:net';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -89,6 +90,57 @@ export function parseTrustProxy(raw: string | undefined): false | number | strin
   if (/^\d+$/.test(value)) return Number(value) <= 100 ? Number(value) : undefined;
   const entries = value.split(',').map((entry) => entry.trim());
   return entries.every(isProxyEntry) ? entries : undefined;
+}
+
+/** WEBHOOK_ALLOWED_NETWORKS: the CIDRs, or undefined when one entry is not a CIDR. */
+export function parseAllowedNetworks(raw: string | undefined): string[] | undefined {
+  const value = (raw ?? '').trim();
+  if (value === '') return [];
+  const entries = value.split(',').map((entry) => entry.trim());
+  return entries.every(isCidr) ? entries : undefined;
+}
+
+function isCidr(entry: string): boolean {
+  try {
+    ipaddr.parseCIDR(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+@ValidatorConstraint({ name: 'allowedNetworks' })
+class AllowedNetworks implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseAllowedNetworks(value) !== undefined;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} must be comma-separated CIDRs (10.20.0.0/16, 192.168.1.10/32, fd00::/8)`;
+  }
+}
+
+/** The default retry delays of a webhook delivery, in seconds: about 28 hours in all. */
+export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
+/** WEBHOOK_RETRY_SCHEDULE: seconds (decimals allowed), or undefined when it is not valid. */
+export function parseRetrySchedule(raw: string | undefined): number[] | undefined {
+  const value = (raw ?? '').trim();
+  if (value === '') return DEFAULT_RETRY_SCHEDULE;
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.length > 50) return undefined;
+  if (!entries.every((entry) => /^\d{1,6}(\.\d{1,3})?$/.test(entry))) return undefined;
+  const delays = entries.map(Number);
+  return delays.every((d) => d <= 604800) ? delays : undefined;
+}
+
+@ValidatorConstraint({ name: 'retrySchedule' })
+class RetrySchedule implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseRetrySchedule(value) !== undefined;
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} must be up to 50 delays in seconds, comma-separated, each at most 604800 (5,300,1800)`;
+  }
 }
 
 /** Every setting the portal reads, with its default. Names are stable: operators script them. */
@@ -193,6 +245,23 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(86400)
   AUTH_FAILURE_WINDOW_SECONDS = 60;
+
+  /** CIDRs a webhook may be delivered to although loopback, private or link-local. */
+  @IsOptional()
+  @Validate(AllowedNetworks)
+  WEBHOOK_ALLOWED_NETWORKS?: string;
+
+  /** Seconds before each retry of a failed delivery; after the last, it is failed. */
+  @IsOptional()
+  @Validate(RetrySchedule)
+  WEBHOOK_RETRY_SCHEDULE?: string;
+
+  /** Seconds between two reads of the phones' states, while a subscription wants phone.*. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  PHONE_EVENTS_POLL_SECONDS = 10;
 
   @IsString()
   EMBEDDED_DB_DIR = './.data';

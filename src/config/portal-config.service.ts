@@ -1,8 +1,11 @@
 import { type AsteriskNodeConfig, loadAsteriskNodes } from './asterisk-nodes';
 import {
   ConfigValidationError,
+  DEFAULT_RETRY_SCHEDULE,
   EnvironmentVariables,
   LogLevel,
+  parseAllowedNetworks,
+  parseRetrySchedule,
   parseTrustProxy,
 } from './env.validation';
 
@@ -114,6 +117,19 @@ export class PortalConfig {
       fileGroup: this.get('ASTERISK_FILE_GROUP'),
       cli: this.get('ASTERISK_CLI'),
       timeoutMs: this.get('ASTERISK_TIMEOUT_MS'),
+    };
+  }
+  /** Webhooks: where they may go beyond public addresses, and when failed ones are retried. */
+  get webhooks(): {
+    allowedNetworks: string[];
+    retrySchedule: number[];
+    phonePollSeconds: number;
+  } {
+    return {
+      allowedNetworks: parseAllowedNetworks(this.get('WEBHOOK_ALLOWED_NETWORKS')) ?? [],
+      retrySchedule:
+        parseRetrySchedule(this.get('WEBHOOK_RETRY_SCHEDULE')) ?? DEFAULT_RETRY_SCHEDULE,
+      phonePollSeconds: this.get('PHONE_EVENTS_POLL_SECONDS'),
     };
   }
 }

@@ -7,10 +7,17 @@ import { ChangeAudit } from '../audit/entities/change-audit.entity';
 import { Extension } from '../extensions/entities/extension.entity';
 import { Tenant } from '../tenants/tenant.entity';
 import { User } from '../users/entities/user.entity';
+import { PhoneStateRow } from '../webhooks/entities/phone-state.entity';
+import { WebhookAttempt } from '../webhooks/entities/webhook-attempt.entity';
+import { WebhookDelivery } from '../webhooks/entities/webhook-delivery.entity';
+import { WebhookEvent } from '../webhooks/entities/webhook-event.entity';
+import { WebhookSubscription } from '../webhooks/entities/webhook-subscription.entity';
 import { Initial1764000000000 } from '../../migrations/1764000000000-Initial';
 import { AllocateUserFunction1764000000001 } from '../../migrations/1764000000001-AllocateUserFunction';
 import { AllocateWithNumberLocks1764000000002 } from '../../migrations/1764000000002-AllocateWithNumberLocks';
 import { ApiKeysAndChangeAudit1764000000003 } from '../../migrations/1764000000003-ApiKeysAndChangeAudit';
+import { Webhooks1764000000004 } from '../../migrations/1764000000004-Webhooks';
+import { PhoneStates1764000000005 } from '../../migrations/1764000000005-PhoneStates';
 import { ApplyNodeState1764000000010 } from '../../migrations/1764000000010-ApplyNodeState';
 
 export const ENTITIES = [
@@ -21,12 +28,19 @@ export const ENTITIES = [
   ApplyNodeState,
   ApiKey,
   ChangeAudit,
+  WebhookSubscription,
+  WebhookEvent,
+  WebhookDelivery,
+  WebhookAttempt,
+  PhoneStateRow,
 ];
 export const MIGRATIONS = [
   Initial1764000000000,
   AllocateUserFunction1764000000001,
   AllocateWithNumberLocks1764000000002,
   ApiKeysAndChangeAudit1764000000003,
+  Webhooks1764000000004,
+  PhoneStates1764000000005,
   ApplyNodeState1764000000010,
 ];
 

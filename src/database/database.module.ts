@@ -6,6 +6,7 @@ import { ClsModule } from 'nestjs-cls';
 import { PortalConfig } from '../config/portal-config.service';
 import { DatabaseRepository } from './database.repository';
 import { dataSourceOptions } from './data-source-options';
+import { NotificationListener } from './notification-listener';
 import { SessionLocks } from './session-locks';
 
 @Module({
@@ -41,7 +42,7 @@ import { SessionLocks } from './session-locks';
       ],
     }),
   ],
-  providers: [DatabaseRepository, SessionLocks],
-  exports: [DatabaseRepository, SessionLocks],
+  providers: [DatabaseRepository, SessionLocks, NotificationListener],
+  exports: [DatabaseRepository, SessionLocks, NotificationListener],
 })
 export class DatabaseModule {}

@@ -1,4 +1,5 @@
 import type { UserWithExtension } from '../extensions/extensions.repository';
+import type { UserEventData } from '../webhooks/webhook-event-types';
 import { CreatedUserDto, UserDto } from './dto/user-response.dto';
 
 export function toUserDto(row: UserWithExtension): UserDto {
@@ -36,4 +37,14 @@ export function changedFields(
     before: Object.fromEntries(changed.map((k) => [k, before[k]])),
     after: Object.fromEntries(changed.map((k) => [k, after[k]])),
   };
+}
+
+/** A user as its events name it: never a SIP password or digest. */
+export function toUserEvent(row: {
+  id: string;
+  name: string;
+  email: string;
+  extension: number | null;
+}): UserEventData {
+  return { userId: row.id, extension: row.extension, name: row.name, email: row.email };
 }

@@ -21,7 +21,14 @@ import {
   UserDto,
   UserListDto,
 } from './dto/user-response.dto';
-import { changedFields, toAuditedUser, toCreatedUserDto, toUserDto } from './user.mapper';
+import { EventPublisher } from '../webhooks/event-publisher';
+import {
+  changedFields,
+  toAuditedUser,
+  toCreatedUserDto,
+  toUserDto,
+  toUserEvent,
+} from './user.mapper';
 import type { NumberFilter } from '../registration/registration';
 import { UsersRepository } from './users.repository';
 
@@ -39,6 +46,7 @@ export class UsersService {
     private readonly config: PortalConfig,
     private readonly audit: AuditWriter,
     private readonly registrations: RegistrationService,
+    private readonly events: EventPublisher,
   ) {}
 
   /** The user, its extension and its audit row commit together. */
@@ -57,6 +65,7 @@ export class UsersService {
           target: { type: 'user', id: user.id },
           changes: { before: null, after: toAuditedUser(user) },
         });
+        await this.events.publish('user.created', toUserEvent(user));
         return toCreatedUserDto(user, password);
       } catch (err) {
         if (isUniqueViolation(err, 'UQ_user_tenant_email')) throw duplicateEmail(dto.email);
@@ -115,6 +124,7 @@ export class UsersService {
         // A PATCH that sets every field to what it already was changes nothing: no row.
         if (changes) {
           await this.audit.record({ action: 'user.update', target: { type: 'user', id }, changes });
+          await this.events.publish('user.updated', toUserEvent(after));
         }
         return toUserDto(after);
       } catch (err) {
@@ -136,6 +146,7 @@ export class UsersService {
         target: { type: 'user', id },
         changes: { before: toAuditedUser(deleted), after: null },
       });
+      await this.events.publish('user.deleted', toUserEvent(deleted));
     });
   }
 
@@ -156,6 +167,8 @@ export class UsersService {
         target: { type: 'user', id },
         changes: { before: { realm: before.realm }, after: { realm } },
       });
+      const user = await this.users.findOne(id, DEFAULT_TENANT_ID);
+      if (user) await this.events.publish('user.sip_password_rotated', toUserEvent(user));
       return { sipPassword: password };
     });
   }

@@ -105,6 +105,21 @@ export class ContractChecker {
     return res;
   }
 
+  /** What is wrong with `value` against the component schema `name`; [] when nothing. */
+  schemaProblems(name: string, value: unknown): unknown[] {
+    const v = new OpenAPIResponseValidator({
+      responses: {
+        200: {
+          description: name,
+          content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } },
+        },
+      } as never,
+      components: this.components,
+      customFormats: FORMATS,
+    });
+    return v.validateResponse(200, value)?.errors ?? [];
+  }
+
   private validatorFor(
     route: string,
     responses: OpenAPIV3.ResponsesObject,

@@ -15,7 +15,7 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** Every variable the portal reads; the child gets none of them unless a test sets it. */
 const PORTAL_VARIABLES =
-  /^(PORT|HOST|DATABASE_URL|LOG_LEVEL|PORTAL_.*|EXTENSION_.*|SIP_.*|ASTERISK_.*|FAKE_ASTERISK_.*|EMBEDDED_DB_.*|AUTH_FAILURE_.*)$/;
+  /^(PORT|HOST|DATABASE_URL|LOG_LEVEL|PORTAL_.*|EXTENSION_.*|SIP_.*|ASTERISK_.*|FAKE_ASTERISK_.*|EMBEDDED_DB_.*|AUTH_FAILURE_.*|WEBHOOK_.*|PHONE_EVENTS_.*)$/;
 
 export interface Exit {
   code: number | null;

@@ -317,6 +317,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Webhooks, newest first, without secrets
+         * @description Requires the scope `webhooks:admin` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope).
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Subscribe a URL to events; the signing secret is shown only in this answer
+         * @description Requires the scope `webhooks:admin` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope). Each event is POSTed to the URL as JSON `{id, type, timestamp, data}` (one schema per type, e.g. UserCreatedEvent; each is a callback of this operation), signed by the Standard Webhooks scheme (webhook-id, webhook-timestamp, webhook-signature).
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One webhook, without its secret
+         * @description Requires the scope `webhooks:admin` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope).
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook: nothing more is sent to it, pending deliveries included
+         * @description Requires the scope `webhooks:admin` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope).
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change the URL, events, description, or enable/disable a webhook
+         * @description Requires the scope `webhooks:admin` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope). A new URL is checked as at creation. A disabled webhook gets no new event; the deliveries it had pending wait, and go out when it is enabled again.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new signing secret, shown only here; the previous one signs too for 24 hours
+         * @description Requires the scope `webhooks:admin` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope).
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook's deliveries, newest first, each with its attempts
+         * @description Requires the scope `webhooks:admin` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope).
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries/{deliveryId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again now, whatever its state (same webhook-id)
+         * @description Requires the scope `webhooks:admin` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope).
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a webhook.ping event to this webhook, whatever events it asked for
+         * @description Requires the scope `webhooks:admin` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope).
+         */
+        post: operations["pingWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -345,7 +477,7 @@ export interface components {
              * @example BAD_REQUEST
              * @enum {string}
              */
-            error: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "NOT_ACCEPTABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "USER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "DUPLICATE_EMAIL" | "EXTENSION_POOL_EXHAUSTED" | "IMPORT_INVALID" | "APPLY_FAILED" | "DATABASE_UNAVAILABLE" | "ASTERISK_UNAVAILABLE" | "INTERNAL_ERROR";
+            error: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "NOT_ACCEPTABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "USER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "WEBHOOK_URL_REFUSED" | "DUPLICATE_EMAIL" | "EXTENSION_POOL_EXHAUSTED" | "IMPORT_INVALID" | "APPLY_FAILED" | "DATABASE_UNAVAILABLE" | "ASTERISK_UNAVAILABLE" | "INTERNAL_ERROR";
             /**
              * @description What was wrong, for a person
              * @example name is required
@@ -540,7 +672,7 @@ export interface components {
              * @example BAD_REQUEST
              * @enum {string}
              */
-            error: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "NOT_ACCEPTABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "USER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "DUPLICATE_EMAIL" | "EXTENSION_POOL_EXHAUSTED" | "IMPORT_INVALID" | "APPLY_FAILED" | "DATABASE_UNAVAILABLE" | "ASTERISK_UNAVAILABLE" | "INTERNAL_ERROR";
+            error: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "NOT_ACCEPTABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "USER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "WEBHOOK_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND" | "WEBHOOK_URL_REFUSED" | "DUPLICATE_EMAIL" | "EXTENSION_POOL_EXHAUSTED" | "IMPORT_INVALID" | "APPLY_FAILED" | "DATABASE_UNAVAILABLE" | "ASTERISK_UNAVAILABLE" | "INTERNAL_ERROR";
             /**
              * @description What was wrong, for a person
              * @example name is required
@@ -1176,7 +1308,7 @@ export interface components {
              * @example user.delete
              * @enum {string}
              */
-            action: "user.create" | "user.update" | "user.delete" | "user.rotate_password" | "user.import" | "apply.run" | "key.create" | "key.revoke";
+            action: "user.create" | "user.update" | "user.delete" | "user.rotate_password" | "user.import" | "apply.run" | "key.create" | "key.revoke" | "webhook.create" | "webhook.update" | "webhook.delete" | "webhook.rotate_secret";
             target: components["schemas"]["AuditTargetDto"];
             changes: components["schemas"]["AuditChangesDto"];
             /** @description X-Request-Id of the change */
@@ -1205,7 +1337,7 @@ export interface components {
              *       "users:read"
              *     ]
              */
-            scopes: ("users:read" | "users:write" | "apply" | "audit:read" | "keys:admin" | "metrics:read")[];
+            scopes: ("users:read" | "users:write" | "apply" | "audit:read" | "keys:admin" | "metrics:read" | "webhooks:admin")[];
         };
         CreatedApiKeyDto: {
             /** Format: uuid */
@@ -1217,7 +1349,7 @@ export interface components {
              *       "users:read"
              *     ]
              */
-            scopes: ("users:read" | "users:write" | "apply" | "audit:read" | "keys:admin" | "metrics:read")[];
+            scopes: ("users:read" | "users:write" | "apply" | "audit:read" | "keys:admin" | "metrics:read" | "webhooks:admin")[];
             /** @example Q2x4bW9k */
             prefix: string;
             /**
@@ -1238,7 +1370,7 @@ export interface components {
              *       "users:read"
              *     ]
              */
-            scopes: ("users:read" | "users:write" | "apply" | "audit:read" | "keys:admin" | "metrics:read")[];
+            scopes: ("users:read" | "users:write" | "apply" | "audit:read" | "keys:admin" | "metrics:read" | "webhooks:admin")[];
             /**
              * @description The 8 characters after `scp_` in the key, to tell which key a string is
              * @example Q2x4bW9k
@@ -1266,6 +1398,497 @@ export interface components {
              */
             total: number;
         };
+        UserEventDataDto: {
+            /** Format: uuid */
+            userId: string;
+            /** @example 1001 */
+            extension: number | null;
+            /** @example Alice Smith */
+            name: string;
+            /** @example alice@example.com */
+            email: string;
+        };
+        UserCreatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "user.created";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["UserEventDataDto"];
+        };
+        UserUpdatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "user.updated";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["UserEventDataDto"];
+        };
+        UserDeletedEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "user.deleted";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["UserEventDataDto"];
+        };
+        UserSipPasswordRotatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "user.sip_password_rotated";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["UserEventDataDto"];
+        };
+        UsersImportedDataDto: {
+            /** @example 2 */
+            count: number;
+            /** @description Each imported user, in file order */
+            users: components["schemas"]["UserEventDataDto"][];
+        };
+        UsersImportedEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "users.imported";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["UsersImportedDataDto"];
+        };
+        ApplyNodeOutcomeDto: {
+            /** @example pbx-b */
+            name: string;
+            /**
+             * @description As the apply answer names it
+             * @example applied
+             * @enum {string}
+             */
+            outcome: "applied" | "unchanged" | "rolled_back" | "failed";
+        };
+        ApplyEventDataDto: {
+            /** Format: uuid */
+            applyId: string;
+            /**
+             * @description As GET /apply/logs reports it
+             * @example success
+             * @enum {string}
+             */
+            outcome: "success" | "partial" | "failed" | "rolled_back";
+            /**
+             * @description Users the apply wrote
+             * @example 120
+             */
+            users: number;
+            /** @description Each node's outcome (none when the config could not be generated) */
+            nodes: components["schemas"]["ApplyNodeOutcomeDto"][];
+        };
+        ApplySucceededEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "apply.succeeded";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["ApplyEventDataDto"];
+        };
+        ApplyFailedEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "apply.failed";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["ApplyEventDataDto"];
+        };
+        ApiKeyEventDataDto: {
+            /** Format: uuid */
+            apiKeyId: string;
+            /** @example billing service */
+            name: string;
+            /**
+             * @example [
+             *       "users:read"
+             *     ]
+             */
+            scopes: string[];
+            /**
+             * @description The 8 characters after `scp_`, never the key
+             * @example Q2x4bW9k
+             */
+            prefix: string;
+        };
+        ApiKeyCreatedEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "api_key.created";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["ApiKeyEventDataDto"];
+        };
+        ApiKeyRevokedEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "api_key.revoked";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["ApiKeyEventDataDto"];
+        };
+        PhoneEventDataDto: {
+            /** Format: uuid */
+            userId: string;
+            /** @example 1001 */
+            extension: number;
+            /** @enum {string} */
+            state: "registered" | "unreachable" | "unregistered";
+            /**
+             * @description The contact Asterisk knows; null when unregistered
+             * @example sip:1001@192.0.2.10:5060
+             */
+            contactUri: string | null;
+        };
+        PhoneRegisteredEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "phone.registered";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["PhoneEventDataDto"];
+        };
+        PhoneUnreachableEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "phone.unreachable";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["PhoneEventDataDto"];
+        };
+        PhoneUnregisteredEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "phone.unregistered";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["PhoneEventDataDto"];
+        };
+        PingEventDataDto: {
+            /** Format: uuid */
+            webhookId: string;
+        };
+        WebhookPingEvent: {
+            /**
+             * Format: uuid
+             * @description The event id; also the webhook-id header
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "webhook.ping";
+            /**
+             * Format: date-time
+             * @description When the change was made
+             */
+            timestamp: string;
+            data: components["schemas"]["PingEventDataDto"];
+        };
+        CreateWebhookDto: {
+            /**
+             * Format: uri
+             * @description http or https, without credentials. Every address the host resolves to must be public (not loopback, link-local, private, CGNAT, unique-local, unspecified or multicast) unless WEBHOOK_ALLOWED_NETWORKS names it; checked here and again at each delivery
+             * @example https://crm.internal.example.com/portal-events
+             */
+            url: string;
+            /**
+             * @description The events to send, or ["*"] for all
+             * @example [
+             *       "user.created",
+             *       "user.deleted"
+             *     ]
+             */
+            events: ("*" | "user.created" | "user.updated" | "user.deleted" | "user.sip_password_rotated" | "users.imported" | "apply.succeeded" | "apply.failed" | "api_key.created" | "api_key.revoked" | "phone.registered" | "phone.unreachable" | "phone.unregistered" | "webhook.ping")[];
+            /**
+             * @description For people reading the list; trimmed
+             * @example CRM: who is on which extension
+             */
+            description?: string;
+        };
+        CreatedWebhookDto: {
+            /** Format: uuid */
+            id: string;
+            /** @example https://crm.internal.example.com/portal-events */
+            url: string;
+            /**
+             * @example [
+             *       "user.created"
+             *     ]
+             */
+            events: ("*" | "user.created" | "user.updated" | "user.deleted" | "user.sip_password_rotated" | "users.imported" | "apply.succeeded" | "apply.failed" | "api_key.created" | "api_key.revoked" | "phone.registered" | "phone.unreachable" | "phone.unregistered" | "webhook.ping")[];
+            /** @example CRM */
+            description: string | null;
+            /** @example true */
+            enabled: boolean;
+            /**
+             * @description The signing secret, shown only here and by rotate-secret: `whsec_` and the base64 of 32 random bytes (Standard Webhooks)
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw8YZ5m1hGN1Q=
+             */
+            secret: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        WebhookDto: {
+            /** Format: uuid */
+            id: string;
+            /** @example https://crm.internal.example.com/portal-events */
+            url: string;
+            /**
+             * @example [
+             *       "user.created"
+             *     ]
+             */
+            events: ("*" | "user.created" | "user.updated" | "user.deleted" | "user.sip_password_rotated" | "users.imported" | "apply.succeeded" | "apply.failed" | "api_key.created" | "api_key.revoked" | "phone.registered" | "phone.unreachable" | "phone.unregistered" | "webhook.ping")[];
+            /** @example CRM */
+            description: string | null;
+            /** @description false: nothing is sent; see disabledReason */
+            enabled: boolean;
+            /**
+             * @description Why the portal disabled it (a 410 Gone); null when enabled or disabled by PATCH
+             * @example the receiver answered 410 Gone
+             */
+            disabledReason: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        WebhookListDto: {
+            /** @description Newest first */
+            items: components["schemas"]["WebhookDto"][];
+            /**
+             * @description All webhooks, before limit/offset
+             * @example 1
+             */
+            total: number;
+        };
+        UpdateWebhookDto: {
+            /**
+             * Format: uri
+             * @description http or https, without credentials. Every address the host resolves to must be public (not loopback, link-local, private, CGNAT, unique-local, unspecified or multicast) unless WEBHOOK_ALLOWED_NETWORKS names it; checked here and again at each delivery
+             * @example https://crm.internal.example.com/portal-events
+             */
+            url?: string;
+            /**
+             * @description The events to send, or ["*"] for all
+             * @example [
+             *       "user.created",
+             *       "user.deleted"
+             *     ]
+             */
+            events?: ("*" | "user.created" | "user.updated" | "user.deleted" | "user.sip_password_rotated" | "users.imported" | "apply.succeeded" | "apply.failed" | "api_key.created" | "api_key.revoked" | "phone.registered" | "phone.unreachable" | "phone.unregistered" | "webhook.ping")[];
+            /**
+             * @description For people reading the list; trimmed
+             * @example CRM: who is on which extension
+             */
+            description?: string;
+            /**
+             * @description false: no new event is kept for it and pending deliveries wait; true sends them again
+             * @example true
+             */
+            enabled?: boolean;
+        };
+        RotatedSecretDto: {
+            /**
+             * @description The new secret, shown only here
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw8YZ5m1hGN1Q=
+             */
+            secret: string;
+            /**
+             * Format: date-time
+             * @description Until then the previous secret signs too (a second signature in webhook-signature)
+             */
+            previousSecretExpiresAt: string;
+        };
+        DeliveryAttemptDto: {
+            /** @example 1 */
+            attempt: number;
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description null: no answer
+             * @example 500
+             */
+            httpStatus: number | null;
+            /**
+             * @description Why the attempt failed without an answer (or with a 3xx); null otherwise
+             * @example ECONNREFUSED: connect ECONNREFUSED 10.20.0.5:443
+             */
+            error: string | null;
+            /** @example 42 */
+            durationMs: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt was scheduled; null when none was
+             */
+            nextAttemptAt: string | null;
+        };
+        DeliveryDto: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description Also the webhook-id header of every attempt
+             */
+            eventId: string;
+            /** @enum {string} */
+            eventType: "user.created" | "user.updated" | "user.deleted" | "user.sip_password_rotated" | "users.imported" | "apply.succeeded" | "apply.failed" | "api_key.created" | "api_key.revoked" | "phone.registered" | "phone.unreachable" | "phone.unregistered" | "webhook.ping";
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed";
+            /**
+             * Format: date-time
+             * @description When it is sent next, while pending
+             */
+            nextAttemptAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            deliveredAt: string | null;
+            /** @description Oldest first */
+            attempts: components["schemas"]["DeliveryAttemptDto"][];
+        };
+        DeliveryListDto: {
+            /** @description Newest first */
+            items: components["schemas"]["DeliveryDto"][];
+            /** @example 1 */
+            total: number;
+        };
+        PingDto: {
+            /**
+             * Format: uuid
+             * @description The webhook.ping event
+             */
+            eventId: string;
+            /** Format: uuid */
+            deliveryId: string;
+        };
+        /** @description Any event a webhook receives; `type` tells which */
+        WebhookEvent: components["schemas"]["UserCreatedEvent"] | components["schemas"]["UserUpdatedEvent"] | components["schemas"]["UserDeletedEvent"] | components["schemas"]["UserSipPasswordRotatedEvent"] | components["schemas"]["UsersImportedEvent"] | components["schemas"]["ApplySucceededEvent"] | components["schemas"]["ApplyFailedEvent"] | components["schemas"]["ApiKeyCreatedEvent"] | components["schemas"]["ApiKeyRevokedEvent"] | components["schemas"]["PhoneRegisteredEvent"] | components["schemas"]["PhoneUnreachableEvent"] | components["schemas"]["PhoneUnregisteredEvent"] | components["schemas"]["WebhookPingEvent"];
     };
     responses: never;
     parameters: never;
@@ -2628,7 +3251,7 @@ export interface operations {
             query?: {
                 /** @description An API key's id, or an actor name (`bootstrap`, or a key's name) */
                 actor?: string;
-                action?: "user.create" | "user.update" | "user.delete" | "user.rotate_password" | "user.import" | "apply.run" | "key.create" | "key.revoke";
+                action?: "user.create" | "user.update" | "user.delete" | "user.rotate_password" | "user.import" | "apply.run" | "key.create" | "key.revoke" | "webhook.create" | "webhook.update" | "webhook.delete" | "webhook.rotate_secret";
                 /** @description The id of the changed user, key or apply */
                 targetId?: string;
                 /** @description Rows at or after this instant */
@@ -2944,6 +3567,884 @@ export interface operations {
             };
             /** @description API_KEY_NOT_FOUND: no key with this id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many failed authentications from this address: every request from it is refused until Retry-After seconds have passed */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR): the body carries only the request id; the details are in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unreachable (DATABASE_UNAVAILABLE); try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description Webhooks to skip, newest first */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page, and how many there are */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookListDto"];
+                };
+            };
+            /** @description A parameter is invalid, repeated or unknown (e.g. "limit must be an integer from 1 to 500") */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No Authorization header, one that is not "Bearer <token>", or a token that is neither PORTAL_API_TOKEN nor a live API key (unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The API key lacks the scope webhooks:admin ("this API key lacks the scope webhooks:admin") */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many failed authentications from this address: every request from it is refused until Retry-After seconds have passed */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR): the body carries only the request id; the details are in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unreachable (DATABASE_UNAVAILABLE); try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description The webhook and its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookDto"];
+                };
+            };
+            /** @description WEBHOOK_URL_REFUSED: the URL is not http(s), holds credentials, or its host is (or resolves to) a loopback, link-local, private, CGNAT, unique-local, unspecified or multicast address that WEBHOOK_ALLOWED_NETWORKS does not name; the message names the rule. BAD_REQUEST: a field is missing, invalid or unknown */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No Authorization header, one that is not "Bearer <token>", or a token that is neither PORTAL_API_TOKEN nor a live API key (unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The API key lacks the scope webhooks:admin ("this API key lacks the scope webhooks:admin") */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Request body is larger than the 16 KB limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Request body is not JSON (send Content-Type: application/json, UTF-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many failed authentications from this address: every request from it is refused until Retry-After seconds have passed */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR): the body carries only the request id; the details are in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unreachable (DATABASE_UNAVAILABLE); try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDto"];
+                };
+            };
+            /** @description id is not a UUID, or a query parameter was sent */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No Authorization header, one that is not "Bearer <token>", or a token that is neither PORTAL_API_TOKEN nor a live API key (unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The API key lacks the scope webhooks:admin ("this API key lacks the scope webhooks:admin") */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description WEBHOOK_NOT_FOUND: no webhook with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many failed authentications from this address: every request from it is refused until Retry-After seconds have passed */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR): the body carries only the request id; the details are in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unreachable (DATABASE_UNAVAILABLE); try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description id is not a UUID, or a query parameter was sent */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No Authorization header, one that is not "Bearer <token>", or a token that is neither PORTAL_API_TOKEN nor a live API key (unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The API key lacks the scope webhooks:admin ("this API key lacks the scope webhooks:admin") */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description WEBHOOK_NOT_FOUND: no webhook with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many failed authentications from this address: every request from it is refused until Retry-After seconds have passed */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR): the body carries only the request id; the details are in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unreachable (DATABASE_UNAVAILABLE); try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description The webhook as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDto"];
+                };
+            };
+            /** @description WEBHOOK_URL_REFUSED: the URL is not http(s), holds credentials, or its host is (or resolves to) a loopback, link-local, private, CGNAT, unique-local, unspecified or multicast address that WEBHOOK_ALLOWED_NETWORKS does not name; the message names the rule. BAD_REQUEST: a field is missing, invalid or unknown; or nothing to change */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No Authorization header, one that is not "Bearer <token>", or a token that is neither PORTAL_API_TOKEN nor a live API key (unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The API key lacks the scope webhooks:admin ("this API key lacks the scope webhooks:admin") */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description WEBHOOK_NOT_FOUND: no webhook with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Request body is larger than the 16 KB limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Request body is not JSON (send Content-Type: application/json, UTF-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many failed authentications from this address: every request from it is refused until Retry-After seconds have passed */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR): the body carries only the request id; the details are in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unreachable (DATABASE_UNAVAILABLE); try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedSecretDto"];
+                };
+            };
+            /** @description id is not a UUID, or a body or query parameter was sent */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No Authorization header, one that is not "Bearer <token>", or a token that is neither PORTAL_API_TOKEN nor a live API key (unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The API key lacks the scope webhooks:admin ("this API key lacks the scope webhooks:admin") */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description WEBHOOK_NOT_FOUND: no webhook with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Request body is larger than the 16 KB limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Request body is not JSON (send Content-Type: application/json, UTF-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many failed authentications from this address: every request from it is refused until Retry-After seconds have passed */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR): the body carries only the request id; the details are in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unreachable (DATABASE_UNAVAILABLE); try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Only deliveries in this state */
+                status?: "pending" | "delivered" | "failed";
+                /** @description Page size */
+                limit?: number;
+                /** @description Deliveries to skip, newest first */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page, and how many match */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryListDto"];
+                };
+            };
+            /** @description id is not a UUID, or a parameter is invalid, repeated or unknown */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No Authorization header, one that is not "Bearer <token>", or a token that is neither PORTAL_API_TOKEN nor a live API key (unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The API key lacks the scope webhooks:admin ("this API key lacks the scope webhooks:admin") */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description WEBHOOK_NOT_FOUND: no webhook with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many failed authentications from this address: every request from it is refused until Retry-After seconds have passed */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR): the body carries only the request id; the details are in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unreachable (DATABASE_UNAVAILABLE); try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook id */
+                id: string;
+                /** @description The delivery id */
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, due now */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDto"];
+                };
+            };
+            /** @description id or deliveryId is not a UUID, or a body or query parameter was sent */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No Authorization header, one that is not "Bearer <token>", or a token that is neither PORTAL_API_TOKEN nor a live API key (unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The API key lacks the scope webhooks:admin ("this API key lacks the scope webhooks:admin") */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description WEBHOOK_NOT_FOUND: no webhook with this id; WEBHOOK_DELIVERY_NOT_FOUND: the webhook has no such delivery */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Request body is larger than the 16 KB limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Request body is not JSON (send Content-Type: application/json, UTF-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many failed authentications from this address: every request from it is refused until Retry-After seconds have passed */
+            429: {
+                headers: {
+                    /** @description Seconds until this address may try again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR): the body carries only the request id; the details are in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The database is unreachable (DATABASE_UNAVAILABLE); try again shortly */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    pingWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event and its delivery */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PingDto"];
+                };
+            };
+            /** @description id is not a UUID, a body or query parameter was sent, or the webhook is disabled */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No Authorization header, one that is not "Bearer <token>", or a token that is neither PORTAL_API_TOKEN nor a live API key (unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The API key lacks the scope webhooks:admin ("this API key lacks the scope webhooks:admin") */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description WEBHOOK_NOT_FOUND: no webhook with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Request body is larger than the 16 KB limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Request body is not JSON (send Content-Type: application/json, UTF-8) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

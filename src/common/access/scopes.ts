@@ -2,7 +2,8 @@
  * What an API key may do. Each route needs exactly one scope; the bootstrap token
  * (PORTAL_API_TOKEN) holds them all. metrics:read is the one beyond the five of the design:
  * with users:read a Prometheus key would read every name and email, with apply it could run
- * one, so a scraper's key gets this scope and nothing else.
+ * one, so a scraper's key gets this scope and nothing else. webhooks:admin manages the
+ * subscriptions that receive every change as an event.
  */
 export const SCOPES = [
   'users:read',
@@ -11,6 +12,7 @@ export const SCOPES = [
   'audit:read',
   'keys:admin',
   'metrics:read',
+  'webhooks:admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -17,6 +17,7 @@ function statusFor(code: ErrorCode): number {
   switch (code) {
     case 'BAD_REQUEST':
     case 'IMPORT_INVALID':
+    case 'WEBHOOK_URL_REFUSED':
       return HttpStatus.BAD_REQUEST;
     case 'UNAUTHORIZED':
       return HttpStatus.UNAUTHORIZED;
@@ -25,6 +26,8 @@ function statusFor(code: ErrorCode): number {
     case 'NOT_FOUND':
     case 'USER_NOT_FOUND':
     case 'API_KEY_NOT_FOUND':
+    case 'WEBHOOK_NOT_FOUND':
+    case 'WEBHOOK_DELIVERY_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
     case 'NOT_ACCEPTABLE':
       return HttpStatus.NOT_ACCEPTABLE;

@@ -13,6 +13,9 @@ export const ERROR_CODES = [
   'TOO_MANY_REQUESTS',
   'USER_NOT_FOUND',
   'API_KEY_NOT_FOUND',
+  'WEBHOOK_NOT_FOUND',
+  'WEBHOOK_DELIVERY_NOT_FOUND',
+  'WEBHOOK_URL_REFUSED',
   'DUPLICATE_EMAIL',
   'EXTENSION_POOL_EXHAUSTED',
   'IMPORT_INVALID',
@@ -50,6 +53,16 @@ export const extensionPoolExhausted = (min: number, max: number): DomainError =>
 
 export const apiKeyNotFound = (id: string): DomainError =>
   new DomainError('API_KEY_NOT_FOUND', `No API key with id ${id}`);
+
+export const webhookNotFound = (id: string): DomainError =>
+  new DomainError('WEBHOOK_NOT_FOUND', `No webhook with id ${id}`);
+
+export const webhookDeliveryNotFound = (id: string): DomainError =>
+  new DomainError('WEBHOOK_DELIVERY_NOT_FOUND', `No delivery with id ${id} for this webhook`);
+
+/** A webhook URL the delivery rules refuse; `why` names the rule. */
+export const webhookUrlRefused = (why: string): DomainError =>
+  new DomainError('WEBHOOK_URL_REFUSED', `url is refused: ${why}`);
 
 /** A read that needs Asterisk's answer (a registration filter) got none. */
 export const asteriskUnavailable = (reason: string): DomainError =>

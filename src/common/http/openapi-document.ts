@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import {
   DocumentBuilder,
   OpenAPIObject,
+  PathItemObject,
   ReferenceObject,
   SchemaObject,
   SwaggerModule,
@@ -26,6 +27,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('apply', 'Writing the Asterisk config from the database, and the audit log of applies')
     .addTag('api-keys', 'API keys with scopes, for every caller but the bootstrap token')
     .addTag('audit', 'Who changed what, written in the transaction of each change')
+    .addTag('webhooks', 'Signed events to other services: subscriptions, deliveries, retries')
     .addTag('metrics', 'Prometheus metrics, for a key with metrics:read only')
     .addTag('health', 'Liveness and database reachability, without a token')
     .addBearerAuth({
@@ -36,7 +38,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'An API key (`scp_...`, from POST /api-keys), which may call the operations whose `x-required-scope` it holds; or the value of PORTAL_API_TOKEN, which may call every operation',
     })
     .build();
-  return describeScopes(closeRequestBodies(SwaggerModule.createDocument(app, config)));
+  return describeCallbacks(
+    describeScopes(closeRequestBodies(SwaggerModule.createDocument(app, config))),
+  );
 }
 
 /** Each operation's description starts with the scope its `x-required-scope` names. */
@@ -48,6 +52,41 @@ function describeScopes(doc: OpenAPIObject): OpenAPIObject {
       const needs = `Requires the scope \`${scope}\` (an API key without it gets 403; PORTAL_API_TOKEN holds every scope).`;
       op.description = op.description ? `${needs} ${op.description}` : needs;
     }
+  }
+  return doc;
+}
+
+/**
+ * A callback (a webhook event the portal POSTs to a subscriber) is named for its event, and
+ * carries no bearer token: it is authenticated by its signature instead. The bodies of all
+ * callbacks together make `WebhookEvent`, one of them told apart by `type`, for a client to
+ * type what it receives.
+ */
+function describeCallbacks(doc: OpenAPIObject): OpenAPIObject {
+  const bodies = new Map<string, string>();
+  for (const item of Object.values(doc.paths)) {
+    for (const op of [item.get, item.put, item.post, item.delete, item.patch]) {
+      for (const [name, callback] of Object.entries(op?.callbacks ?? {})) {
+        if ('$ref' in callback) continue;
+        for (const target of Object.values(callback as Record<string, PathItemObject>)) {
+          const sent = target.post;
+          if (!sent) continue;
+          sent.summary ??= `The ${name} event, POSTed to the webhook's URL and signed`;
+          sent.security ??= [];
+          const body = sent.requestBody;
+          const schema =
+            body && !('$ref' in body) ? body.content['application/json']?.schema : null;
+          if (schema && '$ref' in schema) bodies.set(name, schema.$ref);
+        }
+      }
+    }
+  }
+  if (bodies.size > 0 && doc.components?.schemas) {
+    doc.components.schemas.WebhookEvent = {
+      description: 'Any event a webhook receives; `type` tells which',
+      oneOf: [...bodies.values()].map(($ref) => ({ $ref })),
+      discriminator: { propertyName: 'type', mapping: Object.fromEntries(bodies) },
+    };
   }
   return doc;
 }

@@ -7,6 +7,8 @@ import { PortalConfig } from '../../config/portal-config.service';
 import { ExtensionsRepository } from '../../extensions/extensions.repository';
 import { generateSipPassword, sipDigests } from '../../extensions/sip-credentials';
 import { DEFAULT_TENANT_ID } from '../../tenants/tenant.entity';
+import { EventPublisher } from '../../webhooks/event-publisher';
+import { toUserEvent } from '../user.mapper';
 import { BulkRepository, UserToImport } from './bulk.repository';
 import { ImportDryRunResultDto, ImportResultDto } from './dto/bulk.dto';
 import { CheckedRow, checkRows } from './import-checks';
@@ -28,6 +30,7 @@ export class UserImportService {
     private readonly extensions: ExtensionsRepository,
     private readonly config: PortalConfig,
     private readonly audit: AuditWriter,
+    private readonly events: EventPublisher,
   ) {}
 
   /** `body` is CSV text, or the parsed JSON object; undefined when none was sent. */
@@ -50,6 +53,11 @@ export class UserImportService {
           action: 'user.import',
           target: { type: 'users', id: null },
           changes: { before: null, after: { count: result.created, extensions: runs(numbers) } },
+        });
+        // One event for the whole import, like its audit row.
+        await this.events.publish('users.imported', {
+          count: result.created,
+          users: result.users.map((u) => toUserEvent(u)),
         });
         return result;
       });

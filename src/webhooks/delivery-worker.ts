@@ -1,0 +1,196 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { PortalConfig } from '../config/portal-config.service';
+import { NotificationListener, Subscription } from '../database/notification-listener';
+import { AllowedNetworks, parseNetworks } from './address-rules';
+import { ClaimedDelivery, DELIVERY_CHANNEL, OutboxRepository } from './outbox.repository';
+import { verdict } from './retry-schedule';
+import { SubscriptionsRepository } from './subscriptions.repository';
+import { DELIVERY_TIMEOUT_MS, sendDelivery } from './webhook-sender';
+import { signedHeaders } from './webhook-signer';
+import { WebhookMetrics } from './webhook-metrics';
+
+/** Deliveries in flight at once per process: a slow receiver does not hold up the others. */
+const CONCURRENCY = 16;
+/** A claimed delivery is this process's for the timeout and this margin; then anyone's. */
+const LEASE_SECONDS = DELIVERY_TIMEOUT_MS / 1000 + 15;
+/** Looked at least this often even without a NOTIFY (one lost while reconnecting, say). */
+const MAX_SLEEP_MS = 60_000;
+/** After a database error, wait this long before claiming again. */
+const ERROR_PAUSE_MS = 5_000;
+
+/**
+ * Sends the outbox's deliveries. Why our own outbox with FOR UPDATE SKIP LOCKED rather than
+ * pg-boss or graphile-worker: the deliveries are our own rows, which the API lists and retries
+ * anyway, so a job library would add a second schema mirroring them, and its own polling loop;
+ * SKIP LOCKED already lets several processes claim without waiting on or doubling each other,
+ * and LISTEN/NOTIFY (sent at commit) gives the wake-up.
+ *
+ * Each delivery is claimed with a lease in a short statement of its own, sent outside any
+ * transaction, then its attempt and new state are recorded. A process killed mid-delivery
+ * leaves a lease that runs out, and the delivery is claimed again and sent with the same
+ * webhook-id (the event's id): delivery is at least once, and receivers drop duplicates.
+ */
+@Injectable()
+export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(DeliveryWorker.name);
+  private readonly allowed: AllowedNetworks;
+  private readonly schedule: readonly number[];
+  private readonly abort = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  private listening: Subscription | null = null;
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly outbox: OutboxRepository,
+    private readonly subscriptions: SubscriptionsRepository,
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly listener: NotificationListener,
+    private readonly metrics: WebhookMetrics,
+    config: PortalConfig,
+  ) {
+    this.allowed = parseNetworks(config.webhooks.allowedNetworks);
+    this.schedule = config.webhooks.retrySchedule;
+  }
+
+  onApplicationBootstrap(): void {
+    // Every (re)connection catches up: NOTIFYs sent while not listening are lost.
+    this.listening = this.listener.listen(
+      DELIVERY_CHANNEL,
+      () => this.kick(),
+      () => this.kick(),
+    );
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    if (this.timer) clearTimeout(this.timer);
+    await this.listening?.close();
+    await this.pumping;
+    await Promise.all([...this.inFlight]);
+  }
+
+  /** Claims and sends what is due now; called on NOTIFY, on a timer, and as sends finish. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+    });
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        while (!this.stopped && this.inFlight.size < CONCURRENCY) {
+          const claimed = await this.outbox.claim(CONCURRENCY - this.inFlight.size, LEASE_SECONDS);
+          if (claimed.length === 0) break;
+          for (const delivery of claimed) this.start(delivery);
+        }
+      } while (this.again && !this.stopped);
+      // While a send is in flight, its end kicks again; only an idle worker needs the timer.
+      if (this.inFlight.size === 0) await this.sleepUntilNextDue();
+    } catch (err) {
+      if (this.stopped) return;
+      this.logger.warn(`Webhook deliveries paused: ${String(err)}`);
+      this.wakeIn(ERROR_PAUSE_MS);
+    }
+  }
+
+  private start(delivery: ClaimedDelivery): void {
+    const running = this.deliver(delivery)
+      .catch((err: unknown) => {
+        if (!this.stopped) {
+          this.logger.warn(`Webhook delivery ${delivery.id} not recorded: ${String(err)}`);
+        }
+      })
+      .finally(() => {
+        this.inFlight.delete(running);
+        this.kick();
+      });
+    this.inFlight.add(running);
+  }
+
+  private async deliver(d: ClaimedDelivery): Promise<void> {
+    const body = JSON.stringify({
+      id: d.eventId,
+      type: d.eventType,
+      timestamp: d.occurredAt.toISOString(),
+      data: d.data,
+    });
+    const started = Date.now();
+    const result = await sendDelivery(
+      { url: d.url, body, headers: signedHeaders(d.eventId, body, d.secrets) },
+      this.allowed,
+      this.abort.signal,
+    );
+    // Stopped mid-send (the database is still open then): the delivery is given back, and
+    // another process, or this one after its restart, sends it again with the same webhook-id.
+    if (this.stopped) {
+      await this.outbox.release(d.id);
+      return;
+    }
+    const at = new Date();
+    const httpStatus = 'status' in result ? result.status : null;
+    let error = 'error' in result ? result.error : null;
+    if (httpStatus !== null && httpStatus >= 300 && httpStatus < 400) {
+      error = `redirect (${httpStatus}) not followed`;
+    }
+    const v = verdict(d.attempt, httpStatus, this.schedule, at);
+    const outcome = {
+      deliveryId: d.id,
+      attempt: d.attempt,
+      at,
+      httpStatus,
+      error,
+      durationMs: at.getTime() - started,
+      status: v.status,
+      nextAttemptAt: v.nextAttemptAt,
+    };
+    if (v.outcome === 'gone') {
+      await this.txHost.withTransaction(async () => {
+        await this.outbox.recordAttempt(outcome);
+        await this.subscriptions.disable(
+          d.subscriptionId,
+          `the receiver answered 410 Gone at ${at.toISOString()}`,
+        );
+      });
+    } else {
+      await this.outbox.recordAttempt(outcome);
+    }
+    this.metrics.attempted(v.outcome);
+    if (v.outcome === 'gone') {
+      this.logger.warn(`Webhook ${d.subscriptionId} answered 410 Gone: disabled`);
+    } else if (v.outcome !== 'delivered') {
+      this.logger.warn(
+        `Webhook ${d.subscriptionId}: event ${d.eventId} attempt ${d.attempt} failed (${httpStatus ?? error}); ${v.outcome === 'failed' ? 'no retry left' : `next at ${v.nextAttemptAt?.toISOString()}`}`,
+      );
+    }
+  }
+
+  private async sleepUntilNextDue(): Promise<void> {
+    if (this.stopped) return;
+    const due = await this.outbox.nextDueAt();
+    const ms = due ? Math.max(0, due.getTime() - Date.now()) : MAX_SLEEP_MS;
+    this.wakeIn(Math.min(ms + 5, MAX_SLEEP_MS));
+  }
+
+  private wakeIn(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.kick();
+    }, ms);
+    this.timer.unref();
+  }
+}

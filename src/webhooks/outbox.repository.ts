@@ -1,0 +1,304 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { Injectable } from '@nestjs/common';
+import type { DeliveryStatus } from './entities/webhook-delivery.entity';
+
+/** The channel the worker LISTENs on; PostgreSQL delivers a NOTIFY only when its tx commits. */
+export const DELIVERY_CHANNEL = 'webhook_deliveries';
+
+/** A delivery the worker holds the lease of, with what it needs to send it. */
+export interface ClaimedDelivery {
+  id: string;
+  /** The number of this attempt. */
+  attempt: number;
+  subscriptionId: string;
+  url: string;
+  secrets: string[];
+  eventId: string;
+  eventType: string;
+  data: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+export interface AttemptOutcome {
+  deliveryId: string;
+  attempt: number;
+  at: Date;
+  httpStatus: number | null;
+  error: string | null;
+  durationMs: number;
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+}
+
+export interface ListedDelivery {
+  id: string;
+  eventId: string;
+  eventType: string;
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+  attempts: {
+    attempt: number;
+    at: Date;
+    httpStatus: number | null;
+    error: string | null;
+    durationMs: number;
+    nextAttemptAt: Date | null;
+  }[];
+}
+
+interface ClaimRow {
+  id: string;
+  attempts: number;
+  subscription_id: string;
+  url: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  event_id: string;
+  type: string;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+/**
+ * The outbox's queries: events and their deliveries written in the change's transaction, and
+ * the worker's claim, record and look-ups.
+ */
+@Injectable()
+export class OutboxRepository {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
+
+  /**
+   * Writes the event and one delivery per enabled subscription that wants it (or only to
+   * `subscriptionId`, for a ping), in the active transaction. No subscription wants it: no
+   * row at all. Returns the new deliveries' ids.
+   */
+  async insertEvent(
+    event: { id: string; tenantId: string; type: string; data: object; occurredAt: Date },
+    subscriptionId: string | null = null,
+  ): Promise<string[]> {
+    const rows = await this.txHost.tx.query<{ id: string }[]>(
+      `WITH subs AS (
+         SELECT id FROM webhook_subscription
+         WHERE tenant_id = $2 AND enabled
+           AND CASE WHEN $6::uuid IS NULL THEN ($3 = ANY(events) OR '*' = ANY(events))
+                    ELSE id = $6::uuid END
+       ), ev AS (
+         INSERT INTO webhook_event (id, tenant_id, type, data, created_at)
+         SELECT $1, $2, $3, $4::jsonb, $5 WHERE EXISTS (SELECT 1 FROM subs)
+         RETURNING id
+       )
+       INSERT INTO webhook_delivery (subscription_id, event_id, next_attempt_at)
+       SELECT subs.id, ev.id, now() FROM subs CROSS JOIN ev
+       RETURNING id`,
+      [
+        event.id,
+        event.tenantId,
+        event.type,
+        JSON.stringify(event.data),
+        event.occurredAt,
+        subscriptionId,
+      ],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Wakes every worker, once the active transaction commits (never if it rolls back). */
+  async notify(): Promise<void> {
+    await this.txHost.tx.query(`SELECT pg_notify($1, '')`, [DELIVERY_CHANNEL]);
+  }
+
+  /**
+   * Claims up to `limit` due deliveries of enabled subscriptions and leases them for
+   * `leaseSeconds`, in one statement (its own short transaction). SKIP LOCKED: two processes
+   * claiming at once take different rows, and neither waits for the other; a row whose lease
+   * ran out (its process died mid-delivery) is due again.
+   */
+  async claim(limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
+    const result = await this.txHost.tx.query<[ClaimRow[], number]>(
+      `WITH due AS (
+         SELECT d.id FROM webhook_delivery d
+         JOIN webhook_subscription s ON s.id = d.subscription_id
+         WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+           AND (d.locked_until IS NULL OR d.locked_until <= now()) AND s.enabled
+         ORDER BY d.next_attempt_at
+         LIMIT $1
+         FOR UPDATE OF d SKIP LOCKED
+       )
+       UPDATE webhook_delivery d SET locked_until = now() + make_interval(secs => $2)
+       FROM due, webhook_subscription s, webhook_event e
+       WHERE d.id = due.id AND s.id = d.subscription_id AND e.id = d.event_id
+       RETURNING d.id, d.attempts, d.subscription_id, s.url, s.secret, s.previous_secret,
+         s.previous_secret_expires_at, e.id AS event_id, e.type, e.data, e.created_at`,
+      [limit, leaseSeconds],
+    );
+    const now = Date.now();
+    return result[0].map((r) => ({
+      id: r.id,
+      attempt: r.attempts + 1,
+      subscriptionId: r.subscription_id,
+      url: r.url,
+      secrets:
+        r.previous_secret &&
+        r.previous_secret_expires_at &&
+        r.previous_secret_expires_at.getTime() > now
+          ? [r.secret, r.previous_secret]
+          : [r.secret],
+      eventId: r.event_id,
+      eventType: r.type,
+      data: r.data,
+      occurredAt: r.created_at,
+    }));
+  }
+
+  /**
+   * Records an attempt and the delivery's new state, releasing its lease, in one statement (so
+   * atomic without a transaction of its own). A delivery deleted meanwhile (its subscription
+   * was) records nothing.
+   */
+  async recordAttempt(o: AttemptOutcome): Promise<void> {
+    await this.txHost.tx.query(
+      `WITH d AS (
+         UPDATE webhook_delivery
+         SET attempts = GREATEST(attempts, $2::int), status = $8::varchar,
+           next_attempt_at = $7::timestamptz, locked_until = NULL,
+           delivered_at = CASE WHEN $8::varchar = 'delivered' THEN $3::timestamptz
+                               ELSE delivered_at END
+         WHERE id = $1::uuid
+         RETURNING id
+       )
+       INSERT INTO webhook_attempt
+         (delivery_id, attempt, at, http_status, error, duration_ms, next_attempt_at)
+       SELECT d.id, $2::int, $3::timestamptz, $4::int, $5::varchar, $6::int, $7::timestamptz
+       FROM d`,
+      [
+        o.deliveryId,
+        o.attempt,
+        o.at,
+        o.httpStatus,
+        o.error,
+        o.durationMs,
+        o.nextAttemptAt,
+        o.status,
+      ],
+    );
+  }
+
+  /** Gives a claimed delivery back unsent (the process is stopping): anyone may send it now. */
+  async release(deliveryId: string): Promise<void> {
+    await this.txHost.tx.query(
+      `UPDATE webhook_delivery SET locked_until = NULL WHERE id = $1 AND status = 'pending'`,
+      [deliveryId],
+    );
+  }
+
+  /** When the next pending delivery of an enabled subscription falls due; null: none. */
+  async nextDueAt(): Promise<Date | null> {
+    const rows = await this.txHost.tx.query<{ due: Date | null }[]>(
+      `SELECT min(GREATEST(d.next_attempt_at, COALESCE(d.locked_until, d.next_attempt_at))) AS due
+       FROM webhook_delivery d JOIN webhook_subscription s ON s.id = d.subscription_id
+       WHERE d.status = 'pending' AND s.enabled`,
+    );
+    return rows[0]?.due ?? null;
+  }
+
+  /** A page of a subscription's deliveries, newest first, each with its attempts. */
+  async page(
+    subscriptionId: string,
+    status: DeliveryStatus | null,
+    limit: number,
+    offset: number,
+    deliveryId: string | null = null,
+  ): Promise<{ rows: ListedDelivery[]; total: number }> {
+    const m = this.txHost.tx;
+    const rows = await m.query<
+      {
+        id: string;
+        event_id: string;
+        type: string;
+        status: DeliveryStatus;
+        next_attempt_at: Date | null;
+        created_at: Date;
+        delivered_at: Date | null;
+        total: string;
+      }[]
+    >(
+      `SELECT d.id, d.event_id, e.type, d.status, d.next_attempt_at, d.created_at, d.delivered_at,
+         count(*) OVER () AS total
+       FROM webhook_delivery d JOIN webhook_event e ON e.id = d.event_id
+       WHERE d.subscription_id = $1 AND ($2::text IS NULL OR d.status = $2)
+         AND ($5::uuid IS NULL OR d.id = $5::uuid)
+       ORDER BY d.created_at DESC, d.id DESC
+       LIMIT $3 OFFSET $4`,
+      [subscriptionId, status, limit, offset, deliveryId],
+    );
+    let total = rows.length > 0 ? Number(rows[0].total) : 0;
+    if (rows.length === 0 && offset > 0) {
+      const counted = await m.query<{ n: string }[]>(
+        `SELECT count(*) AS n FROM webhook_delivery
+         WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2)`,
+        [subscriptionId, status],
+      );
+      total = Number(counted[0]?.n ?? 0);
+    }
+    const attempts = await m.query<
+      {
+        delivery_id: string;
+        attempt: number;
+        at: Date;
+        http_status: number | null;
+        error: string | null;
+        duration_ms: number;
+        next_attempt_at: Date | null;
+      }[]
+    >(
+      `SELECT delivery_id, attempt, at, http_status, error, duration_ms, next_attempt_at
+       FROM webhook_attempt WHERE delivery_id = ANY($1::uuid[]) ORDER BY at, attempt`,
+      [rows.map((r) => r.id)],
+    );
+    return {
+      total,
+      rows: rows.map((r) => ({
+        id: r.id,
+        eventId: r.event_id,
+        eventType: r.type,
+        status: r.status,
+        nextAttemptAt: r.next_attempt_at,
+        createdAt: r.created_at,
+        deliveredAt: r.delivered_at,
+        attempts: attempts
+          .filter((a) => a.delivery_id === r.id)
+          .map((a) => ({
+            attempt: a.attempt,
+            at: a.at,
+            httpStatus: a.http_status,
+            error: a.error,
+            durationMs: a.duration_ms,
+            nextAttemptAt: a.next_attempt_at,
+          })),
+      })),
+    };
+  }
+
+  /** Makes a delivery due now, whatever its state; false when the subscription has none such. */
+  async retryNow(subscriptionId: string, deliveryId: string): Promise<boolean> {
+    const result = await this.txHost.tx.query<[unknown[], number]>(
+      `UPDATE webhook_delivery SET status = 'pending', next_attempt_at = now(), locked_until = NULL
+       WHERE id = $1 AND subscription_id = $2`,
+      [deliveryId, subscriptionId],
+    );
+    return result[1] > 0;
+  }
+
+  /** For the metrics: pending deliveries, and the age of the oldest in seconds (0: none). */
+  async queueStats(): Promise<{ depth: number; oldestSeconds: number }> {
+    const rows = await this.txHost.tx.query<{ depth: string; oldest: number | null }[]>(
+      `SELECT count(*) AS depth, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest
+       FROM webhook_delivery WHERE status = 'pending'`,
+    );
+    return { depth: Number(rows[0]?.depth ?? 0), oldestSeconds: rows[0]?.oldest ?? 0 };
+  }
+}
