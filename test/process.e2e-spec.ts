@@ -155,7 +155,7 @@ describe('the portal process with the embedded database', () => {
     expect(fs.readFileSync(tokenFile, 'utf8')).toBe(`${token}\n`);
     // A line per migration run, then where it listens, then the token, prominently last.
     expect(messages(first, 'Migrations')).toEqual([
-      'running 7 pending migrations',
+      'running 8 pending migrations',
       expect.stringMatching(/^migration Initial1764000000000 run in \d+ ms$/),
       expect.stringMatching(/^migration AllocateUserFunction1764000000001 run in \d+ ms$/),
       expect.stringMatching(/^migration AllocateWithNumberLocks1764000000002 run in \d+ ms$/),
@@ -163,6 +163,7 @@ describe('the portal process with the embedded database', () => {
       expect.stringMatching(/^migration Webhooks1764000000004 run in \d+ ms$/),
       expect.stringMatching(/^migration PhoneStates1764000000005 run in \d+ ms$/),
       expect.stringMatching(/^migration ApplyNodeState1764000000010 run in \d+ ms$/),
+      expect.stringMatching(/^migration SystemActor1764000000011 run in \d+ ms$/),
     ]);
     expect(messages(first, 'Portal')).toEqual([
       `listening on http://127.0.0.1:${first.port} (docs at /docs)`,
@@ -532,7 +533,7 @@ describe('npm run migration:run', () => {
       expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
       const lines = (text: string) => text.split('\n').filter((l) => l && !/^> /.test(l));
       expect(lines(first.stdout)).toEqual([
-        'running 7 pending migrations',
+        'running 8 pending migrations',
         expect.stringMatching(/^migration Initial1764000000000 run in \d+ ms$/),
         expect.stringMatching(/^migration AllocateUserFunction1764000000001 run in \d+ ms$/),
         expect.stringMatching(/^migration AllocateWithNumberLocks1764000000002 run in \d+ ms$/),
@@ -540,6 +541,8 @@ describe('npm run migration:run', () => {
         expect.stringMatching(/^migration Webhooks1764000000004 run in \d+ ms$/),
         expect.stringMatching(/^migration PhoneStates1764000000005 run in \d+ ms$/),
         expect.stringMatching(/^migration ApplyNodeState1764000000010 run in \d+ ms$/),
+        expect.stringMatching(/^migration SystemActor1764000000011 run in \d+ ms$/),
+      expect.stringMatching(/^migration SystemActor1764000000011 run in \d+ ms$/),
       ]);
       const again = await migrationRun({ DATABASE_URL: url });
       expect({ code: again.code, lines: lines(again.stdout) }).toEqual({

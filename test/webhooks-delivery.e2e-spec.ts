@@ -285,6 +285,20 @@ describe('webhook deliveries to a receiver on loopback (real PostgreSQL)', () =>
     });
     const hook = await http().get(`/webhooks/${id}`).set('Authorization', t.auth).expect(200);
     expect(hook.body.disabledReason).toMatch(/^the receiver answered 410 Gone at /);
+    // The change is in the audit trail like any other, as the portal's own.
+    const audit = await http()
+      .get(`/audit?targetId=${id}&action=webhook.update`)
+      .set('Authorization', t.auth)
+      .expect(200);
+    expect(audit.body.items).toEqual([
+      expect.objectContaining({
+        actor: { type: 'system', id: null, name: 'system' },
+        changes: {
+          before: { enabled: true },
+          after: { enabled: false, disabledReason: hook.body.disabledReason },
+        },
+      }),
+    ]);
     await http()
       .post('/users')
       .set('Authorization', t.auth)

@@ -39,7 +39,7 @@ export class ApplyInterruptions {
             },
           },
           {
-            actor: { type: row.actorType, id: row.actorId, name: row.actorName ?? '', scopes: [] },
+            actor: { type: row.actorType, id: row.actorId, name: row.actorName ?? '' },
             requestId: row.requestId,
             clientAddress: null,
           },

@@ -1,11 +1,25 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { currentRequestContext, RequestContext } from '../common/access/request-context';
+import { currentRequestContext } from '../common/access/request-context';
 import { DEFAULT_TENANT_ID } from '../tenants/tenant.entity';
 import type { AuditAction } from './audit-actions';
 import { AuditRepository } from './audit.repository';
-import type { AuditChanges } from './entities/change-audit.entity';
+import type { ActorType, AuditChanges } from './entities/change-audit.entity';
+
+/** Who a row names, and the request it came from (none for the portal's own changes). */
+export interface AuditContext {
+  actor: { type: ActorType; id: string | null; name: string };
+  requestId: string | null;
+  clientAddress: string | null;
+}
+
+/** The portal itself, acting on what it learnt outside any request. */
+export const SYSTEM_CONTEXT: AuditContext = {
+  actor: { type: 'system', id: null, name: 'system' },
+  requestId: null,
+  clientAddress: null,
+};
 
 export interface AuditEntry {
   action: AuditAction;
@@ -18,7 +32,7 @@ export interface AuditEntry {
  * Writes the audit row of a change in the change's own transaction (the active one), so the
  * row commits or rolls back with it. Who, the request id and the client
  * address come from the request being handled (RequestContextInterceptor); outside a request
- * pass `context` (tests, start-up jobs).
+ * pass `context` (tests, start-up jobs, SYSTEM_CONTEXT).
  */
 @Injectable()
 export class AuditWriter {
@@ -29,7 +43,7 @@ export class AuditWriter {
 
   async record(
     entry: AuditEntry,
-    context: RequestContext | undefined = currentRequestContext(),
+    context: AuditContext | undefined = currentRequestContext(),
   ): Promise<void> {
     if (!context) throw new Error(`No request context to audit ${entry.action} with`);
     if (!this.txHost.isTransactionActive()) {

@@ -19,6 +19,7 @@ import { ApiKeysAndChangeAudit1764000000003 } from '../../migrations/17640000000
 import { Webhooks1764000000004 } from '../../migrations/1764000000004-Webhooks';
 import { PhoneStates1764000000005 } from '../../migrations/1764000000005-PhoneStates';
 import { ApplyNodeState1764000000010 } from '../../migrations/1764000000010-ApplyNodeState';
+import { SystemActor1764000000011 } from '../../migrations/1764000000011-SystemActor';
 
 export const ENTITIES = [
   Tenant,
@@ -42,6 +43,7 @@ export const MIGRATIONS = [
   Webhooks1764000000004,
   PhoneStates1764000000005,
   ApplyNodeState1764000000010,
+  SystemActor1764000000011,
 ];
 
 /** Where the migration lines go: the app's log by default, plain text for the CLI. */

@@ -1,3 +1,4 @@
+import { AuditWriter, SYSTEM_CONTEXT } from '../audit/audit-writer';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
@@ -51,6 +52,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly listener: NotificationListener,
     private readonly metrics: WebhookMetrics,
+    private readonly audit: AuditWriter,
     config: PortalConfig,
   ) {
     this.allowed = parseNetworks(config.webhooks.allowedNetworks);
@@ -159,10 +161,21 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (v.outcome === 'gone') {
       await this.txHost.withTransaction(async () => {
         await this.outbox.recordAttempt(outcome);
-        await this.subscriptions.disable(
-          d.subscriptionId,
-          `the receiver answered 410 Gone at ${at.toISOString()}`,
-        );
+        const reason = `the receiver answered 410 Gone at ${at.toISOString()}`;
+        // Once, by whichever process saw the 410 first, as the portal's own change.
+        if (await this.subscriptions.disable(d.subscriptionId, reason)) {
+          await this.audit.record(
+            {
+              action: 'webhook.update',
+              target: { type: 'webhook', id: d.subscriptionId },
+              changes: {
+                before: { enabled: true },
+                after: { enabled: false, disabledReason: reason },
+              },
+            },
+            SYSTEM_CONTEXT,
+          );
+        }
       });
     } else {
       await this.outbox.recordAttempt(outcome);

@@ -86,12 +86,14 @@ export class SubscriptionsRepository {
   }
 
   /** The receiver said 410 Gone: nothing more is sent until someone enables it again. */
-  async disable(id: string, reason: string): Promise<void> {
-    await this.txHost.tx.query(
+  /** Disables an enabled subscription; false when it was not enabled (already done). */
+  async disable(id: string, reason: string): Promise<boolean> {
+    const rows = await this.txHost.tx.query<{ id: string }[]>(
       `UPDATE webhook_subscription SET enabled = false, disabled_reason = $2, updated_at = now()
-       WHERE id = $1 AND enabled`,
+       WHERE id = $1 AND enabled RETURNING id`,
       [id, reason],
     );
+    return rows.length > 0;
   }
 
   /** Whether an enabled subscription wants one of `types` (or every event). */

@@ -1263,11 +1263,14 @@ export interface components {
             items: components["schemas"]["NodeDto"][];
         };
         AuditActorDto: {
-            /** @enum {string} */
-            type: "key" | "bootstrap";
+            /**
+             * @description system: the portal itself (a webhook disabled by its receiver’s 410 Gone)
+             * @enum {string}
+             */
+            type: "key" | "bootstrap" | "system";
             /**
              * Format: uuid
-             * @description The key's id; null for the bootstrap token
+             * @description The key's id; null for the bootstrap token and the system
              */
             id: string | null;
             /**

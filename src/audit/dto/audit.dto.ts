@@ -56,14 +56,17 @@ export class AuditQueryDto {
 }
 
 export class AuditActorDto {
-  @ApiProperty({ enum: ['key', 'bootstrap'] })
-  type!: 'key' | 'bootstrap';
+  @ApiProperty({
+    enum: ['key', 'bootstrap', 'system'],
+    description: 'system: the portal itself (a webhook disabled by its receiver’s 410 Gone)',
+  })
+  type!: 'key' | 'bootstrap' | 'system';
 
   @ApiProperty({
     format: 'uuid',
     nullable: true,
     type: String,
-    description: "The key's id; null for the bootstrap token",
+    description: "The key's id; null for the bootstrap token and the system",
   })
   id!: string | null;
 

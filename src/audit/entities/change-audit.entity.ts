@@ -9,7 +9,8 @@ import {
 } from 'typeorm';
 import { Tenant } from '../../tenants/tenant.entity';
 
-export type ActorType = 'key' | 'bootstrap';
+/** `system`: the portal itself (a receiver's 410 Gone disabling its webhook). */
+export type ActorType = 'key' | 'bootstrap' | 'system';
 
 /** Before and after of the non-secret fields a change touched; null where there is none. */
 export interface AuditChanges {
@@ -22,7 +23,7 @@ export interface AuditChanges {
  * (test/schema.e2e-spec.ts checks it); constraint names are PostgreSQL's defaults.
  */
 @Entity({ name: 'change_audit' })
-@Check('change_audit_actor_type_check', `"actor_type" IN ('key', 'bootstrap')`)
+@Check('change_audit_actor_type_check', `"actor_type" IN ('key', 'bootstrap', 'system')`)
 // On ("at" DESC, "id" DESC), an order TypeORM cannot declare: the migration owns it.
 @Index('IDX_change_audit_at', { synchronize: false })
 export class ChangeAudit {
