@@ -542,7 +542,6 @@ describe('npm run migration:run', () => {
         expect.stringMatching(/^migration PhoneStates1764000000005 run in \d+ ms$/),
         expect.stringMatching(/^migration ApplyNodeState1764000000010 run in \d+ ms$/),
         expect.stringMatching(/^migration SystemActor1764000000011 run in \d+ ms$/),
-        expect.stringMatching(/^migration SystemActor1764000000011 run in \d+ ms$/),
       ]);
       const again = await migrationRun({ DATABASE_URL: url });
       expect({ code: again.code, lines: lines(again.stdout) }).toEqual({
