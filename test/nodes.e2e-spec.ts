@@ -288,7 +288,9 @@ describe('Several Asterisk nodes: one apply, each node verified (real sshd)', ()
     const deadline = Date.now() + 20000;
     let seen = false;
     while (!seen && Date.now() < deadline) {
-      seen = readdirSync(b.sandbox.pjsipDir).some((n) => n.endsWith('.tmp'));
+      seen = readdirSync(b.sandbox.pjsipDir).some(
+        (n) => n.startsWith('.generated_endpoints.conf.') && n.endsWith('.tmp'),
+      );
       if (!seen) await new Promise((r) => setImmediate(r));
     }
     expect(seen).toBe(true);

@@ -169,7 +169,18 @@ describe('the webhook settings', () => {
       'fd00::/8',
       '127.0.0.1/32',
     ]);
-    for (const bad of ['10.0.0.1', '10.0.0.0/33', 'example.com/24', '10.0.0.0/8,,']) {
+    // Shorthand and octal forms read as other networks (`10/8` as 0.0.0.0/8, `010.0.0.0/8` as
+    // 8.0.0.0/8), and host bits make the intent unclear: all refused.
+    for (const bad of [
+      '10.0.0.1',
+      '10.0.0.0/33',
+      'example.com/24',
+      '10.0.0.0/8,,',
+      '10/8',
+      '010.0.0.0/8',
+      '10.0.0.1/8',
+      'fd00::1/8',
+    ]) {
       expect({ bad, parsed: parseAllowedNetworks(bad) }).toEqual({ bad, parsed: undefined });
     }
     expect(() => validateEnvironment({ WEBHOOK_ALLOWED_NETWORKS: '10.0.0.1' })).toThrow(

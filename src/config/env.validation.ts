@@ -100,10 +100,27 @@ export function parseAllowedNetworks(raw: string | undefined): string[] | undefi
   return entries.every(isCidr) ? entries : undefined;
 }
 
+/**
+ * A network written the one way that cannot be misread: a full address as node's isIP takes it
+ * (no `10/8` shorthand, no octal `010.0.0.0`, which ipaddr.js would read as other networks), a
+ * prefix length in range, and no host bits set.
+ */
 function isCidr(entry: string): boolean {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(entry);
+  if (!m) return false;
+  const family = isIP(m[1]);
+  const bits = Number(m[2]);
+  if (family === 0 || bits > (family === 4 ? 32 : 128)) return false;
+  if (family === 4 && m[1].split('.').some((octet) => /^0\d/.test(octet))) return false;
   try {
-    ipaddr.parseCIDR(entry);
-    return true;
+    const [address, prefix] = ipaddr.parseCIDR(entry);
+    const bytes = address.toByteArray();
+    // Every bit past the prefix must be 0: `10.0.0.1/8` names no network clearly.
+    const hostBits = bytes.some((byte, i) => {
+      const kept = Math.min(8, Math.max(0, prefix - i * 8));
+      return (byte & (0xff >> kept)) !== 0;
+    });
+    return prefix === bits && !hostBits;
   } catch {
     return false;
   }

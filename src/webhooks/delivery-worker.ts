@@ -138,7 +138,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     // Stopped mid-send (the database is still open then): the delivery is given back, and
     // another process, or this one after its restart, sends it again with the same webhook-id.
     if (this.stopped) {
-      await this.outbox.release(d.id);
+      await this.outbox.release(d.id, d.lockedUntil);
       return;
     }
     const at = new Date();
@@ -157,10 +157,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       durationMs: at.getTime() - started,
       status: v.status,
       nextAttemptAt: v.nextAttemptAt,
+      lockedUntil: d.lockedUntil,
     };
     if (v.outcome === 'gone') {
       await this.txHost.withTransaction(async () => {
-        await this.outbox.recordAttempt(outcome);
+        // A lease lost meanwhile: another process owns the delivery and its outcome.
+        if (!(await this.outbox.recordAttempt(outcome))) return;
         const reason = `the receiver answered 410 Gone at ${at.toISOString()}`;
         // Once, by whichever process saw the 410 first, as the portal's own change.
         if (await this.subscriptions.disable(d.subscriptionId, reason)) {

@@ -18,6 +18,8 @@ export interface ClaimedDelivery {
   eventType: string;
   data: Record<string, unknown>;
   occurredAt: Date;
+  /** The lease this claim holds: recording an outcome needs it to be still ours. */
+  lockedUntil: Date;
 }
 
 export interface AttemptOutcome {
@@ -29,6 +31,8 @@ export interface AttemptOutcome {
   durationMs: number;
   status: DeliveryStatus;
   nextAttemptAt: Date | null;
+  /** The lease the attempt was made under: nothing is recorded once another process holds it. */
+  lockedUntil: Date;
 }
 
 export interface ListedDelivery {
@@ -52,6 +56,7 @@ export interface ListedDelivery {
 interface ClaimRow {
   id: string;
   attempts: number;
+  locked_until: Date;
   subscription_id: string;
   url: string;
   secret: string;
@@ -128,10 +133,12 @@ export class OutboxRepository {
          LIMIT $1
          FOR UPDATE OF d SKIP LOCKED
        )
-       UPDATE webhook_delivery d SET locked_until = now() + make_interval(secs => $2)
+       -- Whole milliseconds: the lease is compared with what JavaScript's Date kept of it.
+       UPDATE webhook_delivery d
+       SET locked_until = date_trunc('milliseconds', now() + make_interval(secs => $2))
        FROM due, webhook_subscription s, webhook_event e
        WHERE d.id = due.id AND s.id = d.subscription_id AND e.id = d.event_id
-       RETURNING d.id, d.attempts, d.subscription_id, s.url, s.secret, s.previous_secret,
+       RETURNING d.id, d.attempts, d.locked_until, d.subscription_id, s.url, s.secret, s.previous_secret,
          s.previous_secret_expires_at, e.id AS event_id, e.type, e.data, e.created_at`,
       [limit, leaseSeconds],
     );
@@ -151,29 +158,31 @@ export class OutboxRepository {
       eventType: r.type,
       data: r.data,
       occurredAt: r.created_at,
+      lockedUntil: r.locked_until,
     }));
   }
 
   /**
    * Records an attempt and the delivery's new state, releasing its lease, in one statement (so
    * atomic without a transaction of its own). A delivery deleted meanwhile (its subscription
-   * was) records nothing.
+   * was), or whose lease ran out and another process claimed, records nothing: false.
    */
-  async recordAttempt(o: AttemptOutcome): Promise<void> {
-    await this.txHost.tx.query(
+  async recordAttempt(o: AttemptOutcome): Promise<boolean> {
+    const rows = await this.txHost.tx.query<{ delivery_id: string }[]>(
       `WITH d AS (
          UPDATE webhook_delivery
          SET attempts = GREATEST(attempts, $2::int), status = $8::varchar,
            next_attempt_at = $7::timestamptz, locked_until = NULL,
            delivered_at = CASE WHEN $8::varchar = 'delivered' THEN $3::timestamptz
                                ELSE delivered_at END
-         WHERE id = $1::uuid
+         WHERE id = $1::uuid AND locked_until = $9::timestamptz
          RETURNING id
        )
        INSERT INTO webhook_attempt
          (delivery_id, attempt, at, http_status, error, duration_ms, next_attempt_at)
        SELECT d.id, $2::int, $3::timestamptz, $4::int, $5::varchar, $6::int, $7::timestamptz
-       FROM d`,
+       FROM d
+       RETURNING delivery_id`,
       [
         o.deliveryId,
         o.attempt,
@@ -183,15 +192,18 @@ export class OutboxRepository {
         o.durationMs,
         o.nextAttemptAt,
         o.status,
+        o.lockedUntil,
       ],
     );
+    return rows.length > 0;
   }
 
   /** Gives a claimed delivery back unsent (the process is stopping): anyone may send it now. */
-  async release(deliveryId: string): Promise<void> {
+  async release(deliveryId: string, lockedUntil: Date): Promise<void> {
     await this.txHost.tx.query(
-      `UPDATE webhook_delivery SET locked_until = NULL WHERE id = $1 AND status = 'pending'`,
-      [deliveryId],
+      `UPDATE webhook_delivery SET locked_until = NULL
+       WHERE id = $1 AND status = 'pending' AND locked_until = $2`,
+      [deliveryId, lockedUntil],
     );
   }
 

@@ -66,21 +66,23 @@ export class PhoneEventsPoller implements OnApplicationBootstrap, OnModuleDestro
       const registration = registrations[i];
       const state = registration?.state;
       if (!registration || state === undefined || state === 'unknown') continue;
-      if (state === (known.get(phone.userId) ?? 'unregistered')) continue;
-      await this.changed(phone.userId, phone.extension, state, registration.contacts[0]?.uri);
+      const previous = known.get(phone.userId) ?? null;
+      if (state === (previous ?? 'unregistered')) continue;
+      await this.changed(phone, state, registration.contacts[0]?.uri, previous, snapshot.checkedAt);
     }
     this.failing = false;
   }
 
   private changed(
-    userId: string,
-    extension: number,
+    { userId, extension }: { userId: string; extension: number },
     state: PhoneState,
     uri: string | undefined,
+    previous: PhoneState | null,
+    seenAt: Date,
   ): Promise<void> {
     const contactUri = state === 'unregistered' ? null : (uri ?? null);
     return this.txHost.withTransaction(async () => {
-      if (!(await this.phones.transition(userId, state, contactUri))) return;
+      if (!(await this.phones.transition(userId, state, contactUri, previous, seenAt))) return;
       await this.events.publish(`phone.${state}`, { userId, extension, state, contactUri });
     });
   }

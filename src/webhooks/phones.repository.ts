@@ -41,17 +41,28 @@ export class PhonesRepository {
    * Records `state` for the user if it is not the recorded one, in the active transaction;
    * true when this call changed it. The conditional upsert makes two processes that see the
    * same change record it once (the second finds the row changed and updates nothing), and a
-   * user deleted since has no row to insert.
+   * user deleted since has no row to insert. `previous` is the state this process read (null:
+   * no row) and `seenAt` when its listing was taken: a process whose view is older than the
+   * recorded change, or based on another state, records nothing, so two processes never flap
+   * a phone back and forth.
    */
-  async transition(userId: string, state: PhoneState, contactUri: string | null): Promise<boolean> {
+  async transition(
+    userId: string,
+    state: PhoneState,
+    contactUri: string | null,
+    previous: PhoneState | null,
+    seenAt: Date,
+  ): Promise<boolean> {
     const rows = await this.txHost.tx.query<{ user_id: string }[]>(
       `INSERT INTO phone_state (user_id, state, contact_uri, changed_at)
        SELECT id, $2, $3, now() FROM "user" WHERE id = $1
        ON CONFLICT (user_id) DO UPDATE
          SET state = EXCLUDED.state, contact_uri = EXCLUDED.contact_uri, changed_at = now()
          WHERE phone_state.state IS DISTINCT FROM EXCLUDED.state
+           AND phone_state.state IS NOT DISTINCT FROM $4
+           AND phone_state.changed_at < $5
        RETURNING user_id`,
-      [userId, state, contactUri],
+      [userId, state, contactUri, previous, seenAt],
     );
     return rows.length > 0;
   }

@@ -88,12 +88,13 @@ export class SubscriptionsRepository {
   /** The receiver said 410 Gone: nothing more is sent until someone enables it again. */
   /** Disables an enabled subscription; false when it was not enabled (already done). */
   async disable(id: string, reason: string): Promise<boolean> {
-    const rows = await this.txHost.tx.query<{ id: string }[]>(
+    // An UPDATE answers [rows, rowCount]: the count says whether this call disabled it.
+    const result = await this.txHost.tx.query<[unknown[], number]>(
       `UPDATE webhook_subscription SET enabled = false, disabled_reason = $2, updated_at = now()
-       WHERE id = $1 AND enabled RETURNING id`,
+       WHERE id = $1 AND enabled`,
       [id, reason],
     );
-    return rows.length > 0;
+    return result[1] > 0;
   }
 
   /** Whether an enabled subscription wants one of `types` (or every event). */

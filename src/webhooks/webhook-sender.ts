@@ -27,7 +27,19 @@ export async function sendDelivery(
   signal: AbortSignal,
 ): Promise<SendResult> {
   const url = new URL(request.url);
-  const resolved = await resolveAllowed(url, allowed);
+  const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
+  // The 15 s cover the DNS answer too: a slow resolver must not outlive the delivery's lease.
+  const resolved = await Promise.race([
+    resolveAllowed(url, allowed),
+    new Promise<{ timedOut: true }>((resolve) => {
+      setTimeout(() => resolve({ timedOut: true }), DELIVERY_TIMEOUT_MS).unref();
+    }),
+  ]);
+  if ('timedOut' in resolved) {
+    return {
+      error: `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s (resolving ${url.hostname})`,
+    };
+  }
   if ('refused' in resolved) return { error: `refused: ${resolved.refused}` };
   const pinned: LookupFunction = (_host, options, callback) => {
     if (options.all) {
@@ -67,10 +79,13 @@ export async function sendDelivery(
         res.on('error', () => undefined);
       },
     );
-    const timer = setTimeout(() => {
-      done({ error: `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` });
-      req.destroy();
-    }, DELIVERY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => {
+        done({ error: `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` });
+        req.destroy();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     const onAbort = (): void => {
       done({ error: 'the portal stopped during the delivery' });
       req.destroy();

@@ -4,6 +4,6 @@ import { randomBytes } from 'node:crypto';
 export const tempName = (name: string): string =>
   `.${name.replace(/^\./, '')}.${randomBytes(6).toString('hex')}.tmp`;
 
-/** Temp files of the portal's own names, left by a write that was cut short. */
+/** Temp files of the portal's own names, left by a write or a directory probe cut short. */
 export const STALE_TEMP =
   /^\.(generated_(endpoints|routing)\.conf|synergycall-last-good\.json|synergycall-probe)\.[0-9a-f]{12}\.tmp$/;

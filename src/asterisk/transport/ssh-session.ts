@@ -42,6 +42,7 @@ export class SshError extends Error {}
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+const MAX_CHANNELS = 8;
 // Bigger SFTP writes are split by ssh2 and sent one after the other; a few in flight keep
 // a large file from waiting on each round trip.
 const WRITE_SEGMENT = 256 * 1024;
@@ -64,6 +65,9 @@ export class SshSession {
   private lost: string | null = null;
   /** SFTP requests waiting for an answer: ssh2 leaves them pending when the connection dies. */
   private readonly waiting = new Set<(err: Error) => void>();
+  /** Commands running, and those waiting for a channel. */
+  private running = 0;
+  private readonly queued: (() => void)[] = [];
 
   private constructor(
     private readonly client: Client,
@@ -163,8 +167,23 @@ export class SshSession {
     return this.lost === null;
   }
 
-  /** Runs argv[0] with the remaining arguments, each received verbatim by the program. */
-  run(argv: readonly string[], timeoutMs = this.timeoutMs): Promise<RemoteResult> {
+  /**
+   * Runs argv[0] with the remaining arguments, each received verbatim by the program. At most
+   * MAX_CHANNELS commands run at once on the session (OpenSSH's MaxSessions is 10, the SFTP
+   * channel counts too); more wait for a free channel rather than fail.
+   */
+  async run(argv: readonly string[], timeoutMs = this.timeoutMs): Promise<RemoteResult> {
+    if (this.running >= MAX_CHANNELS) await new Promise<void>((r) => this.queued.push(r));
+    this.running++;
+    try {
+      return await this.exec(argv, timeoutMs);
+    } finally {
+      this.running--;
+      this.queued.shift()?.();
+    }
+  }
+
+  private exec(argv: readonly string[], timeoutMs: number): Promise<RemoteResult> {
     const what = describe(argv);
     let line: string;
     try {
@@ -372,16 +391,19 @@ export class SshSession {
       throw this.fail(`could not check ${dir}: ${this.reason(err)}`);
     }
     const probe = path.posix.join(dir, tempName('synergycall-probe'));
+    let handle: Buffer;
     try {
-      const handle = await this.call<Buffer>((cb) => sftp.open(probe, 'wx', { mode: 0o600 }, cb));
-      await this.call((cb) => sftp.close(handle, cb));
-      await this.call((cb) => sftp.unlink(probe, cb));
-      return null;
+      handle = await this.call<Buffer>((cb) => sftp.open(probe, 'wx', { mode: 0o600 }, cb));
     } catch (err) {
       const problem = denied(err);
-      if (problem) return { code: 'EACCES' };
+      if (problem) return problem;
       throw this.fail(`could not check ${dir}: ${this.reason(err)}`);
     }
+    // Created: the directory takes files. Removing the probe is best effort (another process's
+    // clean-up of stale temp files may have removed it already).
+    await this.call((cb) => sftp.close(handle, cb)).catch(() => undefined);
+    await this.call((cb) => sftp.unlink(probe, cb)).catch(() => undefined);
+    return null;
   }
 
   /** Ends the connection; waits until the socket is closed. */
@@ -422,16 +444,31 @@ export class SshSession {
     }
   }
 
-  /** One ssh2 callback as a promise that also fails when the connection is lost. */
+  /**
+   * One ssh2 callback as a promise that also fails when the connection is lost, or when the
+   * server does not answer within the timeout (a hung sftp-server or a stalled disk): the
+   * session is then given up, so the apply ends and the next user connects again.
+   */
   private call<T = void>(start: (cb: Callback<T>) => void): Promise<T> {
     if (this.lost !== null) return Promise.reject(new Error(this.lost));
     return new Promise<T>((resolve, reject) => {
-      this.waiting.add(reject);
-      start((err, value) => {
-        this.waiting.delete(reject);
+      let settled = false;
+      const settle = (err: Error | null, value?: T): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.waiting.delete(fail);
         if (err) reject(err);
         else resolve(value as T);
-      });
+      };
+      const fail = (err: Error): void => settle(err);
+      const timer = setTimeout(() => {
+        this.lost ??= `no answer within ${this.timeoutMs} ms`;
+        settle(new Error(this.lost));
+        this.client.destroy();
+      }, this.timeoutMs);
+      this.waiting.add(fail);
+      start((err, value) => settle(err ?? null, value));
     });
   }
 
