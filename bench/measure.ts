@@ -74,6 +74,14 @@ export interface LoadOptions {
  * histogram rounds to whole milliseconds, too coarse for the floors).
  */
 export async function load(o: LoadOptions): Promise<Summary> {
+  const { samples, wallMs } = await loadSamples(o);
+  return summarize(samples, wallMs);
+}
+
+/** `load` without the summary: blocks run apart can be pooled into one figure. */
+export async function loadSamples(
+  o: LoadOptions,
+): Promise<{ samples: number[]; wallMs: number; lastDoneAt: number }> {
   collectGarbage();
   const samples: number[] = [];
   const statuses: Record<number, number> = {};
@@ -117,5 +125,6 @@ export async function load(o: LoadOptions): Promise<Summary> {
         `${result.errors} errors, ${result.timeouts} timeouts, statuses ${JSON.stringify(statuses)}`,
     );
   }
-  return summarize(samples, lastDone - firstSent);
+  // lastDoneAt as epoch ms: autocannon returns up to a second after the last response.
+  return { samples, wallMs: lastDone - firstSent, lastDoneAt: performance.timeOrigin + lastDone };
 }

@@ -4,6 +4,7 @@ import * as prettier from 'prettier';
 import type { CpuShare } from './cpu';
 import type { Summary } from './measure';
 import type { NodesResults } from './nodes';
+import type { WebhooksResults } from './webhooks';
 
 /** One line of the main table: a figure, what it measures, and its floor when it has one. */
 export interface Metric extends Summary {
@@ -40,6 +41,7 @@ export interface Results {
   metrics: Record<string, Metric>;
   apply: Record<string, ApplyStep>;
   nodes: NodesResults;
+  webhooks: WebhooksResults;
   goals: Goal[];
   notes: string[];
 }
@@ -126,6 +128,21 @@ function nodesSection(n: NodesResults): string {
   return `${whole}\n\nEach node's own timings (the nodes run side by side; \`planMs\` here is the node's: check the directories, read the files on it):\n\n${steps}\n\nWhat the SSH set-up costs per connection and per command, measured after the applies:\n\n${floors}`;
 }
 
+/** Each subscription's arrivals counted by webhook-id, and how the paced creates kept time. */
+function webhooksSection(w: WebhooksResults): string {
+  const counts = table(
+    ['receiver path', 'expected', 'received', 'distinct webhook-id', 'unexpected'],
+    w.deliveries.map((d) => [
+      d.path,
+      String(d.expected),
+      String(d.received),
+      String(d.distinct),
+      String(d.unexpected),
+    ]),
+  );
+  return `${counts}\n\nDeliveries left in the database not \`delivered\` at the end: ${w.undelivered}. The portal's CPU per create while the blocks ran (their requests, and the deliveries that happened meanwhile): ${num(w.portalCpuPerCreate.hooks)} ms with the three subscriptions, ${num(w.portalCpuPerCreate.none)} ms without. The delivery worker runs in the portal's process: a 201 waits for no delivery, but the sends, their signatures and their recorded attempts share its event loop, PostgreSQL and the machine's CPUs with the requests. The paced creates went out at ${w.rate} a second, each at most ${num(w.pacingLate.p99_ms, 1)} ms late (p99; p50 ${num(w.pacingLate.p50_ms, 1)} ms).`;
+}
+
 /** RESULTS.md, formatted like every other file so `prettier --check` stays clean after a run. */
 export async function writeResults(dir: string, r: Results): Promise<string> {
   await fs.writeFile(path.join(dir, 'results.json'), toJson(r));
@@ -154,6 +171,10 @@ ${applyTable(r.apply)}
 ## Apply on three nodes against one, in the same run (the fake CLI on every node)
 
 ${nodesSection(r.nodes)}
+
+## Webhooks: each event exactly once per subscription
+
+${webhooksSection(r.webhooks)}
 
 ## Goals (reported, not asserted)
 

@@ -43,6 +43,7 @@ import { load, type LoadOptions, type Summary, summarize, time } from './measure
 import { type ApplyRun, nodesPhase, type NodesResults } from './nodes';
 import { type ApplyStep, type Goal, type Metric, writeResults } from './report';
 import { txHostOf } from './tx-host';
+import { webhooksPhase, type WebhooksResults } from './webhooks';
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S || 480);
@@ -377,6 +378,22 @@ async function main(): Promise<string> {
     onCleanup: (undo) => cleanup.undo.push(undo),
   });
 
+  // After the nodes phase, so no earlier figure changes: its portal is the only one that may
+  // deliver to loopback, and the subscriptions are gone again before the run ends.
+  const webhooks = await webhooksPhase({
+    ds,
+    token: TOKEN,
+    connections: CONCURRENCY,
+    startPortal: (extra) => launch(extra),
+    measure: async (portals, fn) => {
+      await ds.query('VACUUM ANALYZE');
+      await ds.query('CHECKPOINT');
+      return withCpu({ ...parties, portals }, fn);
+    },
+    log,
+    onCleanup: (undo) => cleanup.undo.push(undo),
+  });
+
   const apply: Record<string, ApplyStep> = {};
   for (const [name, [what, pick]] of Object.entries(APPLY_STEPS)) {
     const floor = name === 'plan' ? floorPlan : name === 'write' ? floorWrite : null;
@@ -470,6 +487,31 @@ async function main(): Promise<string> {
       'the same apply with three nodes: that local node and two over SSH on loopback, each with its own fake CLI; cli counts the SSH sessions too',
       ['apply_1_node', nodes.client.one.p50_ms],
     ),
+    create_c16_hooks: metric(
+      { value: webhooks.createHooks, cpu: webhooks.createCpu },
+      `POST /users over ${CONCURRENCY} connections with three enabled subscriptions to \`*\` (a receiver on loopback answering 204), in blocks of 100 alternating with create_c16_nohooks (cpu: the two together)`,
+      ['create_c16_nohooks', webhooks.createNone.p50_ms],
+    ),
+    create_c16_nohooks: metric(
+      { value: webhooks.createNone, cpu: webhooks.createCpu },
+      'the same creates on the same portal with the three subscriptions disabled: no event is written',
+    ),
+    webhook_drain: metric(
+      { value: webhooks.drain, cpu: null },
+      "per block of create_c16_hooks: from its last 201 to the receiver's last event of it (300 deliveries a block)",
+    ),
+    webhook_latency: metric(
+      { value: webhooks.latency, cpu: webhooks.latencyCpu },
+      "commit to receipt at 100 creates a second, one subscription: the receiver's arrival time minus the event's `timestamp`, which the publisher sets in the change's transaction just before its last statements and the commit, so slightly more than the real figure",
+    ),
+    webhook_latency_from_201: metric(
+      { value: webhooks.latencyFrom201, cpu: null },
+      "the same arrivals minus the moment the bench got the create's 201, which comes after the commit: slightly less than the real figure (negative when the event beat the answer)",
+    ),
+    webhook_latency_creates: metric(
+      { value: webhooks.latencyCreates, cpu: null },
+      `POST /users at the client during webhook_latency (${webhooks.rate} sent a second)`,
+    ),
   };
 
   const [busiest] = Object.entries(metrics)
@@ -485,13 +527,15 @@ async function main(): Promise<string> {
       `PostgreSQL ${await serverSettings(ds)} at ${new URL(SERVER_URL).host}, a fresh database (migrated by the bench, dropped at the end).`,
       `Portal: dist/src/main.js in its own process on 127.0.0.1, LOG_LEVEL=warn, the fake Asterisk CLI in a throw-away sandbox; ${USERS} users for the list and the applies.`,
       `Load: autocannon in the bench process; portal, PostgreSQL and the bench share the ${cpus.length} CPUs. Percentiles are nearest-rank. The cpu column is % of one core per party during the phase (cli: the CLI runs the portal started, i.e. the fake Asterisk; other: everything else on the machine).`,
-      `Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed creates/lists/deletes, create_seq, create_c16, create_c16_key (after deleting create_c16's users), delete_c16 (of the first 1,000), list_1000, list_1000_key and the list's floors, applies (${APPLY_WARM_UP} untimed changed + unchanged pairs, then ${APPLY_RUNS} changed, ${APPLY_RUNS} unchanged), list_1000_registration, apply floors, import_1000 (${IMPORT_WARM_UP} untimed, ${IMPORT_RUNS} timed) and its floor, then the nodes phase.`,
+      `Order (VACUUM ANALYZE and CHECKPOINT before each timed phase): pg floors, 50 untimed creates/lists/deletes, create_seq, create_c16, create_c16_key (after deleting create_c16's users), delete_c16 (of the first 1,000), list_1000, list_1000_key and the list's floors, applies (${APPLY_WARM_UP} untimed changed + unchanged pairs, then ${APPLY_RUNS} changed, ${APPLY_RUNS} unchanged), list_1000_registration, apply floors, import_1000 (${IMPORT_WARM_UP} untimed, ${IMPORT_RUNS} timed) and its floor, then the nodes phase, then the webhooks phase.`,
       nodes.setup,
+      webhooks.setup,
     ],
     metrics,
     apply,
     nodes,
-    goals: goals(metrics, nodes),
+    webhooks,
+    goals: goals(metrics, nodes, webhooks),
     notes: [
       ...(process.env.BENCH_NOTE ? [process.env.BENCH_NOTE] : []),
       `Other processes on the machine used up to ${busiest.other}% of a core during a phase (${busiest.name}); a busy phase's figures are pessimistic. Load average (1 min) ${loadAtStart.toFixed(2)} when the run began, ${os.loadavg()[0].toFixed(2)} at its end.`,
@@ -555,7 +599,7 @@ async function applyOnce(
   return { ms, durationMs: answer.durationMs, t: answer.timings, nodes: answer.nodes };
 }
 
-function goals(m: Record<string, Metric>, nodes: NodesResults): Goal[] {
+function goals(m: Record<string, Metric>, nodes: NodesResults, hooks: WebhooksResults): Goal[] {
   const result = (ok: boolean): 'PASS' | 'MISS' => (ok ? 'PASS' : 'MISS');
   const [c, l, floorP99] = [m.create_c16, m.list_1000, m.floor_pg_create_c16.p99_ms];
   const r = m.list_1000_registration;
@@ -592,6 +636,29 @@ function goals(m: Record<string, Metric>, nodes: NodesResults): Goal[] {
       goal: 'p50 <= 1.3x apply_1_node in the same run (one local node and two over SSH on loopback with the fake CLI, against the local node alone)',
       result: result((m.apply_3_nodes.ratio ?? Infinity) <= 1.3),
       measured: `p50 ${m.apply_3_nodes.p50_ms} ms vs ${m.apply_1_node.p50_ms} ms, ratio ${m.apply_3_nodes.ratio}x; p99 ${m.apply_3_nodes.p99_ms} vs ${m.apply_1_node.p99_ms} ms. The portal's own share (client time minus the slowest node's CLI time): p50 ${three.p50_ms} vs ${one.p50_ms} ms, ratio ${(three.p50_ms / one.p50_ms).toFixed(2)}x`,
+    },
+    {
+      metric: 'create_c16_hooks',
+      goal: 'p50 <= 1.1x create_c16_nohooks in the same run (three enabled subscriptions against none; delivery off the request path)',
+      result: result((m.create_c16_hooks.ratio ?? Infinity) <= 1.1),
+      measured: `p50 ${m.create_c16_hooks.p50_ms} vs ${m.create_c16_nohooks.p50_ms} ms, ratio ${m.create_c16_hooks.ratio}x; p99 ${m.create_c16_hooks.p99_ms} vs ${m.create_c16_nohooks.p99_ms} ms`,
+    },
+    {
+      metric: 'webhook_latency',
+      goal: 'commit to receipt at 100 changes a second with the default settings: p50 < 100 ms and p99 < 1 s',
+      result: result(m.webhook_latency.p50_ms < 100 && m.webhook_latency.p99_ms < 1000),
+      measured: `p50 ${m.webhook_latency.p50_ms} ms, p99 ${m.webhook_latency.p99_ms} ms from the event's timestamp; ${m.webhook_latency_from_201.p50_ms} / ${m.webhook_latency_from_201.p99_ms} ms from the 201`,
+    },
+    {
+      metric: 'webhook_exactly_once',
+      goal: 'every event exactly once per subscription (counted by webhook-id at the receiver), nothing for a disabled one',
+      result: result(
+        hooks.undelivered === 0 &&
+          hooks.deliveries.every(
+            (d) => d.received === d.expected && d.distinct === d.expected && d.unexpected === 0,
+          ),
+      ),
+      measured: `${hooks.deliveries.map((d) => `${d.path} ${d.received} received, ${d.distinct} distinct, ${d.expected} expected, ${d.unexpected} unexpected`).join('; ')}; ${hooks.undelivered} deliveries not delivered in the database`,
     },
   ];
 }
