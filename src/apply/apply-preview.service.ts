@@ -100,11 +100,6 @@ export class ApplyPreviewService {
     };
   }
 
-  /** Whether what an apply would write differs from what some node last applied. */
-  async pending(): Promise<boolean> {
-    return (await this.nodeStatus()).some((n) => n.pending);
-  }
-
   /** Each configured node: what it last applied, and whether that is behind the database. */
   async nodeStatus(): Promise<NodeStatusDto[]> {
     const [rendered, states] = await Promise.all([this.render(), this.repo.nodeStates()]);

@@ -97,14 +97,6 @@ export class ApplyRepository {
       .findOne({ where: {}, order: { startedAt: 'DESC' } });
   }
 
-  async lastSuccessHash(): Promise<string | null> {
-    const row = await this.txHost.tx.getRepository(ApplyAuditLog).findOne({
-      where: { outcome: 'success' },
-      order: { startedAt: 'DESC' },
-    });
-    return row?.contentHash ?? null;
-  }
-
   /** What every node last applied (rows of nodes no longer configured included). */
   nodeStates(): Promise<ApplyNodeState[]> {
     return this.txHost.tx.getRepository(ApplyNodeState).find({ order: { node: 'ASC' } });
