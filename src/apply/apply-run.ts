@@ -7,6 +7,20 @@ export const errorMessage = (err: unknown): string =>
 export const asError = (err: unknown): Error =>
   err instanceof Error ? err : new Error(String(err));
 
+/** Runs one step and adds its wall time, in whole milliseconds, to `timings[key]`. */
+export async function timed<K extends string, T>(
+  timings: Record<K, number>,
+  key: K,
+  step: () => Promise<T>,
+): Promise<T> {
+  const t = performance.now();
+  try {
+    return await step();
+  } finally {
+    timings[key] += Math.round(performance.now() - t);
+  }
+}
+
 /**
  * A failure the audit row and the answer record: `reason` says what is wrong, once; the
  * message adds what the apply did about it. `rethrow`, when set, answers the request instead.
@@ -48,13 +62,8 @@ export class ApplyRun {
   }
 
   /** Runs one step and adds its wall time to `key`. */
-  async time<T>(key: keyof ApplyTimingsDto, step: () => Promise<T>): Promise<T> {
-    const t = performance.now();
-    try {
-      return await step();
-    } finally {
-      this.timings[key] += Math.round(performance.now() - t);
-    }
+  time<T>(key: keyof ApplyTimingsDto, step: () => Promise<T>): Promise<T> {
+    return timed(this.timings, key, step);
   }
 
   /** The nodes ran side by side: each step of the answer's timings is the slowest node's. */

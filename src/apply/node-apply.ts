@@ -6,7 +6,7 @@ import type { NodeSession } from '../asterisk/nodes/asterisk-nodes';
 import type { RenderedConfig } from '../asterisk/render-config';
 import { SshError } from '../asterisk/transport/ssh-session';
 import { failingChecks, preflightChecks } from './apply-checks';
-import { ApplyFailure, errorMessage } from './apply-run';
+import { ApplyFailure, errorMessage, timed } from './apply-run';
 import type { FileOnDiskDto, NodeOutcome, NodeTimingsDto } from './dto/apply.dto';
 import { FilePlan, KINDS, planFiles, samePair } from './file-plan';
 
@@ -75,14 +75,7 @@ export async function applyToNode(input: NodeApplyInput): Promise<NodeResult> {
     transcript: [],
   };
   const t0 = performance.now();
-  const time = async <T>(key: keyof NodeTimingsDto, step: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    try {
-      return await step();
-    } finally {
-      result.timings[key] += Math.round(performance.now() - t);
-    }
-  };
+  const time: Timer = (key, step) => timed(result.timings, key, step);
   let session: NodeSession;
   try {
     session = await time('connectMs', () => input.open(node));
