@@ -135,7 +135,9 @@ describe('SshSession against a real OpenSSH server', () => {
     const target = path.join(work, 'generated_endpoints.conf');
     writeFileSync(target, 'old\n', { mode: 0o600 });
     const session = await open();
-    await session.writeFileAtomic(target, '[100]\ntype=endpoint\n', { mode: 0o640 });
+    await session.writeFilesAtomic([{ target, content: '[100]\ntype=endpoint\n' }], {
+      mode: 0o640,
+    });
     expect(readFileSync(target, 'utf8')).toBe('[100]\ntype=endpoint\n');
     expect(statSync(target).mode & 0o777).toBe(0o640);
     expect(readdirSync(work)).toEqual(['generated_endpoints.conf']);
@@ -143,7 +145,7 @@ describe('SshSession against a real OpenSSH server', () => {
     // A group, and a new file where none was.
     const fresh = path.join(work, 'generated_routing.conf');
     const gid = Number(execFileSync('id', ['-g'], { encoding: 'utf8' }).trim());
-    await session.writeFileAtomic(fresh, 'x', { mode: 0o644, gid });
+    await session.writeFilesAtomic([{ target: fresh, content: 'x' }], { mode: 0o644, gid });
     expect(statSync(fresh)).toMatchObject({ gid });
     expect(statSync(fresh).mode & 0o777).toBe(0o644);
 
@@ -157,9 +159,9 @@ describe('SshSession against a real OpenSSH server', () => {
   it('names the node and the file when a write fails, and leaves no temp file', async () => {
     const session = await open();
     const target = path.join(work, 'no-such-dir', 'generated_endpoints.conf');
-    await expect(session.writeFileAtomic(target, 'x', { mode: 0o640 })).rejects.toThrow(
-      new RegExp(`^ssh pbx-test: could not write ${target}: `),
-    );
+    await expect(
+      session.writeFilesAtomic([{ target, content: 'x' }], { mode: 0o640 }),
+    ).rejects.toThrow(new RegExp(`^ssh pbx-test: could not write ${target}: `));
     expect(readdirSync(work)).toEqual([]);
   });
 
@@ -178,7 +180,7 @@ describe('SshSession against a real OpenSSH server', () => {
       sessions.push(session);
       await session.run(['true']); // the connection is up before the write starts
       const big = Buffer.alloc(96 * 1024 * 1024, 'a');
-      const write = session.writeFileAtomic(target, big, { mode: 0o640 });
+      const write = session.writeFilesAtomic([{ target, content: big }], { mode: 0o640 });
       const outcome = write.then(
         () => 'written',
         (err: Error) => err.message,
@@ -265,7 +267,9 @@ describe('SshSession against a real OpenSSH server', () => {
         path.join(__dirname, 'fixtures', 'asterisk-22-cli', 'three.generated_endpoints.conf'),
         'utf8',
       );
-      await session.writeFileAtomic(sandbox.endpointsFile, config, { mode: 0o640 });
+      await session.writeFilesAtomic([{ target: sandbox.endpointsFile, content: config }], {
+        mode: 0o640,
+      });
       const reload = await session.run([sandbox.cli, '-rx', 'module reload res_pjsip.so']);
       expect(reload.code).toBe(0);
 

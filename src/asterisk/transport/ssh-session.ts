@@ -259,16 +259,9 @@ export class SshSession {
   }
 
   /**
-   * Replaces `target` atomically: a temp file in the same directory whose name cannot match the
-   * `*.conf` include glob, fsync'd, with its mode (and group), then renamed over the target with
-   * posix-rename@openssh.com. A write cut short leaves the old file and at most that temp file.
-   */
-  writeFileAtomic(target: string, content: string | Buffer, options: WriteOptions): Promise<void> {
-    return this.writeFilesAtomic([{ target, content }], options);
-  }
-
-  /**
-   * Replaces several files: every temp file is written and fsync'd first, then they are renamed
+   * Replaces files atomically: each goes to a temp file in its directory whose name cannot match
+   * the `*.conf` include glob, fsync'd, with its mode (and group); then every one is renamed over
+   * its target with posix-rename@openssh.com. All temp files are written first, then renamed
    * one right after the other, so a connection lost while writing leaves every old file, and
    * the only moment that could leave some old and some new is between two renames (one round
    * trip each).
