@@ -57,9 +57,18 @@ export class AsteriskSandbox {
       path.join(this.etc, 'extensions.conf'),
       '; end of extensions.conf\n#tryinclude extensions.d/synergycall/*.conf\n',
     );
+    this.bindCli([FAKE_CLI]);
+  }
+
+  /**
+   * Writes the CLI wrapper: it logs the command, then runs `program` (the fake, or node and a
+   * copy of the compiled fake) bound to this sandbox, with the CLI's own arguments appended.
+   */
+  bindCli(program: string[]): void {
+    const run = program.map((word) => `'${word}'`).join(' ');
     writeFileSync(
       this.cli,
-      `#!/bin/sh\nprintf '%s\\n' "$2" >> '${this.callLog}'\nFAKE_ASTERISK_ETC='${this.etc}' FAKE_ASTERISK_STATE='${this.state}' exec '${FAKE_CLI}' "$@"\n`,
+      `#!/bin/sh\nprintf '%s\\n' "$2" >> '${this.callLog}'\nFAKE_ASTERISK_ETC='${this.etc}' FAKE_ASTERISK_STATE='${this.state}' exec ${run} "$@"\n`,
       { mode: 0o755 },
     );
   }

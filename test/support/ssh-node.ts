@@ -71,11 +71,7 @@ export class SshNode {
     const sandbox = new AsteriskSandbox();
     const fake = path.join(sandbox.root, 'fake-asterisk.cjs');
     copyFileSync(buildFakeAsterisk(), fake);
-    writeFileSync(
-      sandbox.cli,
-      `#!/bin/sh\nprintf '%s\\n' "$2" >> '${sandbox.callLog}'\nFAKE_ASTERISK_ETC='${sandbox.etc}' FAKE_ASTERISK_STATE='${sandbox.state}' exec '${process.execPath}' '${fake}' "$@"\n`,
-      { mode: 0o755 },
-    );
+    sandbox.bindCli([process.execPath, fake]);
     execFileSync('chown', ['-R', `${account.uid}:${account.gid}`, sandbox.root]);
     const sshd = await startSshd({ user: account.name });
     return new SshNode(name, sandbox, sshd);
