@@ -155,7 +155,7 @@ describe('the portal process with the embedded database', () => {
     expect(fs.readFileSync(tokenFile, 'utf8')).toBe(`${token}\n`);
     // A line per migration run, then where it listens, then the token, prominently last.
     expect(messages(first, 'Migrations')).toEqual([
-      'running 8 pending migrations',
+      'running 9 pending migrations',
       expect.stringMatching(/^migration Initial1764000000000 run in \d+ ms$/),
       expect.stringMatching(/^migration AllocateUserFunction1764000000001 run in \d+ ms$/),
       expect.stringMatching(/^migration AllocateWithNumberLocks1764000000002 run in \d+ ms$/),
@@ -164,6 +164,7 @@ describe('the portal process with the embedded database', () => {
       expect.stringMatching(/^migration PhoneStates1764000000005 run in \d+ ms$/),
       expect.stringMatching(/^migration ApplyNodeState1764000000010 run in \d+ ms$/),
       expect.stringMatching(/^migration SystemActor1764000000011 run in \d+ ms$/),
+      expect.stringMatching(/^migration WebhookRetention1764000000012 run in \d+ ms$/),
     ]);
     expect(messages(first, 'Portal')).toEqual([
       `listening on http://127.0.0.1:${first.port} (docs at /docs)`,
@@ -533,7 +534,7 @@ describe('npm run migration:run', () => {
       expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
       const lines = (text: string) => text.split('\n').filter((l) => l && !/^> /.test(l));
       expect(lines(first.stdout)).toEqual([
-        'running 8 pending migrations',
+        'running 9 pending migrations',
         expect.stringMatching(/^migration Initial1764000000000 run in \d+ ms$/),
         expect.stringMatching(/^migration AllocateUserFunction1764000000001 run in \d+ ms$/),
         expect.stringMatching(/^migration AllocateWithNumberLocks1764000000002 run in \d+ ms$/),
@@ -542,6 +543,7 @@ describe('npm run migration:run', () => {
         expect.stringMatching(/^migration PhoneStates1764000000005 run in \d+ ms$/),
         expect.stringMatching(/^migration ApplyNodeState1764000000010 run in \d+ ms$/),
         expect.stringMatching(/^migration SystemActor1764000000011 run in \d+ ms$/),
+        expect.stringMatching(/^migration WebhookRetention1764000000012 run in \d+ ms$/),
       ]);
       const again = await migrationRun({ DATABASE_URL: url });
       expect({ code: again.code, lines: lines(again.stdout) }).toEqual({

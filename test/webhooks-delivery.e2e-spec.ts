@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import { eventSchemaName } from '../src/webhooks/dto/webhook-events.dto';
+import { OutboxPruner } from '../src/webhooks/outbox-pruner';
+import { OutboxRepository } from '../src/webhooks/outbox.repository';
 import type { EventType } from '../src/webhooks/webhook-event-types';
 import { bootApp, TestApp } from './support/app';
 import { captureLogs } from './support/captured-logs';
@@ -531,6 +533,108 @@ describe('webhook deliveries to a receiver on loopback (real PostgreSQL)', () =>
     expect(text).toMatch(/^portal_webhook_deliveries_total\{outcome="gone"\} 1$/m);
     expect(text).toMatch(/^portal_webhook_queue_depth \d+$/m);
     expect(text).toMatch(/^portal_webhook_oldest_undelivered_seconds [\d.e+-]+$/m);
+  });
+
+  it('attempts recorded together: each needs its own lease, and one lost records nothing of it alone', async () => {
+    const { id } = await subscribe('/batch', ['user.created']);
+    // Disabled, so the worker leaves the rows below to the test.
+    await http().patch(`/webhooks/${id}`).set('Authorization', t.auth).send({ enabled: false });
+    const lease = new Date('2031-01-02T03:04:05.678Z');
+    /** A delivery of a new event, leased until `lease` as a claim leaves it. */
+    const leased = async (): Promise<string> =>
+      (
+        await t.pg.query<{ id: string }>(
+          `WITH ev AS (
+             INSERT INTO webhook_event (id, tenant_id, type, data, created_at)
+             SELECT gen_random_uuid(), tenant_id, 'user.created', '{}', now()
+             FROM webhook_subscription WHERE id = $1 RETURNING id
+           )
+           INSERT INTO webhook_delivery (subscription_id, event_id, next_attempt_at, locked_until)
+           SELECT $1, ev.id, now(), $2 FROM ev RETURNING id`,
+          [id, lease],
+        )
+      ).rows[0].id;
+    const [kept, lost] = [await leased(), await leased()];
+    const outcome = (deliveryId: string, lockedUntil: Date) => ({
+      deliveryId,
+      attempt: 1,
+      at: new Date(),
+      httpStatus: 200,
+      error: null,
+      durationMs: 3,
+      status: 'delivered' as const,
+      nextAttemptAt: null,
+      lockedUntil,
+    });
+    const recorded = await t.app
+      .get(OutboxRepository)
+      .recordAttempts([outcome(kept, lease), outcome(lost, new Date(lease.getTime() + 1))]);
+    expect([...recorded]).toEqual([kept]);
+    const { rows } = await t.pg.query<{ id: string; status: string; n: number; locked: Date }>(
+      `SELECT d.id, d.status, d.locked_until AS locked,
+         (SELECT count(*)::int FROM webhook_attempt a WHERE a.delivery_id = d.id) AS n
+       FROM webhook_delivery d WHERE d.subscription_id = $1`,
+      [id],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(kept)).toMatchObject({ status: 'delivered', n: 1, locked: null });
+    expect(byId.get(lost)).toMatchObject({ status: 'pending', n: 0, locked: lease });
+    await remove(id);
+  });
+
+  it('finished deliveries go with their events after WEBHOOK_RETENTION_DAYS; pending ones stay', async () => {
+    const { id } = await subscribe('/retention', ['user.created']);
+    const emails = ['old-done', 'old-pending', 'new-done'].map((n) => `${n}@retention.example`);
+    for (const email of emails) {
+      await http()
+        .post('/users')
+        .set('Authorization', t.auth)
+        .send({ name: 'Retention', email })
+        .expect(201);
+    }
+    await receiver.waitFor('/retention', 3);
+    await waitUntil('recorded', async () =>
+      (await deliveries(id)).items.every((d) => d.status === 'delivered'),
+    );
+    const eventOf = async (email: string): Promise<string> =>
+      (
+        await t.pg.query<{ id: string }>(`SELECT id FROM webhook_event WHERE data->>'email' = $1`, [
+          email,
+        ])
+      ).rows[0].id;
+    const [oldDone, oldPending, newDone] = await Promise.all(emails.map(eventOf));
+    // Default retention (30 days): two events made 31 days ago, one of them still pending
+    // (as for a subscription disabled since, its retry far off).
+    await t.pg.query(
+      `UPDATE webhook_event SET created_at = now() - interval '31 days' WHERE id = ANY($1)`,
+      [[oldDone, oldPending]],
+    );
+    await t.pg.query(
+      `UPDATE webhook_delivery SET status = 'pending', next_attempt_at = now() + interval '1 day'
+       WHERE event_id = $1`,
+      [oldPending],
+    );
+    expect(await t.app.get(OutboxPruner).prune()).toBe(1);
+    const { rows } = await t.pg.query<{ id: string; deliveries: number }>(
+      `SELECT e.id, (SELECT count(*)::int FROM webhook_delivery d WHERE d.event_id = e.id)
+         AS deliveries FROM webhook_event e WHERE e.id = ANY($1) ORDER BY e.id`,
+      [[oldDone, oldPending, newDone]],
+    );
+    expect(rows).toEqual(
+      [
+        { id: oldPending, deliveries: 1 },
+        { id: newDone, deliveries: 1 },
+      ].sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    const { rows: orphans } = await t.pg.query(
+      `SELECT 1 FROM webhook_attempt a LEFT JOIN webhook_delivery d ON d.id = a.delivery_id
+       WHERE d.id IS NULL`,
+    );
+    expect(orphans).toHaveLength(0);
+    const listed = (await deliveries(id)).items.map((d) => d.eventId);
+    expect(listed).not.toContain(oldDone);
+    expect(await t.app.get(OutboxPruner).prune()).toBe(0);
+    await remove(id);
   });
 
   it('no secret in a delivery log or a log line', async () => {

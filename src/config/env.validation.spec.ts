@@ -196,6 +196,10 @@ describe('the webhook settings', () => {
     }
     const config = validateEnvironment({ WEBHOOK_RETRY_SCHEDULE: '1,2' });
     expect(config.WEBHOOK_RETRY_SCHEDULE).toBe('1,2');
+    expect(validateEnvironment({}).WEBHOOK_RETENTION_DAYS).toBe(30);
+    expect(() => validateEnvironment({ WEBHOOK_RETENTION_DAYS: '0' })).toThrow(
+      'WEBHOOK_RETENTION_DAYS',
+    );
     expect(() => validateEnvironment({ PHONE_EVENTS_POLL_SECONDS: '0' })).toThrow(
       'PHONE_EVENTS_POLL_SECONDS',
     );

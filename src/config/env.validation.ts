@@ -280,6 +280,13 @@ export class EnvironmentVariables {
   @Max(3600)
   PHONE_EVENTS_POLL_SECONDS = 10;
 
+  /** Days a finished webhook delivery (and its event and attempts) is kept for the API. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  WEBHOOK_RETENTION_DAYS = 30;
+
   @IsString()
   EMBEDDED_DB_DIR = './.data';
 

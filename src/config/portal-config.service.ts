@@ -119,17 +119,22 @@ export class PortalConfig {
       timeoutMs: this.get('ASTERISK_TIMEOUT_MS'),
     };
   }
-  /** Webhooks: where they may go beyond public addresses, and when failed ones are retried. */
+  /**
+   * Webhooks: where they may go beyond public addresses, when failed ones are retried, and how
+   * long finished ones are kept.
+   */
   get webhooks(): {
     allowedNetworks: string[];
     retrySchedule: number[];
     phonePollSeconds: number;
+    retentionDays: number;
   } {
     return {
       allowedNetworks: parseAllowedNetworks(this.get('WEBHOOK_ALLOWED_NETWORKS')) ?? [],
       retrySchedule:
         parseRetrySchedule(this.get('WEBHOOK_RETRY_SCHEDULE')) ?? DEFAULT_RETRY_SCHEDULE,
       phonePollSeconds: this.get('PHONE_EVENTS_POLL_SECONDS'),
+      retentionDays: this.get('WEBHOOK_RETENTION_DAYS'),
     };
   }
 }

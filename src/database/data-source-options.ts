@@ -20,6 +20,7 @@ import { Webhooks1764000000004 } from '../../migrations/1764000000004-Webhooks';
 import { PhoneStates1764000000005 } from '../../migrations/1764000000005-PhoneStates';
 import { ApplyNodeState1764000000010 } from '../../migrations/1764000000010-ApplyNodeState';
 import { SystemActor1764000000011 } from '../../migrations/1764000000011-SystemActor';
+import { WebhookRetention1764000000012 } from '../../migrations/1764000000012-WebhookRetention';
 
 export const ENTITIES = [
   Tenant,
@@ -44,6 +45,7 @@ export const MIGRATIONS = [
   PhoneStates1764000000005,
   ApplyNodeState1764000000010,
   SystemActor1764000000011,
+  WebhookRetention1764000000012,
 ];
 
 /** Where the migration lines go: the app's log by default, plain text for the CLI. */

@@ -1,14 +1,16 @@
+import { setMaxListeners } from 'node:events';
 import { AuditWriter, SYSTEM_CONTEXT } from '../audit/audit-writer';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { PortalConfig } from '../config/portal-config.service';
 import { NotificationListener, Subscription } from '../database/notification-listener';
-import { AllowedNetworks, parseNetworks } from './address-rules';
+import { parseNetworks } from './address-rules';
+import { AttemptRecorder } from './attempt-recorder';
 import { ClaimedDelivery, DELIVERY_CHANNEL, OutboxRepository } from './outbox.repository';
 import { verdict } from './retry-schedule';
 import { SubscriptionsRepository } from './subscriptions.repository';
-import { DELIVERY_TIMEOUT_MS, sendDelivery } from './webhook-sender';
+import { DELIVERY_TIMEOUT_MS, WebhookSender } from './webhook-sender';
 import { signedHeaders } from './webhook-signer';
 import { WebhookMetrics } from './webhook-metrics';
 
@@ -20,6 +22,14 @@ const LEASE_SECONDS = DELIVERY_TIMEOUT_MS / 1000 + 15;
 const MAX_SLEEP_MS = 60_000;
 /** After a database error, wait this long before claiming again. */
 const ERROR_PAUSE_MS = 5_000;
+/** A wake-up waits this long first: the NOTIFYs of changes close together make one claim. */
+const GATHER_MS = 5;
+/**
+ * When the last send has ended, the worker waits this long before it asks what falls due later
+ * (retries, the leases of a process that died): under steady load it would ask after every
+ * lull, and what is due meanwhile is claimed by the next wake-up anyway.
+ */
+const SETTLE_MS = 1_000;
 
 /**
  * Sends the outbox's deliveries. Why our own outbox with FOR UPDATE SKIP LOCKED rather than
@@ -28,23 +38,27 @@ const ERROR_PAUSE_MS = 5_000;
  * SKIP LOCKED already lets several processes claim without waiting on or doubling each other,
  * and LISTEN/NOTIFY (sent at commit) gives the wake-up.
  *
- * Each delivery is claimed with a lease in a short statement of its own, sent outside any
- * transaction, then its attempt and new state are recorded. A process killed mid-delivery
+ * Deliveries are claimed with a lease in a short statement of their own, sent outside any
+ * transaction, then their attempts and new states are recorded (in batches: AttemptRecorder). A process killed mid-delivery
  * leaves a lease that runs out, and the delivery is claimed again and sent with the same
  * webhook-id (the event's id): delivery is at least once, and receivers drop duplicates.
  */
 @Injectable()
 export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(DeliveryWorker.name);
-  private readonly allowed: AllowedNetworks;
+  private readonly sender: WebhookSender;
   private readonly schedule: readonly number[];
   private readonly abort = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly recorder: AttemptRecorder;
   private listening: Subscription | null = null;
   private pumping: Promise<void> | null = null;
   private again = false;
+  /** The last claim filled every free slot: more deliveries may be due already. */
+  private backlog = false;
   private stopped = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: { handle: NodeJS.Timeout; at: number } | null = null;
+  private gathering: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -55,8 +69,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly audit: AuditWriter,
     config: PortalConfig,
   ) {
-    this.allowed = parseNetworks(config.webhooks.allowedNetworks);
+    this.sender = new WebhookSender(parseNetworks(config.webhooks.allowedNetworks), CONCURRENCY);
     this.schedule = config.webhooks.retrySchedule;
+    this.recorder = new AttemptRecorder(outbox);
+    // Every send in flight listens for the stop, and a stale connection's resend once more.
+    setMaxListeners(CONCURRENCY * 2, this.abort.signal);
   }
 
   onApplicationBootstrap(): void {
@@ -71,10 +88,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) clearTimeout(this.timer.handle);
+    if (this.gathering) clearTimeout(this.gathering);
     await this.listening?.close();
     await this.pumping;
     await Promise.all([...this.inFlight]);
+    this.sender.close();
   }
 
   /** Claims and sends what is due now; called on NOTIFY, on a timer, and as sends finish. */
@@ -84,22 +103,37 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       this.again = true;
       return;
     }
-    this.pumping = this.pump().finally(() => {
-      this.pumping = null;
-    });
+    if (this.gathering) return;
+    this.gathering = setTimeout(() => {
+      this.gathering = null;
+      this.pumping = this.pump().finally(() => {
+        this.pumping = null;
+      });
+    }, GATHER_MS);
   }
 
   private async pump(): Promise<void> {
     try {
       do {
         this.again = false;
-        while (!this.stopped && this.inFlight.size < CONCURRENCY) {
-          const claimed = await this.outbox.claim(CONCURRENCY - this.inFlight.size, LEASE_SECONDS);
-          if (claimed.length === 0) break;
+        // Claims until a claim comes back short (nothing more is due now) or every slot is
+        // taken (more may be due: the next send to finish claims again).
+        for (;;) {
+          if (this.stopped) return;
+          const free = CONCURRENCY - this.inFlight.size;
+          if (free <= 0) {
+            this.backlog = true;
+            break;
+          }
+          const claimed = await this.outbox.claim(free, LEASE_SECONDS);
           for (const delivery of claimed) this.start(delivery);
+          if (claimed.length < free) {
+            this.backlog = false;
+            break;
+          }
         }
       } while (this.again && !this.stopped);
-      // While a send is in flight, its end kicks again; only an idle worker needs the timer.
+      // While a send is in flight, its end looks again; only an idle worker needs the timer.
       if (this.inFlight.size === 0) await this.sleepUntilNextDue();
     } catch (err) {
       if (this.stopped) return;
@@ -117,7 +151,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       })
       .finally(() => {
         this.inFlight.delete(running);
-        this.kick();
+        // A claim per finished send only while more may be waiting.
+        if (this.backlog) this.kick();
+        else if (this.inFlight.size === 0) this.wakeBy(SETTLE_MS);
       });
     this.inFlight.add(running);
   }
@@ -130,9 +166,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       data: d.data,
     });
     const started = Date.now();
-    const result = await sendDelivery(
+    const result = await this.sender.send(
       { url: d.url, body, headers: signedHeaders(d.eventId, body, d.secrets) },
-      this.allowed,
       this.abort.signal,
     );
     // Stopped mid-send (the database is still open then): the delivery is given back, and
@@ -162,7 +197,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (v.outcome === 'gone') {
       await this.txHost.withTransaction(async () => {
         // A lease lost meanwhile: another process owns the delivery and its outcome.
-        if (!(await this.outbox.recordAttempt(outcome))) return;
+        if (!(await this.outbox.recordAttempts([outcome])).has(outcome.deliveryId)) return;
         const reason = `the receiver answered 410 Gone at ${at.toISOString()}`;
         // Once, by whichever process saw the 410 first, as the portal's own change.
         if (await this.subscriptions.disable(d.subscriptionId, reason)) {
@@ -180,7 +215,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         }
       });
     } else {
-      await this.outbox.recordAttempt(outcome);
+      await this.recorder.record(outcome);
     }
     this.metrics.attempted(v.outcome);
     if (v.outcome === 'gone') {
@@ -199,13 +234,20 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.wakeIn(Math.min(ms + 5, MAX_SLEEP_MS));
   }
 
+  /** Sets the one timer to `ms` from now, replacing any other. */
   private wakeIn(ms: number): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    if (this.timer) clearTimeout(this.timer.handle);
+    const handle = setTimeout(() => {
       this.timer = null;
       this.kick();
     }, ms);
-    this.timer.unref();
+    handle.unref();
+    this.timer = { handle, at: Date.now() + ms };
+  }
+
+  /** Wakes within `ms`: a timer set sooner stays. */
+  private wakeBy(ms: number): void {
+    if (!this.timer || this.timer.at > Date.now() + ms) this.wakeIn(ms);
   }
 }

@@ -9,8 +9,8 @@ import type { EventDataByType, EventType } from './webhook-event-types';
 /**
  * Publishes an event in the change's own transaction (the active one), as AuditWriter
  * records its audit row: the event and its deliveries commit with the change, and a change
- * that rolls back sends nothing. The NOTIFY that wakes the workers is delivered by
- * PostgreSQL only at commit.
+ * that rolls back sends nothing. The NOTIFY that wakes the workers (sent with the rows) is
+ * delivered by PostgreSQL only at commit.
  */
 @Injectable()
 export class EventPublisher {
@@ -34,7 +34,6 @@ export class EventPublisher {
       { id: eventId, tenantId: DEFAULT_TENANT_ID, type, data, occurredAt: new Date() },
       only?.subscriptionId ?? null,
     );
-    if (deliveryIds.length > 0) await this.outbox.notify();
     return { eventId, deliveryIds };
   }
 }

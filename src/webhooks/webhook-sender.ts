@@ -6,6 +6,10 @@ import { resolveAllowed } from './url-rules';
 
 /** A receiver that has not answered in this long has failed the attempt. */
 export const DELIVERY_TIMEOUT_MS = 15_000;
+/** An idle kept-alive connection is closed after this long (or sooner, if the receiver says). */
+const IDLE_SOCKET_MS = 4_000;
+/** An address's agent unused for this long is dropped with its connections. */
+const AGENT_UNUSED_MS = 60_000;
 
 export type SendResult = { status: number } | { error: string };
 
@@ -15,43 +19,111 @@ export interface SignedRequest {
   headers: Record<string, string>;
 }
 
+interface PooledAgent {
+  agent: http.Agent;
+  lastUsed: number;
+}
+
 /**
- * Posts one signed delivery. The host is resolved here, at each delivery, and every address is
- * checked; the socket then connects to the very address that was checked (the `lookup` below
+ * Posts signed deliveries. The host is resolved at each delivery, and every address is
+ * checked; the socket then goes to the very address that was checked (the `lookup` below
  * answers with it), so a DNS answer that changes between check and connect cannot send it
- * elsewhere. Redirects are not followed: the caller counts a 3xx as a failed attempt.
+ * elsewhere. Connections are kept alive between deliveries, in one pool per checked address:
+ * a kept connection is only ever reused for a delivery whose fresh check gave that same
+ * address. Redirects are not followed: the caller counts a 3xx as a failed attempt.
  */
-export async function sendDelivery(
-  request: SignedRequest,
-  allowed: AllowedNetworks,
-  signal: AbortSignal,
-): Promise<SendResult> {
-  const url = new URL(request.url);
-  const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
-  // The 15 s cover the DNS answer too: a slow resolver must not outlive the delivery's lease.
-  const resolved = await Promise.race([
-    resolveAllowed(url, allowed),
-    new Promise<{ timedOut: true }>((resolve) => {
-      setTimeout(() => resolve({ timedOut: true }), DELIVERY_TIMEOUT_MS).unref();
-    }),
-  ]);
-  if ('timedOut' in resolved) {
-    return {
-      error: `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s (resolving ${url.hostname})`,
-    };
-  }
-  if ('refused' in resolved) return { error: `refused: ${resolved.refused}` };
-  const pinned: LookupFunction = (_host, options, callback) => {
-    if (options.all) {
-      callback(null, [{ address: resolved.address, family: resolved.family }]);
-    } else {
-      callback(null, resolved.address, resolved.family);
+export class WebhookSender {
+  private readonly agents = new Map<string, PooledAgent>();
+  private lastSweep = Date.now();
+
+  constructor(
+    private readonly allowed: AllowedNetworks,
+    private readonly maxSocketsPerAddress: number,
+  ) {}
+
+  async send(request: SignedRequest, signal: AbortSignal): Promise<SendResult> {
+    const url = new URL(request.url);
+    const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
+    // The 15 s cover the DNS answer too: a slow resolver must not outlive the delivery's lease.
+    const resolved = await Promise.race([
+      resolveAllowed(url, this.allowed),
+      new Promise<{ timedOut: true }>((resolve) => {
+        setTimeout(() => resolve({ timedOut: true }), DELIVERY_TIMEOUT_MS).unref();
+      }),
+    ]);
+    if ('timedOut' in resolved) {
+      return {
+        error: `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s (resolving ${url.hostname})`,
+      };
     }
-  };
+    if ('refused' in resolved) return { error: `refused: ${resolved.refused}` };
+    const agent = this.agentFor(url.protocol, resolved.address);
+    const pinned: LookupFunction = (_host, options, callback) => {
+      if (options.all) {
+        callback(null, [{ address: resolved.address, family: resolved.family }]);
+      } else {
+        callback(null, resolved.address, resolved.family);
+      }
+    };
+    const first = await post(url, request, agent, pinned, deadline, signal);
+    // A kept connection the receiver closed just as it was reused: once more, on a new one
+    // (the pattern Node's documentation gives for request.reusedSocket).
+    if (!('stale' in first)) return first;
+    const second = await post(url, request, agent, pinned, deadline, signal);
+    return 'stale' in second ? { error: 'ECONNRESET: the receiver closed the connection' } : second;
+  }
+
+  /** Closes every kept connection (the worker is stopping). */
+  close(): void {
+    for (const { agent } of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+
+  private agentFor(protocol: string, address: string): http.Agent {
+    const now = Date.now();
+    if (now - this.lastSweep > AGENT_UNUSED_MS) {
+      this.lastSweep = now;
+      // Longer unused than any delivery lasts: none of its sockets is in use.
+      for (const [key, pooled] of this.agents) {
+        if (now - pooled.lastUsed > AGENT_UNUSED_MS) {
+          pooled.agent.destroy();
+          this.agents.delete(key);
+        }
+      }
+    }
+    const key = `${protocol}${address}`;
+    let pooled = this.agents.get(key);
+    if (!pooled) {
+      const options: http.AgentOptions = {
+        keepAlive: true,
+        maxSockets: this.maxSocketsPerAddress,
+        timeout: IDLE_SOCKET_MS,
+      };
+      pooled = {
+        agent: protocol === 'https:' ? new https.Agent(options) : new http.Agent(options),
+        lastUsed: now,
+      };
+      this.agents.set(key, pooled);
+    }
+    pooled.lastUsed = now;
+    return pooled.agent;
+  }
+}
+
+type Attempt = SendResult | { stale: true };
+
+function post(
+  url: URL,
+  request: SignedRequest,
+  agent: http.Agent,
+  lookup: LookupFunction,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<Attempt> {
   const client = url.protocol === 'https:' ? https : http;
-  return new Promise<SendResult>((resolve) => {
+  return new Promise<Attempt>((resolve) => {
     let settled = false;
-    const done = (result: SendResult): void => {
+    const done = (result: Attempt): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -62,18 +134,17 @@ export async function sendDelivery(
       url,
       {
         method: 'POST',
-        lookup: pinned,
+        lookup,
+        agent,
         headers: {
           'content-type': 'application/json',
           'content-length': String(Buffer.byteLength(request.body)),
           'user-agent': 'synergycall-portal-webhooks',
           ...request.headers,
         },
-        // No keep-alive between deliveries: each one resolves and checks its address again.
-        agent: false,
       },
       (res) => {
-        // The body is not read for anything: drain it so the socket closes.
+        // The body is not read for anything: drain it so the connection can be reused.
         res.resume();
         done({ status: res.statusCode ?? 0 });
         res.on('error', () => undefined);
@@ -92,7 +163,11 @@ export async function sendDelivery(
     };
     signal.addEventListener('abort', onAbort);
     req.on('error', (err: NodeJS.ErrnoException) => {
-      done({ error: describeError(err) });
+      done(
+        req.reusedSocket && err.code === 'ECONNRESET'
+          ? { stale: true }
+          : { error: describeError(err) },
+      );
     });
     req.end(request.body);
   });

@@ -3,6 +3,7 @@ import { DatabaseModule } from '../database/database.module';
 import { RegistrationModule } from '../registration/registration.module';
 import { DeliveryWorker } from './delivery-worker';
 import { EventPublisher } from './event-publisher';
+import { OutboxPruner } from './outbox-pruner';
 import { OutboxRepository } from './outbox.repository';
 import { PhoneEventsPoller } from './phone-events-poller';
 import { PhonesRepository } from './phones.repository';
@@ -14,7 +15,8 @@ import { WebhooksService } from './webhooks.service';
 /**
  * Webhooks: the subscriptions API, EventPublisher (every module that changes something
  * publishes its events in its transaction, as it writes its audit row), the delivery
- * worker, and the poller that turns phones' registrations into phone.* events.
+ * worker and the outbox's pruner, and the poller that turns phones' registrations into
+ * phone.* events.
  */
 @Global()
 @Module({
@@ -27,6 +29,7 @@ import { WebhooksService } from './webhooks.service';
     WebhooksService,
     WebhookMetrics,
     DeliveryWorker,
+    OutboxPruner,
     PhonesRepository,
     PhoneEventsPoller,
   ],
