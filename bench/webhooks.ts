@@ -30,6 +30,8 @@ export interface WebhooksResults {
   createCpu: CpuShare | null;
   /** The portal's CPU (user + system) per create, ms, while each kind of block ran. */
   portalCpuPerCreate: { hooks: number; none: number };
+  /** The receiver's CPU per create with the three subscriptions, ms: load the rig adds. */
+  receiverCpuPerCreate: number;
   /** From the last 201 of a block with subscriptions to its last delivery at the receiver. */
   drain: Summary;
   /** At the receiver, minus the event's `timestamp` (set in the transaction, before its commit). */
@@ -196,13 +198,14 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
   /** One block of BLOCK creates over the bench's connections; its users deleted after. */
   const block = async (
     withHooks: boolean,
-  ): Promise<{ samples: number[]; drainMs?: number; cpuTicks: number }> => {
+  ): Promise<{ samples: number[]; drainMs?: number; cpuTicks: number; receiverTicks: number }> => {
     const tag = `${EMAIL_TAG}${blockNo++}-`;
-    const ticks = (): number => {
-      const st = readProcStat(portal.pid);
+    const ticks = (pid: number): number => {
+      const st = readProcStat(pid);
       return st ? st.utime + st.stime : 0;
     };
-    const ticks0 = ticks();
+    const ticks0 = ticks(portal.pid);
+    const receiverTicks0 = ticks(receiver.pid);
     const emails: string[] = [];
     const { samples, lastDoneAt } = await loadSamples({
       url: portal.baseUrl,
@@ -219,7 +222,7 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
       },
     });
     // Up to the end of the block's requests plus autocannon's own tail (under a second).
-    const cpuTicks = ticks() - ticks0;
+    const cpuTicks = ticks(portal.pid) - ticks0;
     let drainMs: number | undefined;
     if (withHooks) {
       // autocannon may prepare a request it never sends: only the users that exist count.
@@ -231,8 +234,10 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
       drainMs = await drained(lastDoneAt);
     }
     // Every block starts from the same users (those of the phases before), as create_c16 did.
+    // Until the block's last delivery arrived: the receiver's work for this block's creates.
+    const receiverTicks = ticks(receiver.pid) - receiverTicks0;
     await o.ds.query(`DELETE FROM "user" WHERE email LIKE $1`, [`${tag}%`]);
-    return { samples, drainMs, cpuTicks };
+    return { samples, drainMs, cpuTicks, receiverTicks };
   };
 
   // Blocks of 100 alternating on one warm portal, each pair starting with the other kind
@@ -251,12 +256,14 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
   const samples = { hooks: [] as number[], none: [] as number[] };
   const drains: number[] = [];
   const cpuTicks = { hooks: 0, none: 0 };
+  let receiverTicks = 0;
   const { cpu: createCpu } = await o.measure([portal.pid], async () => {
     for (let i = 0; i < CREATES / BLOCK; i++) {
       for (const withHooks of order(i)) {
         const r = await runBlock(withHooks);
         samples[withHooks ? 'hooks' : 'none'].push(...r.samples);
         cpuTicks[withHooks ? 'hooks' : 'none'] += r.cpuTicks;
+        if (withHooks) receiverTicks += r.receiverTicks;
         if (r.drainMs !== undefined) drains.push(r.drainMs);
       }
     }
@@ -355,6 +362,7 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
       hooks: round((cpuTicks.hooks * 10) / samples.hooks.length),
       none: round((cpuTicks.none * 10) / samples.none.length),
     },
+    receiverCpuPerCreate: round((receiverTicks * 10) / samples.hooks.length),
     drain: summarize(drains),
     latency: summarize(fromTimestamp),
     latencyFrom201: summarize(from201),

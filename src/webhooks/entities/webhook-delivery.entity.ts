@@ -20,7 +20,7 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
  * `next_attempt_at`, and in flight while `locked_until` is ahead. Mirrors the migrations.
  */
 @Entity({ name: 'webhook_delivery' })
-@Unique('webhook_delivery_subscription_id_event_id_key', ['subscriptionId', 'eventId'])
+@Unique('webhook_delivery_event_id_subscription_id_key', ['eventId', 'subscriptionId'])
 @Check('webhook_delivery_status_check', `"status" IN ('pending', 'delivered', 'failed')`)
 // Partial (pending rows only) and descending: the migration owns both definitions.
 @Index('IDX_webhook_delivery_due', { synchronize: false })

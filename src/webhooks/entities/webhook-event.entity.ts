@@ -1,4 +1,4 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { Tenant } from '../../tenants/tenant.entity';
 
 /**
@@ -23,6 +23,7 @@ export class WebhookEvent {
   @Column({ type: 'jsonb' })
   data!: Record<string, unknown>;
 
+  @Index('IDX_webhook_event_created')
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }
