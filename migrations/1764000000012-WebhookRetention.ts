@@ -8,9 +8,9 @@ export class WebhookRetention1764000000012 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX "IDX_webhook_event_created" ON "webhook_event" ("created_at")`,
     );
-    // Deleting an event cascades to its deliveries by event_id, and the pruner asks whether an
-    // event has one pending: the one-per-event-and-subscription constraint, with event_id
-    // first, answers both without a second index to keep up on every insert.
+    // The pruner finds an old event's deliveries, and whether it has any left, by event_id
+    // (as does the cascade from an event): the one-per-event-and-subscription constraint, with
+    // event_id first, answers that without a second index to keep up on every insert.
     await queryRunner.query(`
       ALTER TABLE "webhook_delivery"
         DROP CONSTRAINT "webhook_delivery_subscription_id_event_id_key",

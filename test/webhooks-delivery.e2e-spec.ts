@@ -234,6 +234,24 @@ describe('webhook deliveries to a receiver on loopback (real PostgreSQL)', () =>
     await remove(id);
   });
 
+  it('a retry falls due on time while another delivery is still in flight', async () => {
+    const slow = await subscribe('/in-flight', ['user.created']);
+    const flaky = await subscribe('/retry-on-time', ['user.created']);
+    receiver.answer('/in-flight', 'hang');
+    receiver.answer('/retry-on-time', 500);
+    await http()
+      .post('/users')
+      .set('Authorization', t.auth)
+      .send({ name: 'Fay', email: 'fay@in-flight.example' })
+      .expect(201);
+    // The retry is 0.2 s after the 500; the other delivery hangs for its full 15 s.
+    const got = await receiver.waitFor('/retry-on-time', 2, 5_000);
+    expect(got[1].at - got[0].at).toBeLessThan(5_000);
+    expect(receiver.at('/in-flight')).toHaveLength(1);
+    await remove(slow.id);
+    await remove(flaky.id);
+  });
+
   it('a redirect is not followed and counts as failed; after the last retry the delivery has failed', async () => {
     const { id } = await subscribe('/moved', ['user.created']);
     receiver.answer('/moved', 302, 302, 503, 502);
@@ -566,10 +584,12 @@ describe('webhook deliveries to a receiver on loopback (real PostgreSQL)', () =>
       nextAttemptAt: null,
       lockedUntil,
     });
-    const recorded = await t.app
-      .get(OutboxRepository)
-      .recordAttempts([outcome(kept, lease), outcome(lost, new Date(lease.getTime() + 1))]);
-    expect([...recorded]).toEqual([kept]);
+    const recorded = await t.app.get(OutboxRepository).recordAttempts([
+      outcome(kept, new Date(lease.getTime() - 30_000)), // an older claim's, come late
+      outcome(kept, lease),
+      outcome(lost, new Date(lease.getTime() + 1)),
+    ]);
+    expect([...recorded]).toEqual([`${kept}@${lease.getTime()}`]);
     const { rows } = await t.pg.query<{ id: string; status: string; n: number; locked: Date }>(
       `SELECT d.id, d.status, d.locked_until AS locked,
          (SELECT count(*)::int FROM webhook_attempt a WHERE a.delivery_id = d.id) AS n
@@ -614,7 +634,12 @@ describe('webhook deliveries to a receiver on loopback (real PostgreSQL)', () =>
        WHERE event_id = $1`,
       [oldPending],
     );
-    expect(await t.app.get(OutboxPruner).prune()).toBe(1);
+    // Every subscription that wanted user.created then has a delivery of it.
+    const { rows: done } = await t.pg.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM webhook_delivery WHERE event_id = $1`,
+      [oldDone],
+    );
+    expect(await t.app.get(OutboxPruner).prune()).toEqual({ deliveries: done[0].n, events: 1 });
     const { rows } = await t.pg.query<{ id: string; deliveries: number }>(
       `SELECT e.id, (SELECT count(*)::int FROM webhook_delivery d WHERE d.event_id = e.id)
          AS deliveries FROM webhook_event e WHERE e.id = ANY($1) ORDER BY e.id`,
@@ -633,7 +658,7 @@ describe('webhook deliveries to a receiver on loopback (real PostgreSQL)', () =>
     expect(orphans).toHaveLength(0);
     const listed = (await deliveries(id)).items.map((d) => d.eventId);
     expect(listed).not.toContain(oldDone);
-    expect(await t.app.get(OutboxPruner).prune()).toBe(0);
+    expect(await t.app.get(OutboxPruner).prune()).toEqual({ deliveries: 0, events: 0 });
     await remove(id);
   });
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AttemptOutcome, OutboxRepository } from './outbox.repository';
+import { type AttemptOutcome, attemptKey, type OutboxRepository } from './outbox.repository';
 
 /**
  * The first outcome waits this long for others: the deliveries of one event end close
@@ -40,7 +40,7 @@ export class AttemptRecorder {
       const batch = this.queue.splice(0);
       try {
         const recorded = await this.outbox.recordAttempts(batch.map((w) => w.outcome));
-        for (const w of batch) w.resolve(recorded.has(w.outcome.deliveryId));
+        for (const w of batch) w.resolve(recorded.has(attemptKey(w.outcome)));
       } catch (err) {
         for (const w of batch) w.reject(err);
       }

@@ -7,7 +7,12 @@ import { PortalConfig } from '../config/portal-config.service';
 import { NotificationListener, Subscription } from '../database/notification-listener';
 import { parseNetworks } from './address-rules';
 import { AttemptRecorder } from './attempt-recorder';
-import { ClaimedDelivery, DELIVERY_CHANNEL, OutboxRepository } from './outbox.repository';
+import {
+  attemptKey,
+  ClaimedDelivery,
+  DELIVERY_CHANNEL,
+  OutboxRepository,
+} from './outbox.repository';
 import { verdict } from './retry-schedule';
 import { SubscriptionsRepository } from './subscriptions.repository';
 import { DELIVERY_TIMEOUT_MS, WebhookSender } from './webhook-sender';
@@ -108,6 +113,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       this.gathering = null;
       this.pumping = this.pump().finally(() => {
         this.pumping = null;
+        // A wake-up during the pump's last look-up (the next due time) is not lost.
+        if (this.again) this.kick();
       });
     }, GATHER_MS);
   }
@@ -197,7 +204,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (v.outcome === 'gone') {
       await this.txHost.withTransaction(async () => {
         // A lease lost meanwhile: another process owns the delivery and its outcome.
-        if (!(await this.outbox.recordAttempts([outcome])).has(outcome.deliveryId)) return;
+        if (!(await this.outbox.recordAttempts([outcome])).has(attemptKey(outcome))) return;
         const reason = `the receiver answered 410 Gone at ${at.toISOString()}`;
         // Once, by whichever process saw the 410 first, as the portal's own change.
         if (await this.subscriptions.disable(d.subscriptionId, reason)) {
@@ -215,7 +222,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         }
       });
     } else {
-      await this.recorder.record(outcome);
+      // A retry due before the sends in flight end is claimed on time.
+      if ((await this.recorder.record(outcome)) && v.nextAttemptAt) {
+        this.wakeBy(Math.max(0, v.nextAttemptAt.getTime() - Date.now()) + GATHER_MS);
+      }
     }
     this.metrics.attempted(v.outcome);
     if (v.outcome === 'gone') {

@@ -9,15 +9,16 @@ const PRUNE_EVERY_MS = 60 * 60_000;
 const BATCH = 5_000;
 
 /**
- * Keeps the outbox from growing for ever: an event whose deliveries have all finished
- * (delivered or failed) goes, with its deliveries and attempts, WEBHOOK_RETENTION_DAYS after it
- * was made. A delivery still pending is kept however old (its subscription may be disabled
- * and be enabled again), and so is its event. Each process prunes; they skip each other's rows.
+ * Keeps the outbox from growing for ever: WEBHOOK_RETENTION_DAYS after an event was made, its
+ * finished (delivered or failed) deliveries go with their attempts, and then the event once it
+ * has none left. A delivery still pending is kept however old (its subscription may be
+ * disabled and be enabled again), and so is its event. Each process prunes; they skip each other's rows.
  */
 @Injectable()
 export class OutboxPruner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OutboxPruner.name);
   private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -28,29 +29,37 @@ export class OutboxPruner implements OnApplicationBootstrap, OnModuleDestroy {
     this.schedule(FIRST_PRUNE_MS);
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    // Before the database closes under it.
+    await this.running;
   }
 
-  /** Deletes every event past its retention; returns how many. */
-  async prune(): Promise<number> {
+  /** Deletes everything past its retention; returns how many events and deliveries went. */
+  async prune(): Promise<{ deliveries: number; events: number }> {
     const days = this.config.webhooks.retentionDays;
-    let total = 0;
+    const total = { deliveries: 0, events: 0 };
     for (;;) {
-      const deleted = await this.outbox.pruneFinished(days, BATCH);
-      total += deleted;
-      if (deleted < BATCH) break;
+      const went = await this.outbox.pruneFinished(days, BATCH);
+      total.deliveries += went.deliveries;
+      total.events += went.events;
+      if (went.deliveries < BATCH && went.events < BATCH) break;
     }
-    if (total > 0) this.logger.log(`Webhook events older than ${days} days deleted: ${total}`);
+    if (total.deliveries + total.events > 0) {
+      this.logger.log(
+        `Webhook history older than ${days} days deleted: ${total.events} events, ${total.deliveries} deliveries`,
+      );
+    }
     return total;
   }
 
   private schedule(ms: number): void {
     this.timer = setTimeout(() => {
-      this.prune()
-        .catch((err: unknown) => this.logger.warn(`Webhook events not pruned: ${String(err)}`))
+      this.running = this.prune()
+        .catch((err: unknown) => this.logger.warn(`Webhook history not pruned: ${String(err)}`))
         .finally(() => {
+          this.running = null;
           if (this.timer) this.schedule(PRUNE_EVERY_MS);
         });
     }, ms);

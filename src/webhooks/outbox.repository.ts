@@ -35,6 +35,10 @@ export interface AttemptOutcome {
   lockedUntil: Date;
 }
 
+/** Names one attempt: its delivery and the lease it was made under. */
+export const attemptKey = (o: { deliveryId: string; lockedUntil: Date }): string =>
+  `${o.deliveryId}@${o.lockedUntil.getTime()}`;
+
 export interface ListedDelivery {
   id: string;
   eventId: string;
@@ -171,11 +175,12 @@ export class OutboxRepository {
    * Records attempts and their deliveries' new states, releasing their leases, in one
    * statement (so atomic without a transaction of its own, and one round trip for a batch). A
    * delivery deleted meanwhile (its subscription was), or whose lease ran out and another
-   * process claimed, records nothing. Returns the ids of the deliveries recorded.
+   * process claimed, records nothing. Returns the attempts recorded (their `attemptKey`s): of
+   * two outcomes of one delivery in a batch, only the one under the current lease counts.
    */
   async recordAttempts(outcomes: readonly AttemptOutcome[]): Promise<Set<string>> {
     if (outcomes.length === 0) return new Set();
-    const rows = await this.txHost.tx.query<{ delivery_id: string }[]>(
+    const rows = await this.txHost.tx.query<{ id: string; locked_until: Date }[]>(
       `WITH o AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS o(
            delivery_id uuid, attempt int, at timestamptz, http_status int, error varchar,
@@ -187,14 +192,15 @@ export class OutboxRepository {
            delivered_at = CASE WHEN o.status = 'delivered' THEN o.at ELSE w.delivered_at END
          FROM o
          WHERE w.id = o.delivery_id AND w.locked_until = o.locked_until
-         RETURNING w.id
+         RETURNING w.id, o.locked_until
+       ), ins AS (
+         INSERT INTO webhook_attempt
+           (delivery_id, attempt, at, http_status, error, duration_ms, next_attempt_at)
+         SELECT o.delivery_id, o.attempt, o.at, o.http_status, o.error, o.duration_ms,
+           o.next_attempt_at
+         FROM o JOIN d ON d.id = o.delivery_id AND d.locked_until = o.locked_until
        )
-       INSERT INTO webhook_attempt
-         (delivery_id, attempt, at, http_status, error, duration_ms, next_attempt_at)
-       SELECT o.delivery_id, o.attempt, o.at, o.http_status, o.error, o.duration_ms,
-         o.next_attempt_at
-       FROM o JOIN d ON d.id = o.delivery_id
-       RETURNING delivery_id`,
+       SELECT id, locked_until FROM d`,
       [
         JSON.stringify(
           outcomes.map((o) => ({
@@ -211,7 +217,7 @@ export class OutboxRepository {
         ),
       ],
     );
-    return new Set(rows.map((r) => r.delivery_id));
+    return new Set(rows.map((r) => attemptKey({ deliveryId: r.id, lockedUntil: r.locked_until })));
   }
 
   /** Gives a claimed delivery back unsent (the process is stopping): anyone may send it now. */
@@ -322,23 +328,36 @@ export class OutboxRepository {
   }
 
   /**
-   * Deletes up to `limit` of the events older than `days` days that have no pending delivery,
-   * oldest first, with their deliveries and attempts (the foreign keys cascade). Returns how
-   * many events went. Rows another process is deleting are skipped, not waited for.
+   * Deletes up to `limit` finished (delivered or failed) deliveries of events older than `days`
+   * days, with their attempts, then up to `limit` such events left with no delivery. Returns
+   * how many of each went. The status is judged on each delivery row as it is deleted, so one
+   * made pending again meanwhile (the retry API) stays, and so does its event.
    */
-  async pruneFinished(days: number, limit: number): Promise<number> {
-    const result = await this.txHost.tx.query<[unknown[], number]>(
+  async pruneFinished(
+    days: number,
+    limit: number,
+  ): Promise<{ deliveries: number; events: number }> {
+    const m = this.txHost.tx;
+    const [, deliveries] = await m.query<[unknown[], number]>(
+      `DELETE FROM webhook_delivery WHERE id IN (
+         SELECT d.id FROM webhook_event e JOIN webhook_delivery d ON d.event_id = e.id
+         WHERE e.created_at < now() - make_interval(days => $1) AND d.status <> 'pending'
+         LIMIT $2
+         FOR UPDATE OF d SKIP LOCKED)
+       AND status <> 'pending'`,
+      [days, limit],
+    );
+    const [, events] = await m.query<[unknown[], number]>(
       `DELETE FROM webhook_event WHERE id IN (
          SELECT e.id FROM webhook_event e
          WHERE e.created_at < now() - make_interval(days => $1)
-           AND NOT EXISTS (
-             SELECT 1 FROM webhook_delivery d WHERE d.event_id = e.id AND d.status = 'pending')
+           AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.event_id = e.id)
          ORDER BY e.created_at
          LIMIT $2
          FOR UPDATE SKIP LOCKED)`,
       [days, limit],
     );
-    return result[1];
+    return { deliveries, events };
   }
 
   /** For the metrics: pending deliveries, and the age of the oldest in seconds (0: none). */

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseNetworks } from './address-rules';
 import { WebhookSender } from './webhook-sender';
 
@@ -64,6 +65,46 @@ describe('WebhookSender', () => {
     expect(await send(port)).toEqual({ status: 200 });
     expect(await send(port)).toEqual({ status: 200 });
     expect(requests).toBe(3);
+  });
+
+  it('a response body that never ends is cut at the time limit and frees its connection', async () => {
+    const slow = new WebhookSender(allowed, 1, 1_000);
+    let requests = 0;
+    const server = http.createServer((_req, res) => {
+      requests += 1;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      if (requests === 1) res.write('streaming, never ended');
+      else res.end();
+    });
+    closers.push(() => server.closeAllConnections());
+    const port = await listen(server);
+    const url = `http://127.0.0.1:${port}/hook`;
+    const sendSlow = () => slow.send({ url, body: '{}', headers: {} }, signal);
+    try {
+      expect(await sendSlow()).toEqual({ status: 200 });
+      await sleep(500);
+      // One connection allowed: the second waits for the first's to be cut (1 s after it was
+      // sent, within the second's own limit), not for ever.
+      expect(await sendSlow()).toEqual({ status: 200 });
+      expect(requests).toBe(2);
+    } finally {
+      slow.close();
+    }
+  });
+
+  it('sends nothing once the portal is stopping', async () => {
+    let connections = 0;
+    const server = http.createServer((_req, res) => res.writeHead(204).end());
+    server.on('connection', () => (connections += 1));
+    const port = await listen(server);
+    const stopped = new AbortController();
+    stopped.abort();
+    const result = await sender.send(
+      { url: `http://127.0.0.1:${port}/hook`, body: '{}', headers: {} },
+      stopped.signal,
+    );
+    expect(result).toEqual({ error: 'the portal stopped before the delivery' });
+    expect(connections).toBe(0);
   });
 
   it('does not send to an address outside the allowed networks, nor connect', async () => {

@@ -39,22 +39,21 @@ export class WebhookSender {
   constructor(
     private readonly allowed: AllowedNetworks,
     private readonly maxSocketsPerAddress: number,
+    private readonly timeoutMs = DELIVERY_TIMEOUT_MS,
   ) {}
 
   async send(request: SignedRequest, signal: AbortSignal): Promise<SendResult> {
     const url = new URL(request.url);
-    const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
+    const deadline = Date.now() + this.timeoutMs;
     // The 15 s cover the DNS answer too: a slow resolver must not outlive the delivery's lease.
     const resolved = await Promise.race([
       resolveAllowed(url, this.allowed),
       new Promise<{ timedOut: true }>((resolve) => {
-        setTimeout(() => resolve({ timedOut: true }), DELIVERY_TIMEOUT_MS).unref();
+        setTimeout(() => resolve({ timedOut: true }), this.timeoutMs).unref();
       }),
     ]);
     if ('timedOut' in resolved) {
-      return {
-        error: `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s (resolving ${url.hostname})`,
-      };
+      return { error: `no answer within ${this.timeoutMs / 1000} s (resolving ${url.hostname})` };
     }
     if ('refused' in resolved) return { error: `refused: ${resolved.refused}` };
     const agent = this.agentFor(url.protocol, resolved.address);
@@ -65,11 +64,11 @@ export class WebhookSender {
         callback(null, resolved.address, resolved.family);
       }
     };
-    const first = await post(url, request, agent, pinned, deadline, signal);
+    const first = await post(url, request, agent, pinned, deadline, this.timeoutMs, signal);
     // A kept connection the receiver closed just as it was reused: once more, on a new one
     // (the pattern Node's documentation gives for request.reusedSocket).
     if (!('stale' in first)) return first;
-    const second = await post(url, request, agent, pinned, deadline, signal);
+    const second = await post(url, request, agent, pinned, deadline, this.timeoutMs, signal);
     return 'stale' in second ? { error: 'ECONNRESET: the receiver closed the connection' } : second;
   }
 
@@ -118,15 +117,17 @@ function post(
   agent: http.Agent,
   lookup: LookupFunction,
   deadline: number,
+  timeoutMs: number,
   signal: AbortSignal,
 ): Promise<Attempt> {
+  // Stopped already (an abort listener added now would never hear it): nothing is sent.
+  if (signal.aborted) return Promise.resolve({ error: 'the portal stopped before the delivery' });
   const client = url.protocol === 'https:' ? https : http;
   return new Promise<Attempt>((resolve) => {
     let settled = false;
     const done = (result: Attempt): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       resolve(result);
     };
@@ -150,13 +151,16 @@ function post(
         res.on('error', () => undefined);
       },
     );
+    // Runs until the exchange is over, the response's body included: a receiver that never
+    // ends its body would otherwise hold a pooled connection for ever.
     const timer = setTimeout(
       () => {
-        done({ error: `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` });
+        done({ error: `no answer within ${timeoutMs / 1000} s` });
         req.destroy();
       },
       Math.max(0, deadline - Date.now()),
     );
+    req.on('close', () => clearTimeout(timer));
     const onAbort = (): void => {
       done({ error: 'the portal stopped during the delivery' });
       req.destroy();
