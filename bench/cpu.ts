@@ -55,6 +55,30 @@ function sample(p: Parties): Map<number, { party: Party; ticks: number }> {
   return out;
 }
 
+/** Clock ticks each party used between two samples; a process that exited meanwhile is left out. */
+function ticksBetween(
+  before: Map<number, { party: Party; ticks: number }>,
+  after: Map<number, { party: Party; ticks: number }>,
+): CpuShare {
+  const ticks: CpuShare = { portal: 0, cli: 0, postgres: 0, bench: 0, other: 0 };
+  for (const [pid, now] of after) ticks[now.party] += now.ticks - (before.get(pid)?.ticks ?? 0);
+  return ticks;
+}
+
+/** Starts counting: `ms()` gives the CPU time (ms) each party has used since. */
+export function cpuMeter(parties: Parties): { ms: () => CpuShare } {
+  const before = sample(parties);
+  return {
+    ms: () => {
+      const ticks = ticksBetween(before, sample(parties));
+      const out = { ...ticks };
+      for (const party of Object.keys(out) as Party[])
+        out[party] = (ticks[party] * 1000) / TICKS_PER_S;
+      return out;
+    },
+  };
+}
+
 /** Runs `fn` and returns its result with the CPU each party used meanwhile. */
 export async function withCpu<T>(
   parties: Parties,
@@ -64,10 +88,7 @@ export async function withCpu<T>(
   const t0 = performance.now();
   const value = await fn();
   const wallS = (performance.now() - t0) / 1000;
-  const ticks: CpuShare = { portal: 0, cli: 0, postgres: 0, bench: 0, other: 0 };
-  for (const [pid, now] of sample(parties)) {
-    ticks[now.party] += now.ticks - (before.get(pid)?.ticks ?? 0);
-  }
+  const ticks = ticksBetween(before, sample(parties));
   const pct = (t: number): number => Math.round((100 * t) / TICKS_PER_S / wallS);
   return {
     value,

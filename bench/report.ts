@@ -140,7 +140,23 @@ function webhooksSection(w: WebhooksResults): string {
       String(d.unexpected),
     ]),
   );
-  return `${counts}\n\nDeliveries left in the database not \`delivered\` at the end: ${w.undelivered}. The portal's CPU per create while the blocks ran (their requests, and the deliveries that happened meanwhile): ${num(w.portalCpuPerCreate.hooks)} ms with the three subscriptions, ${num(w.portalCpuPerCreate.none)} ms without; the receiver's, on the same CPUs, ${num(w.receiverCpuPerCreate)} ms per create with the three subscriptions. The delivery worker runs in the portal's process: a 201 waits for no delivery, but the sends, their signatures and their recorded attempts share its event loop, PostgreSQL and the machine's CPUs with the requests. The paced creates went out at ${w.rate} a second, each at most ${num(w.pacingLate.p99_ms, 1)} ms late (p99; p50 ${num(w.pacingLate.p50_ms, 1)} ms).`;
+  const c = w.cpuPerCreate;
+  const total = (k: 'hooks' | 'none'): number => c[k].portal + c[k].postgres + c[k].receiver;
+  const cpu = table(
+    ['CPU per create, ms', 'three subscriptions', 'none', 'difference'],
+    [
+      ['portal (requests and deliveries)', c.hooks.portal, c.none.portal],
+      ['PostgreSQL (the bench database)', c.hooks.postgres, c.none.postgres],
+      ['receiver (on the same CPUs)', c.hooks.receiver, c.none.receiver],
+      ['all three', total('hooks'), total('none')],
+    ].map(([what, hooks, none]) => [
+      String(what),
+      num(Number(hooks)),
+      num(Number(none)),
+      num(Number(hooks) - Number(none)),
+    ]),
+  );
+  return `${counts}\n\nDeliveries left in the database not \`delivered\` at the end: ${w.undelivered}.\n\n${cpu}\n\nA block with subscriptions is counted from its first request to its last delivery at the receiver, one without to its last answer. The delivery worker runs in the portal's process: a 201 waits for no delivery, but the sends, their signatures and their recorded attempts share the machine's two CPUs with the requests, and so do the receiver and PostgreSQL. The paced creates went out at ${w.rate} a second, each at most ${num(w.pacingLate.p99_ms, 1)} ms late (p99; p50 ${num(w.pacingLate.p50_ms, 1)} ms).`;
 }
 
 /** RESULTS.md, formatted like every other file so `prettier --check` stays clean after a run. */

@@ -30,7 +30,7 @@ import {
   startPortal,
 } from '../test/support/portal-process';
 import { adminQuery, withDatabase } from '../test/support/test-database';
-import { type CpuShare, withCpu } from './cpu';
+import { cpuMeter, type CpuShare, withCpu } from './cpu';
 import {
   fileFloor,
   type ImportRow,
@@ -390,6 +390,7 @@ async function main(): Promise<string> {
       await ds.query('CHECKPOINT');
       return withCpu({ ...parties, portals }, fn);
     },
+    cpuMeter: (portals) => cpuMeter({ ...parties, portals }),
     log,
     onCleanup: (undo) => cleanup.undo.push(undo),
   });

@@ -22,16 +22,24 @@ export interface DeliveryCount {
   unexpected: number;
 }
 
+/** CPU per create, ms: the portal (requests and deliveries), PostgreSQL, the receiver. */
+export interface CreateCpu {
+  portal: number;
+  postgres: number;
+  receiver: number;
+}
+
 /** What the webhooks phase measured; the report turns it into metrics, goals and a section. */
 export interface WebhooksResults {
   setup: string;
   createHooks: Summary;
   createNone: Summary;
   createCpu: CpuShare | null;
-  /** The portal's CPU (user + system) per create, ms, while each kind of block ran. */
-  portalCpuPerCreate: { hooks: number; none: number };
-  /** The receiver's CPU per create with the three subscriptions, ms: load the rig adds. */
-  receiverCpuPerCreate: number;
+  /**
+   * CPU (user + system) per create, ms, by party: for a block with subscriptions from its
+   * first request to its last delivery at the receiver, for one without to its last answer.
+   */
+  cpuPerCreate: Record<'hooks' | 'none', CreateCpu>;
   /** From the last 201 of a block with subscriptions to its last delivery at the receiver. */
   drain: Summary;
   /** At the receiver, minus the event's `timestamp` (set in the transaction, before its commit). */
@@ -57,6 +65,8 @@ export interface WebhooksPhaseOptions {
   startPortal: (extra: Record<string, string>) => Promise<PortalProcess>;
   /** Runs a timed stretch with the CPU of the portal counted. */
   measure: <T>(portals: number[], fn: () => Promise<T>) => Promise<{ value: T; cpu: CpuShare }>;
+  /** Starts counting the CPU each party uses, with `portals` as the portal. */
+  cpuMeter: (portals: number[]) => { ms: () => CpuShare };
   log: (msg: string) => void;
   onCleanup: (undo: () => Promise<void>) => void;
   connections: number;
@@ -198,14 +208,14 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
   /** One block of BLOCK creates over the bench's connections; its users deleted after. */
   const block = async (
     withHooks: boolean,
-  ): Promise<{ samples: number[]; drainMs?: number; cpuTicks: number; receiverTicks: number }> => {
+  ): Promise<{ samples: number[]; drainMs?: number; cpu: CreateCpu }> => {
     const tag = `${EMAIL_TAG}${blockNo++}-`;
-    const ticks = (pid: number): number => {
-      const st = readProcStat(pid);
-      return st ? st.utime + st.stime : 0;
+    const receiverMs = (): number => {
+      const st = readProcStat(receiver.pid);
+      return st ? (st.utime + st.stime) * 10 : 0; // ticks of 10 ms
     };
-    const ticks0 = ticks(portal.pid);
-    const receiverTicks0 = ticks(receiver.pid);
+    const meter = o.cpuMeter([portal.pid]);
+    const receiver0 = receiverMs();
     const emails: string[] = [];
     const { samples, lastDoneAt } = await loadSamples({
       url: portal.baseUrl,
@@ -222,7 +232,6 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
       },
     });
     // Up to the end of the block's requests plus autocannon's own tail (under a second).
-    const cpuTicks = ticks(portal.pid) - ticks0;
     let drainMs: number | undefined;
     if (withHooks) {
       // autocannon may prepare a request it never sends: only the users that exist count.
@@ -233,11 +242,16 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
       for (const want of expected.values()) for (const { email } of made) want.add(email);
       drainMs = await drained(lastDoneAt);
     }
+    // Up to the last answer, or with subscriptions the last delivery: the block's own work.
+    const used = meter.ms();
+    const cpu = {
+      portal: used.portal,
+      postgres: used.postgres,
+      receiver: receiverMs() - receiver0,
+    };
     // Every block starts from the same users (those of the phases before), as create_c16 did.
-    // Until the block's last delivery arrived: the receiver's work for this block's creates.
-    const receiverTicks = ticks(receiver.pid) - receiverTicks0;
     await o.ds.query(`DELETE FROM "user" WHERE email LIKE $1`, [`${tag}%`]);
-    return { samples, drainMs, cpuTicks, receiverTicks };
+    return { samples, drainMs, cpu };
   };
 
   // Blocks of 100 alternating on one warm portal, each pair starting with the other kind
@@ -255,15 +269,18 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
   for (const withHooks of order(0)) await runBlock(withHooks);
   const samples = { hooks: [] as number[], none: [] as number[] };
   const drains: number[] = [];
-  const cpuTicks = { hooks: 0, none: 0 };
-  let receiverTicks = 0;
+  const cpuMs: Record<'hooks' | 'none', CreateCpu> = {
+    hooks: { portal: 0, postgres: 0, receiver: 0 },
+    none: { portal: 0, postgres: 0, receiver: 0 },
+  };
   const { cpu: createCpu } = await o.measure([portal.pid], async () => {
     for (let i = 0; i < CREATES / BLOCK; i++) {
       for (const withHooks of order(i)) {
         const r = await runBlock(withHooks);
         samples[withHooks ? 'hooks' : 'none'].push(...r.samples);
-        cpuTicks[withHooks ? 'hooks' : 'none'] += r.cpuTicks;
-        if (withHooks) receiverTicks += r.receiverTicks;
+        const kind = cpuMs[withHooks ? 'hooks' : 'none'];
+        for (const party of ['portal', 'postgres', 'receiver'] as const)
+          kind[party] += r.cpu[party];
         if (r.drainMs !== undefined) drains.push(r.drainMs);
       }
     }
@@ -357,12 +374,10 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
     createHooks: summarize(samples.hooks),
     createNone: summarize(samples.none),
     createCpu,
-    // Ticks are 10 ms each.
-    portalCpuPerCreate: {
-      hooks: round((cpuTicks.hooks * 10) / samples.hooks.length),
-      none: round((cpuTicks.none * 10) / samples.none.length),
+    cpuPerCreate: {
+      hooks: perCreate(cpuMs.hooks, samples.hooks.length),
+      none: perCreate(cpuMs.none, samples.none.length),
     },
-    receiverCpuPerCreate: round((receiverTicks * 10) / samples.hooks.length),
     drain: summarize(drains),
     latency: summarize(fromTimestamp),
     latencyFrom201: summarize(from201),
@@ -374,3 +389,9 @@ export async function webhooksPhase(o: WebhooksPhaseOptions): Promise<WebhooksRe
     undelivered,
   };
 }
+
+const perCreate = (ms: CreateCpu, creates: number): CreateCpu => ({
+  portal: round(ms.portal / creates),
+  postgres: round(ms.postgres / creates),
+  receiver: round(ms.receiver / creates),
+});
