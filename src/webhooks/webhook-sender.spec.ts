@@ -68,7 +68,7 @@ describe('WebhookSender', () => {
   });
 
   it('a response body that never ends is cut at the time limit and frees its connection', async () => {
-    const slow = new WebhookSender(allowed, 1, 1_000);
+    const slow = new WebhookSender(allowed, 1, 2_000);
     let requests = 0;
     const server = http.createServer((_req, res) => {
       requests += 1;
@@ -82,8 +82,8 @@ describe('WebhookSender', () => {
     const sendSlow = () => slow.send({ url, body: '{}', headers: {} }, signal);
     try {
       expect(await sendSlow()).toEqual({ status: 200 });
-      await sleep(500);
-      // One connection allowed: the second waits for the first's to be cut (1 s after it was
+      await sleep(1_000);
+      // One connection allowed: the second waits for the first's to be cut (2 s after it was
       // sent, within the second's own limit), not for ever.
       expect(await sendSlow()).toEqual({ status: 200 });
       expect(requests).toBe(2);
