@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { classifyCliFailure } from '../asterisk/cli/cli-output-parsers';
+import { SharedRead } from '../common/shared-read';
 import { AsteriskNodes } from '../asterisk/nodes/asterisk-nodes';
 import type { AsteriskNodeConfig } from '../config/asterisk-nodes';
 import { PortalConfig } from '../config/portal-config.service';
@@ -26,7 +27,11 @@ const PROBE_MAX_AGE_MS = 2000;
  */
 @Injectable()
 export class NodeProbe {
-  private cached: { at: number; result: Promise<NodeHealth[]> } | null = null;
+  // The age counts from the answer, so a slow probe is not asked again at once.
+  private readonly shared = new SharedRead(
+    () => Promise.all(this.nodes.all.map((n) => this.probe(n))),
+    'answer',
+  );
 
   constructor(
     private readonly nodes: AsteriskNodes,
@@ -34,17 +39,7 @@ export class NodeProbe {
   ) {}
 
   all(): Promise<NodeHealth[]> {
-    if (this.cached && performance.now() - this.cached.at <= PROBE_MAX_AGE_MS) {
-      return this.cached.result;
-    }
-    const at = performance.now();
-    const result = Promise.all(this.nodes.all.map((n) => this.probe(n)));
-    this.cached = { at, result };
-    // The age counts from the answer, so a slow probe is not asked again at once.
-    void result.then(() => {
-      if (this.cached?.result === result) this.cached.at = performance.now();
-    });
-    return result;
+    return this.shared.get(PROBE_MAX_AGE_MS);
   }
 
   private async probe(node: AsteriskNodeConfig): Promise<NodeHealth> {

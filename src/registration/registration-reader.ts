@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { SharedRead } from '../common/shared-read';
 import { AsteriskError } from '../asterisk/asterisk-reloader';
 import { classifyCliFailure, parsePjsipList } from '../asterisk/cli/cli-output-parsers';
 import { cliWord } from '../asterisk/cli/cli-word';
@@ -54,8 +55,7 @@ const cutKey = (c: NodeContact): string => `${c.node}\n${c.id}\n${c.hash}`;
  */
 @Injectable()
 export class RegistrationReader {
-  private cached: { at: number; snapshot: ContactSnapshot } | null = null;
-  private inflight: Promise<ContactSnapshot> | null = null;
+  private readonly shared = new SharedRead(() => this.read(), 'start');
   /**
    * The whole URI of each cut line of the last listing. `pjsip show contacts` cuts an id at 46
    * characters; `pjsip show aor` holds the URI whole, so it is asked once per such contact.
@@ -66,13 +66,7 @@ export class RegistrationReader {
 
   /** The contacts of every node, read at most `maxAgeMs` ago. Never throws. */
   snapshot(maxAgeMs = LISTING_MAX_AGE_MS): Promise<ContactSnapshot> {
-    if (this.cached && performance.now() - this.cached.at <= maxAgeMs) {
-      return Promise.resolve(this.cached.snapshot);
-    }
-    this.inflight ??= this.read().finally(() => {
-      this.inflight = null;
-    });
-    return this.inflight;
+    return this.shared.get(maxAgeMs);
   }
 
   /**
@@ -135,7 +129,6 @@ export class RegistrationReader {
   }
 
   private async read(): Promise<ContactSnapshot> {
-    const at = performance.now();
     const checkedAt = new Date();
     const results = await Promise.all(this.nodes.all.map((node) => this.readNode(node)));
     const raw = results.flatMap((r) => r.contacts ?? []);
@@ -150,19 +143,15 @@ export class RegistrationReader {
     const unanswered = results.flatMap((r) =>
       r.reason === undefined ? [] : [{ node: r.node, reason: r.reason }],
     );
-    let snapshot: ContactSnapshot;
     if (unanswered.length === results.length) {
       // With one node its reason stands alone, as it always did.
       const reason =
         unanswered.length === 1
           ? unanswered[0].reason
           : unanswered.map((u) => `${u.node}: ${u.reason}`).join('; ');
-      snapshot = { ok: false, reason, checkedAt };
-    } else {
-      snapshot = { ok: true, contacts, unanswered, checkedAt };
+      return { ok: false, reason, checkedAt };
     }
-    this.cached = { at, snapshot };
-    return snapshot;
+    return { ok: true, contacts, unanswered, checkedAt };
   }
 
   private async readNode(
