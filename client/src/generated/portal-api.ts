@@ -1746,15 +1746,15 @@ export interface components {
             events: ("*" | "user.created" | "user.updated" | "user.deleted" | "user.sip_password_rotated" | "users.imported" | "apply.succeeded" | "apply.failed" | "api_key.created" | "api_key.revoked" | "phone.registered" | "phone.unreachable" | "phone.unregistered" | "webhook.ping")[];
             /** @example CRM */
             description: string | null;
-            /** @example true */
+            /** @description false: nothing is sent; see disabledReason */
             enabled: boolean;
+            /** Format: date-time */
+            createdAt: string;
             /**
              * @description The signing secret, shown only here and by rotate-secret: `whsec_` and the base64 of 32 random bytes (Standard Webhooks)
              * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw8YZ5m1hGN1Q=
              */
             secret: string;
-            /** Format: date-time */
-            createdAt: string;
         };
         WebhookDto: {
             /** Format: uuid */

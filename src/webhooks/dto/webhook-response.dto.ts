@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, PickType } from '@nestjs/swagger';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../entities/webhook-delivery.entity';
 import { ALL_EVENTS, EVENT_TYPES } from '../webhook-event-types';
 
@@ -33,22 +33,15 @@ export class WebhookDto {
   updatedAt!: string;
 }
 
-export class CreatedWebhookDto {
-  @ApiProperty({ format: 'uuid' })
-  id!: string;
-
-  @ApiProperty({ example: 'https://crm.internal.example.com/portal-events' })
-  url!: string;
-
-  @ApiProperty({ type: [String], enum: [ALL_EVENTS, ...EVENT_TYPES], example: ['user.created'] })
-  events!: string[];
-
-  @ApiProperty({ type: String, nullable: true, example: 'CRM' })
-  description!: string | null;
-
-  @ApiProperty({ example: true })
-  enabled!: boolean;
-
+/** What POST /webhooks answers: the webhook as created, and its secret, shown only here. */
+export class CreatedWebhookDto extends PickType(WebhookDto, [
+  'id',
+  'url',
+  'events',
+  'description',
+  'enabled',
+  'createdAt',
+] as const) {
   @ApiProperty({
     example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw8YZ5m1hGN1Q=',
     pattern: '^whsec_[A-Za-z0-9+/]{43}=$',
@@ -56,9 +49,6 @@ export class CreatedWebhookDto {
       'The signing secret, shown only here and by rotate-secret: `whsec_` and the base64 of 32 random bytes (Standard Webhooks)',
   })
   secret!: string;
-
-  @ApiProperty({ format: 'date-time' })
-  createdAt!: string;
 }
 
 export class WebhookListDto {
