@@ -46,12 +46,13 @@ export class WebhookSender {
     const url = new URL(request.url);
     const deadline = Date.now() + this.timeoutMs;
     // The 15 s cover the DNS answer too: a slow resolver must not outlive the delivery's lease.
+    let dnsTimer: NodeJS.Timeout | undefined;
     const resolved = await Promise.race([
       resolveAllowed(url, this.allowed),
       new Promise<{ timedOut: true }>((resolve) => {
-        setTimeout(() => resolve({ timedOut: true }), this.timeoutMs).unref();
+        dnsTimer = setTimeout(() => resolve({ timedOut: true }), this.timeoutMs);
       }),
-    ]);
+    ]).finally(() => clearTimeout(dnsTimer));
     if ('timedOut' in resolved) {
       return { error: `no answer within ${this.timeoutMs / 1000} s (resolving ${url.hostname})` };
     }
